@@ -1,0 +1,79 @@
+//! Runs one controller for one request, the same way on Lambda and in `crm-local`:
+//! a span naming the request, the problem+json mapping of errors, and one log line.
+
+use std::{future::Future, time::Instant};
+
+use crm_core::{AppState, Error, error::PROBLEM_CONTENT_TYPE};
+use lambda_http::{Body, Request, RequestExt, Response, http::header, request::RequestContext};
+use tracing::{Instrument, field};
+
+use crate::HandlerResult;
+
+/// Calls `handler` and always answers: a controller error becomes problem+json, a panic
+/// inside it becomes a 500 problem instead of a dead container.
+pub async fn dispatch<F, Fut>(function: &'static str, state: AppState, req: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(AppState, Request) -> Fut,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let instance = req.uri().path().to_owned();
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        function,
+        method = %method,
+        path = %instance,
+        tenant_id = field::Empty,
+        user_id = field::Empty,
+    );
+    let future = handler(state, req).instrument(span.clone());
+    let outcome = match tokio::spawn(future).await {
+        Ok(result) => result,
+        Err(join) => Err(Error::Internal(format!("handler panicked: {join}"))),
+    };
+    let response = match outcome {
+        Ok(response) => response,
+        Err(error) => problem_response(&error, Some(instance), Some(request_id)),
+    };
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, latency_ms, "request failed");
+        } else {
+            tracing::info!(status, latency_ms, "request");
+        }
+    });
+    response
+}
+
+/// API Gateway's own request id; Lambda's when the event carries none.
+fn request_id(req: &Request) -> String {
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref()
+        && let Some(id) = &ctx.request_id
+    {
+        return id.clone();
+    }
+    req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default()
+}
+
+/// The one place an error becomes an HTTP answer.
+pub fn problem_response(error: &Error, instance: Option<String>, request_id: Option<String>) -> Response<Body> {
+    if let Error::Internal(detail) = error {
+        tracing::error!(detail, "internal error");
+    }
+    let problem = error.problem(instance, request_id);
+    let body = serde_json::to_string(&problem).unwrap_or_else(|_| r#"{"title":"Internal server error","status":500}"#.into());
+    let mut builder = Response::builder().status(problem.status).header(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE);
+    for (name, value) in error.headers() {
+        builder = builder.header(name, value);
+    }
+    builder.body(Body::Text(body)).unwrap_or_else(|_| {
+        let mut fallback = Response::new(Body::Empty);
+        *fallback.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}

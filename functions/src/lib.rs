@@ -1,0 +1,15 @@
+//! `crm-functions`: the HTTP edge of SimpleCRM. One controller module per feature, the
+//! route table that names every function, and the wiring that runs a controller as a
+//! Lambda function (`lambda`) or inside `crm-local` (`invoke`).
+
+pub mod auth;
+pub mod http;
+pub mod invoke;
+pub mod lambda;
+pub mod migrate;
+pub mod routes;
+pub mod system;
+pub mod users;
+
+/// What every controller returns; errors become problem+json in [`invoke::dispatch`].
+pub type HandlerResult = Result<lambda_http::Response<lambda_http::Body>, crm_core::Error>;

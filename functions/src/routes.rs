@@ -1,0 +1,136 @@
+//! The route table: the single source for the Lambda binaries, `crm-local` and the test
+//! that `template.yaml` declares exactly these routes.
+
+use std::{collections::HashMap, future::Future, pin::Pin};
+
+use crm_core::AppState;
+use lambda_http::{Request, http::Method};
+
+use crate::{HandlerResult, auth, system, users};
+
+pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
+
+pub struct Route {
+    pub method: Method,
+    /// API Gateway's template syntax: `/api/v1/users/{id}`.
+    pub path: &'static str,
+    /// The binary and SAM function name (kebab-case).
+    pub function: &'static str,
+    /// The controller, as its path inside this crate (the binary names the same one).
+    pub handler_name: &'static str,
+    pub handler: BoxedHandler,
+}
+
+impl Route {
+    /// API Gateway's route key, e.g. `GET /api/v1/users/{id}`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+macro_rules! route {
+    ($method:ident $path:literal => $function:literal, $($handler:ident)::+) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            function: $function,
+            handler_name: stringify!($($handler)::+),
+            handler: |state, req| Box::pin($($handler)::+(state, req)),
+        }
+    };
+}
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(POST "/api/v1/auth/register" => "auth-register", auth::register),
+        route!(POST "/api/v1/auth/login" => "auth-login", auth::login),
+        route!(POST "/api/v1/auth/refresh" => "auth-refresh", auth::refresh),
+        route!(POST "/api/v1/auth/logout" => "auth-logout", auth::logout),
+        route!(GET "/api/v1/auth/me" => "auth-me", auth::me),
+        route!(POST "/api/v1/users" => "users-create", users::create),
+        route!(GET "/api/v1/users" => "users-list", users::list),
+        route!(GET "/api/v1/users/{id}" => "users-get", users::get),
+        route!(PATCH "/api/v1/users/{id}" => "users-update", users::update),
+        route!(GET "/health" => "health", system::health),
+    ]
+}
+
+/// Functions with no HTTP route (they have a binary and a SAM resource all the same).
+pub const NON_HTTP_FUNCTIONS: &[&str] = &["migrate"];
+
+/// What a path resolves to: a route with its path parameters, or why not.
+pub enum Match<'a> {
+    Found(&'a Route, HashMap<String, String>),
+    /// The path exists under other methods (405 with `Allow`).
+    WrongMethod(Vec<String>),
+    NotFound,
+}
+
+pub fn find<'a>(routes: &'a [Route], method: &Method, path: &str) -> Match<'a> {
+    let mut allowed = Vec::new();
+    for route in routes {
+        if let Some(params) = match_template(route.path, path) {
+            if route.method == *method {
+                return Match::Found(route, params);
+            }
+            allowed.push(route.method.to_string());
+        }
+    }
+    if allowed.is_empty() { Match::NotFound } else { Match::WrongMethod(allowed) }
+}
+
+/// Matches `/a/{x}/b` against `/a/42/b`, as API Gateway does (one segment per parameter).
+fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    let mut params = HashMap::new();
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.insert(name.to_owned(), ps.to_owned());
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_one_segment_per_parameter() {
+        let routes = routes();
+        match find(&routes, &Method::GET, "/api/v1/users/abc") {
+            Match::Found(r, params) => {
+                assert_eq!(r.function, "users-get");
+                assert_eq!(params["id"], "abc");
+            }
+            _ => panic!("users-get should match"),
+        }
+        assert!(matches!(find(&routes, &Method::GET, "/api/v1/users/abc/def"), Match::NotFound));
+        assert!(matches!(find(&routes, &Method::GET, "/api/v1/nope"), Match::NotFound));
+        match find(&routes, &Method::DELETE, "/api/v1/users/abc") {
+            Match::WrongMethod(allow) => assert_eq!(allow, ["GET", "PATCH"]),
+            _ => panic!("should be 405"),
+        }
+    }
+
+    #[test]
+    fn every_route_key_is_unique() {
+        let routes = routes();
+        let mut keys: Vec<String> = routes.iter().map(Route::key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), routes.len());
+    }
+}

@@ -1,0 +1,111 @@
+//! `crm-local`: API Gateway (HTTP API) and Lambda on a laptop.
+//!
+//! Every HTTP request is turned into a genuine API Gateway HTTP API v2 event, serialised
+//! to the JSON Lambda would receive, read back through `lambda_http`'s own deserialisation
+//! and handed to the very controller the function's binary runs. Local behaviour is
+//! Lambda behaviour, down to path parameters and the request id.
+
+pub mod event;
+
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
+
+use crm_core::{AppState, Config, Error, db};
+use crm_functions::{
+    invoke::{dispatch, problem_response},
+    routes::{self, Match, Route},
+};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{Request, Response, body::Bytes, body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
+use lambda_http::Body;
+use tokio::net::TcpListener;
+
+/// API Gateway refuses payloads over 10 MB before any function runs; so do we.
+pub const GATEWAY_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// A local run serves many requests at once, unlike one Lambda container.
+pub const LOCAL_POOL_SIZE: usize = 10;
+
+/// Creates the database if missing, applies migrations, and builds the shared state.
+pub async fn prepare(config: Config) -> Result<AppState, Error> {
+    if db::create_database_if_missing(&config.database_url).await? {
+        tracing::info!("database created");
+    }
+    let applied = db::migrate(&config.database_url).await?;
+    tracing::info!(applied = ?applied, "migrations up to date");
+    AppState::new(config, LOCAL_POOL_SIZE)
+}
+
+/// Serves every route until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let routes: Arc<Vec<Route>> = Arc::new(routes::routes());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let (state, routes) = (state.clone(), routes.clone());
+                let service = service_fn(move |req| {
+                    let (state, routes) = (state.clone(), routes.clone());
+                    async move { Ok::<_, Infallible>(handle(state, &routes, req, remote).await) }
+                });
+                let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// One HTTP request, as API Gateway and Lambda would handle it.
+pub async fn handle(state: AppState, routes: &[Route], req: Request<Incoming>, remote: SocketAddr) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let route = match routes::find(routes, req.method(), &path) {
+        Match::Found(route, params) => (route, params),
+        Match::WrongMethod(allow) => return gateway_problem(&Error::MethodNotAllowed { allow }, &path),
+        Match::NotFound => return gateway_problem(&Error::NoRoute, &path),
+    };
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, GATEWAY_MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return gateway_problem(&Error::PayloadTooLarge { limit: GATEWAY_MAX_BODY_BYTES }, &path),
+    };
+    let (route, params) = route;
+    let request = match event::to_lambda_request(route, params, &parts, &body, remote) {
+        Ok(request) => request,
+        Err(e) => return gateway_problem(&e, &path),
+    };
+    let handler = route.handler;
+    into_hyper(dispatch(route.function, state, request, handler).await)
+}
+
+/// An answer API Gateway itself gives, before any function runs.
+fn gateway_problem(error: &Error, path: &str) -> Response<Full<Bytes>> {
+    tracing::info!(status = error.status(), path, "gateway refused the request");
+    into_hyper(problem_response(error, Some(path.to_owned()), None))
+}
+
+fn into_hyper(response: lambda_http::Response<Body>) -> Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    Response::from_parts(parts, Full::new(bytes))
+}

@@ -1,0 +1,142 @@
+//! The database plumbing: the pool, tenant-scoped units of work, migrations, and the
+//! error every repository returns. Only this module tree names the PostgreSQL driver.
+
+pub mod auth;
+pub mod users;
+
+mod errors;
+mod migrate;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+pub use errors::{DbError, unavailable_or_internal};
+pub use migrate::{create_database_if_missing, migrate};
+pub use tokio_postgres::Config as PgConfig;
+
+use crate::{config::Config, error::Error, ids::TenantId};
+
+/// The role every pooled connection acts as: owns nothing, lacks BYPASSRLS (migration V1).
+pub const RUNTIME_ROLE: &str = "crm_app";
+/// A Lambda container serves one request at a time; two connections cover the
+/// post-commit publish overlapping the next statement. `crm-local` asks for more.
+pub const LAMBDA_POOL_SIZE: usize = 2;
+
+/// A handle on the pool. Cheap to clone; built once per container; connects on first use.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    pub fn new(config: &Config, max_size: usize) -> Result<Self, Error> {
+        let (url, switch_role) = match &config.app_database_url {
+            Some(url) => (url.as_str(), false),
+            None => (config.database_url.as_str(), true),
+        };
+        let mut pg: PgConfig = url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
+        if switch_role {
+            // A superuser bypasses row-level security even when it is FORCEd, so the owner
+            // connection becomes the runtime role for the whole session, before any query.
+            pg.options(format!("-c role={RUNTIME_ROLE}"));
+        }
+        pg.application_name("simplecrm");
+        pg.connect_timeout(Duration::from_secs(5));
+        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(max_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| Error::Internal(format!("pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    async fn connection(&self) -> Result<Object, Error> {
+        self.pool.get().await.map_err(|e| Error::Unavailable(format!("database pool: {e}")))
+    }
+
+    /// A transaction in which row-level security sees only `tenant`.
+    pub async fn begin_for(&self, tenant: TenantId) -> Result<Tx, Error> {
+        let conn = self.connection().await?;
+        // `set_config(.., true)` is transaction-local: a pooled connection (or RDS Proxy)
+        // never carries one tenant into the next unit of work. The id is a typed UUID, so
+        // formatting it into the statement is safe, and saves a round trip.
+        let sql = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0);
+        Tx::start(conn, &sql).await
+    }
+
+    /// A transaction with no tenant: row-level security shows no tenant rows at all.
+    /// For the few steps that precede knowing the tenant (login by email).
+    pub async fn begin_unscoped(&self) -> Result<Tx, Error> {
+        let conn = self.connection().await?;
+        Tx::start(conn, "BEGIN").await
+    }
+
+    /// `SELECT 1` through the pool: is the database answering?
+    pub async fn ping(&self) -> Result<(), Error> {
+        let conn = self.connection().await?;
+        conn.simple_query("SELECT 1").await.map_err(|e| DbError::from(e).into_error("ping"))?;
+        Ok(())
+    }
+}
+
+/// One unit of work. Commit it explicitly; dropping it uncommitted closes its connection
+/// (PostgreSQL rolls back), so a half-done transaction never returns to the pool.
+pub struct Tx {
+    conn: Option<Object>,
+}
+
+impl Tx {
+    async fn start(conn: Object, sql: &str) -> Result<Self, Error> {
+        match conn.batch_execute(sql).await {
+            Ok(()) => Ok(Self { conn: Some(conn) }),
+            Err(e) => {
+                drop(Object::take(conn));
+                Err(DbError::from(e).into_error("begin"))
+            }
+        }
+    }
+
+    pub(crate) fn client(&self) -> &deadpool_postgres::ClientWrapper {
+        // `conn` is only None after commit, which consumes self.
+        self.conn.as_ref().map(|c| &**c).unwrap_or_else(|| unreachable!("transaction used after commit"))
+    }
+
+    pub async fn commit(mut self) -> Result<(), Error> {
+        let conn = self.conn.take().unwrap_or_else(|| unreachable!("transaction committed twice"));
+        match conn.batch_execute("COMMIT").await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                drop(Object::take(conn));
+                Err(DbError::from(e).into_error("commit"))
+            }
+        }
+    }
+}
+
+impl Tx {
+    /// Ends a unit of work that wrote nothing worth keeping, keeping the connection pooled.
+    pub async fn rollback(mut self) -> Result<(), Error> {
+        let conn = self.conn.take().unwrap_or_else(|| unreachable!("transaction ended twice"));
+        match conn.batch_execute("ROLLBACK").await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                drop(Object::take(conn));
+                Err(DbError::from(e).into_error("rollback"))
+            }
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(Object::take(conn));
+        }
+    }
+}

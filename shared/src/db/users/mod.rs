@@ -1,0 +1,5 @@
+//! Users of a tenant.
+pub mod manager;
+mod repository;
+
+pub use repository::{NewUser, UserPatch};

@@ -1,0 +1,45 @@
+//! Identifiers as types, so a tenant id can never be passed where a user id belongs.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// UUIDv7: time-ordered, so `ORDER BY id DESC` is newest first.
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A company signed up to SimpleCRM.
+    TenantId
+);
+id_type!(
+    /// A person who logs in: an admin or an agent of one tenant.
+    UserId
+);
+id_type!(
+    /// One refresh token (a row of `refresh_tokens`).
+    RefreshTokenId
+);
+id_type!(
+    /// The chain of refresh tokens rotated from one login.
+    TokenFamilyId
+);

@@ -1,0 +1,22 @@
+//! `crm-core`: everything behind the HTTP edge of SimpleCRM.
+//!
+//! Layers, outermost first: `service` (business rules) → `db::<feature>::manager`
+//! (turns database failures into domain errors) → `db::<feature>::repository` (the only
+//! SQL). Configuration, errors, request parsing and security primitives sit beside them.
+
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod pagination;
+pub mod request;
+pub mod security;
+pub mod service;
+pub mod state;
+pub mod telemetry;
+
+pub mod db;
+
+pub use config::Config;
+pub use error::{Error, FieldError};
+pub use state::AppState;

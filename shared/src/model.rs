@@ -1,0 +1,80 @@
+//! What the API shows: the shapes of API.md, camelCase on the wire.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{TenantId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "agent" => Ok(Role::Agent),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A user as the API shows it: never a password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub tenant_id: TenantId,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What register, login and refresh answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSession {
+    pub user: User,
+    pub tenant: Tenant,
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until `access_token` expires.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Me {
+    pub user: User,
+    pub tenant: Tenant,
+}

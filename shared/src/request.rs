@@ -1,0 +1,182 @@
+//! Request-body parsing shared by every function, so AWS and `crm-local` behave alike:
+//! one size limit, one content-type rule, one way of naming a bad field.
+
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{Error, FieldError};
+
+/// 1 MiB: far above any legitimate CRM body, far below API Gateway's 10 MB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Parses and validates a JSON body. `content_type` is the request's header, if any.
+pub fn json_body<T: DeserializeOwned + Validate>(content_type: Option<&str>, body: &[u8]) -> Result<T, Error> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+    if !is_json(content_type) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::MalformedBody("the request body is empty; a JSON object is expected".into()));
+    }
+    let value: T = deserialize(body)?;
+    value.validate().map_err(|e| Error::Validation(field_errors(&e)))?;
+    Ok(value)
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else { return false };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        describe(path, e.into_inner())
+    })?;
+    // Trailing bytes after the object are as malformed as a missing brace.
+    de.end().map_err(|e| describe(".".into(), e))?;
+    Ok(value)
+}
+
+/// Turns serde's error into a problem: syntax → 400, wrong shape → 422 naming the field.
+fn describe(path: String, err: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    let message = strip_location(&err.to_string());
+    match err.classify() {
+        Category::Syntax | Category::Eof | Category::Io => Error::MalformedBody(format!("malformed JSON: {message}")),
+        Category::Data => {
+            // serde names missing and unknown fields in backticks, at the parent's path.
+            let named = backticked(&message);
+            let field = match (message.starts_with("missing field") || message.starts_with("unknown field"), named) {
+                (true, Some(name)) => join_path(&path, name),
+                _ if path == "." => "body".to_owned(),
+                _ => path,
+            };
+            let message = if message.starts_with("unknown field") {
+                "is not a field of this request".to_owned()
+            } else if message.starts_with("missing field") {
+                "is required".to_owned()
+            } else {
+                message
+            };
+            Error::Validation(vec![FieldError::new(field, message)])
+        }
+    }
+}
+
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+fn join_path(parent: &str, field: &str) -> String {
+    if parent == "." { field.to_owned() } else { format!("{parent}.{field}") }
+}
+
+/// Flattens validator's tree into `[{field, message}]`, camelCasing Rust field names.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    for (field, kind) in errors.errors() {
+        let name = format!("{prefix}{}", camel_case(field));
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    let message = e.message.as_deref().map(str::to_owned).unwrap_or_else(|| format!("is invalid ({})", e.code));
+                    out.push(FieldError::new(name.clone(), message));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect(inner, &format!("{name}."), out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    collect(inner, &format!("{name}[{i}]."), out);
+                }
+            }
+        }
+    }
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Sample {
+        #[validate(length(min = 1, message = "must not be empty"))]
+        tenant_name: String,
+        age: Option<u8>,
+    }
+
+    const JSON: Option<&str> = Some("application/json; charset=utf-8");
+
+    fn fields(err: Error) -> Vec<(String, String)> {
+        match err {
+            Error::Validation(list) => list.into_iter().map(|f| (f.field, f.message)).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_valid_body() {
+        let s: Sample = json_body(JSON, br#"{"tenantName":"Acme","age":3}"#).unwrap();
+        assert_eq!(s.tenant_name, "Acme");
+    }
+
+    #[test]
+    fn names_missing_unknown_and_mistyped_fields() {
+        assert_eq!(fields(json_body::<Sample>(JSON, b"{}").unwrap_err()), [("tenantName".into(), "is required".into())]);
+        let unknown = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","admin":true}"#).unwrap_err());
+        assert_eq!(unknown[0].0, "admin");
+        let typed = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","age":"old"}"#).unwrap_err());
+        assert_eq!(typed[0].0, "age");
+        let empty = fields(json_body::<Sample>(JSON, br#"{"tenantName":""}"#).unwrap_err());
+        assert_eq!(empty, [("tenantName".into(), "must not be empty".into())]);
+    }
+
+    #[test]
+    fn rejects_malformed_oversized_and_non_json_bodies() {
+        assert!(matches!(json_body::<Sample>(JSON, b"{\"tenantName\":"), Err(Error::MalformedBody(_))));
+        assert!(matches!(json_body::<Sample>(JSON, br#"{"tenantName":"a"} x"#), Err(Error::MalformedBody(_))));
+        assert!(matches!(json_body::<Sample>(JSON, b""), Err(Error::MalformedBody(_))));
+        assert!(matches!(json_body::<Sample>(JSON, br#"[1]"#), Err(Error::Validation(_))));
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert!(matches!(json_body::<Sample>(JSON, &big), Err(Error::PayloadTooLarge { .. })));
+        assert!(matches!(json_body::<Sample>(Some("text/plain"), b"{}"), Err(Error::UnsupportedMediaType)));
+        assert!(matches!(json_body::<Sample>(None, b"{}"), Err(Error::UnsupportedMediaType)));
+    }
+}

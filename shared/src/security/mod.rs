@@ -1,0 +1,9 @@
+//! Passwords, access tokens, refresh tokens and the caller's identity.
+
+pub mod password;
+pub mod principal;
+pub mod refresh;
+pub mod tokens;
+
+pub use principal::Principal;
+pub use tokens::TokenKeys;

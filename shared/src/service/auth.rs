@@ -1,0 +1,160 @@
+//! Sign-up, login, refresh-token rotation, logout and "who am I".
+
+use chrono::Utc;
+use serde::Deserialize;
+use validator::Validate;
+
+use super::validate::{normalize_email, not_blank};
+use crate::{
+    db::{Tx, auth as auth_db, users as users_db, users::NewUser},
+    error::Error,
+    ids::{TenantId, TokenFamilyId, UserId},
+    model::{AuthSession, Me, Role, Tenant, User},
+    security::{Principal, password, refresh, tokens::ACCESS_TOKEN_TTL_SECS},
+    state::AppState,
+};
+
+/// Same words for a wrong password, an unknown email and a disabled account, so the
+/// answer never tells which addresses exist.
+const INVALID_CREDENTIALS: Error = Error::Unauthorized("the email or password is not correct");
+const INVALID_REFRESH: Error = Error::Unauthorized("the refresh token is not valid");
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RegisterInput {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
+    pub tenant_name: String,
+    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    pub email: String,
+    #[validate(length(min = 8, max = 128, message = "must be 8 to 128 characters"))]
+    pub password: String,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoginInput {
+    #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters"))]
+    pub email: String,
+    #[validate(length(min = 1, max = 128, message = "must be 1 to 128 characters"))]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RefreshInput {
+    #[validate(length(min = 1, max = 512, message = "must be 1 to 512 characters"))]
+    pub refresh_token: String,
+}
+
+/// Creates a tenant and its first user, an admin, and logs them in.
+pub async fn register(state: &AppState, input: RegisterInput) -> Result<AuthSession, Error> {
+    let email = normalize_email(&input.email);
+    let password_hash = password::hash(input.password).await?;
+    let tenant_id = TenantId::generate();
+    let tx = state.db.begin_for(tenant_id).await?;
+    let tenant = auth_db::manager::create_tenant(&tx, tenant_id, input.tenant_name.trim()).await?;
+    let new = NewUser {
+        id: UserId::generate(),
+        email: &email,
+        name: input.name.as_deref().map(str::trim),
+        role: Role::Admin,
+        password_hash: &password_hash,
+    };
+    let user = users_db::manager::create(&tx, tenant_id, &new).await?;
+    let session = open_session(state, &tx, user, tenant, TokenFamilyId::generate()).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %tenant_id, user_id = %session.user.id, "tenant registered");
+    Ok(session)
+}
+
+pub async fn login(state: &AppState, input: LoginInput) -> Result<AuthSession, Error> {
+    let email = normalize_email(&input.email);
+    let tx = state.db.begin_unscoped().await?;
+    let record = auth_db::manager::find_login(&tx, &email).await?;
+    tx.commit().await?;
+
+    // Verify even when there is no such user, so both cost the same time.
+    let verified = password::verify(input.password, record.as_ref().map(|r| r.password_hash.clone())).await?;
+    let record = match record {
+        Some(r) if verified && !r.disabled => r,
+        _ => return Err(INVALID_CREDENTIALS),
+    };
+
+    let tx = state.db.begin_for(record.tenant_id).await?;
+    let user = users_db::manager::get(&tx, record.tenant_id, record.user_id).await?;
+    let tenant = auth_db::manager::get_tenant(&tx, record.tenant_id).await?;
+    let session = open_session(state, &tx, user, tenant, TokenFamilyId::generate()).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Rotates a refresh token: the presented one is spent, a new pair is issued. Presenting a
+/// spent token means it was copied: the whole family (that login's session) is revoked.
+pub async fn refresh(state: &AppState, input: RefreshInput) -> Result<AuthSession, Error> {
+    let presented = refresh::parse(&input.refresh_token).ok_or(INVALID_REFRESH)?;
+    let tenant_id = presented.tenant_id;
+    let tx = state.db.begin_for(tenant_id).await?;
+    let stored = match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
+        Some(s) if presented.matches(&s.token_hash) && s.revoked_at.is_none() && s.expires_at > Utc::now() => s,
+        _ => {
+            tx.rollback().await?;
+            return Err(INVALID_REFRESH);
+        }
+    };
+    if stored.used_at.is_some() {
+        auth_db::manager::revoke_family(&tx, tenant_id, stored.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(tenant_id = %tenant_id, user_id = %stored.user_id, "refresh token reused; session revoked");
+        return Err(INVALID_REFRESH);
+    }
+    let user = users_db::manager::get(&tx, tenant_id, stored.user_id).await?;
+    if user.disabled {
+        auth_db::manager::revoke_family(&tx, tenant_id, stored.family_id).await?;
+        tx.commit().await?;
+        return Err(INVALID_REFRESH);
+    }
+    auth_db::manager::mark_refresh_token_used(&tx, tenant_id, presented.id).await?;
+    let tenant = auth_db::manager::get_tenant(&tx, tenant_id).await?;
+    let session = open_session(state, &tx, user, tenant, stored.family_id).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Ends the session the refresh token belongs to. Idempotent for tokens we issued.
+pub async fn logout(state: &AppState, input: RefreshInput) -> Result<(), Error> {
+    let presented = refresh::parse(&input.refresh_token).ok_or(INVALID_REFRESH)?;
+    let tenant_id = presented.tenant_id;
+    let tx = state.db.begin_for(tenant_id).await?;
+    match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
+        Some(s) if presented.matches(&s.token_hash) => {
+            auth_db::manager::revoke_family(&tx, tenant_id, s.family_id).await?;
+            tx.commit().await
+        }
+        _ => {
+            tx.rollback().await?;
+            Err(INVALID_REFRESH)
+        }
+    }
+}
+
+pub async fn me(state: &AppState, principal: &Principal) -> Result<Me, Error> {
+    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let user = users_db::manager::get(&tx, principal.tenant_id, principal.user_id)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(_) => Error::Unauthorized("the user of this token no longer exists"),
+            other => other,
+        })?;
+    let tenant = auth_db::manager::get_tenant(&tx, principal.tenant_id).await?;
+    tx.commit().await?;
+    Ok(Me { user, tenant })
+}
+
+async fn open_session(state: &AppState, tx: &Tx, user: User, tenant: Tenant, family: TokenFamilyId) -> Result<AuthSession, Error> {
+    let minted = refresh::mint(tenant.id);
+    auth_db::manager::store_refresh_token(tx, tenant.id, user.id, family, &minted).await?;
+    let access_token = state.tokens.issue(user.id, tenant.id, user.role)?;
+    Ok(AuthSession { user, tenant, access_token, refresh_token: minted.token, expires_in: ACCESS_TOKEN_TTL_SECS })
+}
