@@ -17,8 +17,12 @@ pub fn json_body<T: DeserializeOwned + Validate>(content_type: Option<&str>, bod
     if !is_json(content_type) {
         return Err(Error::UnsupportedMediaType);
     }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::MalformedBody("the request body is empty; a JSON object is expected".into()));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(Error::MalformedBody("the request body is empty; a JSON object is expected".into())),
+        // serde's derives also accept a struct as an array of its fields; our API does not.
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => return Err(Error::validation("body", "must be a JSON object")),
+        Some(_) => {}
     }
     let value: T = deserialize(body)?;
     value.validate().map_err(|e| Error::Validation(field_errors(&e)))?;
@@ -52,6 +56,8 @@ fn describe(path: String, err: serde_json::Error) -> Error {
             // serde names missing and unknown fields in backticks, at the parent's path.
             let named = backticked(&message);
             let field = match (message.starts_with("missing field") || message.starts_with("unknown field"), named) {
+                // A missing field is reported at its parent, an unknown one at itself.
+                (true, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => path,
                 (true, Some(name)) => join_path(&path, name),
                 _ if path == "." => "body".to_owned(),
                 _ => path,
@@ -154,7 +160,7 @@ mod tests {
     #[test]
     fn parses_a_valid_body() {
         let s: Sample = json_body(JSON, br#"{"tenantName":"Acme","age":3}"#).unwrap();
-        assert_eq!(s.tenant_name, "Acme");
+        assert_eq!((s.tenant_name.as_str(), s.age), ("Acme", Some(3)));
     }
 
     #[test]
@@ -173,7 +179,8 @@ mod tests {
         assert!(matches!(json_body::<Sample>(JSON, b"{\"tenantName\":"), Err(Error::MalformedBody(_))));
         assert!(matches!(json_body::<Sample>(JSON, br#"{"tenantName":"a"} x"#), Err(Error::MalformedBody(_))));
         assert!(matches!(json_body::<Sample>(JSON, b""), Err(Error::MalformedBody(_))));
-        assert!(matches!(json_body::<Sample>(JSON, br#"[1]"#), Err(Error::Validation(_))));
+        assert!(matches!(json_body::<Sample>(JSON, br#"["Acme", 3]"#), Err(Error::Validation(_))));
+        assert!(matches!(json_body::<Sample>(JSON, b"null"), Err(Error::Validation(_))));
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         assert!(matches!(json_body::<Sample>(JSON, &big), Err(Error::PayloadTooLarge { .. })));
         assert!(matches!(json_body::<Sample>(Some("text/plain"), b"{}"), Err(Error::UnsupportedMediaType)));

@@ -6,6 +6,8 @@ pub mod users;
 
 mod errors;
 mod migrate;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::time::Duration;
 
@@ -32,18 +34,7 @@ pub struct Db {
 
 impl Db {
     pub fn new(config: &Config, max_size: usize) -> Result<Self, Error> {
-        let (url, switch_role) = match &config.app_database_url {
-            Some(url) => (url.as_str(), false),
-            None => (config.database_url.as_str(), true),
-        };
-        let mut pg: PgConfig = url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
-        if switch_role {
-            // A superuser bypasses row-level security even when it is FORCEd, so the owner
-            // connection becomes the runtime role for the whole session, before any query.
-            pg.options(format!("-c role={RUNTIME_ROLE}"));
-        }
-        pg.application_name("simplecrm");
-        pg.connect_timeout(Duration::from_secs(5));
+        let pg = runtime_pg_config(config)?;
         let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_size)
@@ -83,6 +74,23 @@ impl Db {
         conn.simple_query("SELECT 1").await.map_err(|e| DbError::from(e).into_error("ping"))?;
         Ok(())
     }
+}
+
+/// How the app connects: as `APP_DATABASE_URL`, or as `DATABASE_URL` switched to the
+/// runtime role for the whole session, before any query.
+pub fn runtime_pg_config(config: &Config) -> Result<PgConfig, Error> {
+    let (url, switch_role) = match &config.app_database_url {
+        Some(url) => (url.as_str(), false),
+        None => (config.database_url.as_str(), true),
+    };
+    let mut pg: PgConfig = url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
+    if switch_role {
+        // A superuser bypasses row-level security even when it is FORCEd.
+        pg.options(format!("-c role={RUNTIME_ROLE}"));
+    }
+    pg.application_name("simplecrm");
+    pg.connect_timeout(Duration::from_secs(5));
+    Ok(pg)
 }
 
 /// One unit of work. Commit it explicitly; dropping it uncommitted closes its connection

@@ -1,0 +1,159 @@
+//! The app under test: `crm-local` on a random port over a fresh, migrated database.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use crm_core::{Config, db::testing::TestDb};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, sync::oneshot};
+
+pub const JWT_SECRET: &str = "integration-tests-signing-key-0123456789abcdef";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json", "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{}", self.body);
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "{}", self.body);
+        &self.body
+    }
+
+    /// The fields named in a validation problem.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    }
+}
+
+/// A registered tenant's first admin, logged in.
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub email: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let db = TestDb::create().await;
+        let url = db.url.clone();
+        let config = Config::from_lookup(|k| match k {
+            "DATABASE_URL" => Some(url.clone()),
+            "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
+            _ => None,
+        })
+        .expect("test configuration");
+        let state = crm_local::prepare(config).await.expect("prepare the app");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(crm_local::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Self { addr, http: reqwest::Client::new(), db, stop: Some(stop) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::reply(req.send().await.expect("request")).await
+    }
+
+    pub async fn reply(res: reqwest::Response) -> Reply {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())) };
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// Sends raw bytes with the given content type, for malformed-input tests.
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+        let mut req = self.http.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::reply(req.send().await.expect("request")).await
+    }
+
+    pub async fn register(&self, tenant: &str, email: &str) -> Session {
+        let r = self.post("/api/v1/auth/register", None, json!({"tenantName": tenant, "email": email, "password": PASSWORD, "name": "Founder"})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "register: {}", r.body);
+        session(&r.body)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
+    }
+
+    /// An admin adds a user; returns the new user's id.
+    pub async fn add_user(&self, admin: &Session, email: &str, role: &str) -> String {
+        let r = self.post("/api/v1/users", Some(&admin.access), json!({"email": email, "name": "Someone", "password": PASSWORD, "role": role})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "add user: {}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn session(body: &Value) -> Session {
+    Session {
+        access: body["accessToken"].as_str().expect("accessToken").to_owned(),
+        refresh: body["refreshToken"].as_str().expect("refreshToken").to_owned(),
+        user_id: body["user"]["id"].as_str().expect("user.id").to_owned(),
+        tenant_id: body["tenant"]["id"].as_str().expect("tenant.id").to_owned(),
+        email: body["user"]["email"].as_str().expect("user.email").to_owned(),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
