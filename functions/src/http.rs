@@ -10,13 +10,19 @@ use crate::HandlerResult;
 
 /// The JSON body, size-limited, typed and validated (see `crm_core::request`).
 pub fn json_body<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, Error> {
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     request::json_body(content_type, req.body().as_ref())
 }
 
 /// The caller, from `Authorization: Bearer`; also names them in this request's log line.
 pub fn principal(state: &AppState, req: &Request) -> Result<Principal, Error> {
-    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let principal = state.tokens.authenticate(authorization)?;
     let span = tracing::Span::current();
     span.record("tenant_id", tracing::field::display(principal.tenant_id));
@@ -27,17 +33,23 @@ pub fn principal(state: &AppState, req: &Request) -> Result<Principal, Error> {
 /// A UUID path parameter (API Gateway fills `pathParameters` from the route template).
 pub fn path_uuid(req: &Request, name: &'static str) -> Result<Uuid, Error> {
     let params = req.path_parameters();
-    let raw = params.first(name).ok_or_else(|| Error::invalid_parameter(name, "is required"))?;
+    let raw = params
+        .first(name)
+        .ok_or_else(|| Error::invalid_parameter(name, "is required"))?;
     Uuid::parse_str(raw).map_err(|_| Error::invalid_parameter(name, "must be a UUID"))
 }
 
 /// A query parameter, if present and not empty.
 pub fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name)).filter(|v| !v.is_empty()).map(str::to_owned)
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HandlerResult {
-    let body = serde_json::to_string(value).map_err(|e| Error::Internal(format!("serialize response: {e}")))?;
+    let body = serde_json::to_string(value)
+        .map_err(|e| Error::Internal(format!("serialize response: {e}")))?;
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")

@@ -15,7 +15,9 @@ use crm_functions::{
     routes::{self, Match, Route},
 };
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::{Request, Response, body::Bytes, body::Incoming, server::conn::http1, service::service_fn};
+use hyper::{
+    Request, Response, body::Bytes, body::Incoming, server::conn::http1, service::service_fn,
+};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use lambda_http::Body;
 use tokio::net::TcpListener;
@@ -36,7 +38,11 @@ pub async fn prepare(config: Config) -> Result<AppState, Error> {
 }
 
 /// Serves every route until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let routes: Arc<Vec<Route>> = Arc::new(routes::routes());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -72,17 +78,31 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
 }
 
 /// One HTTP request, as API Gateway and Lambda would handle it.
-pub async fn handle(state: AppState, routes: &[Route], req: Request<Incoming>, remote: SocketAddr) -> Response<Full<Bytes>> {
+pub async fn handle(
+    state: AppState,
+    routes: &[Route],
+    req: Request<Incoming>,
+    remote: SocketAddr,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     let route = match routes::find(routes, req.method(), &path) {
         Match::Found(route, params) => (route, params),
-        Match::WrongMethod(allow) => return gateway_problem(&Error::MethodNotAllowed { allow }, &path),
+        Match::WrongMethod(allow) => {
+            return gateway_problem(&Error::MethodNotAllowed { allow }, &path);
+        }
         Match::NotFound => return gateway_problem(&Error::NoRoute, &path),
     };
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, GATEWAY_MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return gateway_problem(&Error::PayloadTooLarge { limit: GATEWAY_MAX_BODY_BYTES }, &path),
+        Err(_) => {
+            return gateway_problem(
+                &Error::PayloadTooLarge {
+                    limit: GATEWAY_MAX_BODY_BYTES,
+                },
+                &path,
+            );
+        }
     };
     let (route, params) = route;
     let request = match event::to_lambda_request(route, params, &parts, &body, remote) {

@@ -12,7 +12,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -94,7 +97,10 @@ impl Error {
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             Error::Validation(_) => ("validation", "Your request is not valid"),
-            Error::InvalidParameters(_) => ("invalid-parameters", "Your request parameters are not valid"),
+            Error::InvalidParameters(_) => (
+                "invalid-parameters",
+                "Your request parameters are not valid",
+            ),
             Error::MalformedBody(_) => ("malformed-body", "Your request body is not valid JSON"),
             Error::Unauthorized(_) => ("unauthorized", "Authentication is required"),
             Error::Forbidden(_) => ("forbidden", "You may not do this"),
@@ -137,7 +143,9 @@ impl Error {
         match self {
             Error::Unauthorized(_) => vec![("www-authenticate", "Bearer".to_owned())],
             Error::MethodNotAllowed { allow } => vec![("allow", allow.join(", "))],
-            Error::TooManyRequests { retry_after_secs } => vec![("retry-after", retry_after_secs.to_string())],
+            Error::TooManyRequests { retry_after_secs } => {
+                vec![("retry-after", retry_after_secs.to_string())]
+            }
             Error::Unavailable(_) => vec![("retry-after", "5".to_owned())],
             _ => Vec::new(),
         }
@@ -167,7 +175,8 @@ mod tests {
 
     #[test]
     fn validation_problems_list_their_fields() {
-        let p = Error::validation("email", "must be an email address").problem(Some("/x".into()), Some("r1".into()));
+        let p = Error::validation("email", "must be an email address")
+            .problem(Some("/x".into()), Some("r1".into()));
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["status"], 422);
         assert_eq!(json["errors"][0]["field"], "email");

@@ -18,6 +18,10 @@ impl AppState {
     pub fn new(config: Config, pool_size: usize) -> Result<Self, Error> {
         let db = Db::new(&config, pool_size)?;
         let tokens = Arc::new(TokenKeys::new(&config.jwt_secret));
-        Ok(Self { config: Arc::new(config), db, tokens })
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            tokens,
+        })
     }
 }

@@ -10,11 +10,20 @@ pub fn init(config: &Config) {
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match config.log_format {
         LogFormat::Json => registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false).with_target(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_target(false),
+            )
             .try_init(),
         LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),
     };
     if config.jwt_secret_generated {
-        tracing::warn!("JWT_SECRET is not set: using a random key for this process; tokens will not survive a restart");
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random key for this process; tokens will not survive a restart"
+        );
     }
 }

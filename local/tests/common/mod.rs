@@ -26,23 +26,48 @@ pub struct Reply {
 
 impl Reply {
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Asserts an RFC 9457 problem with this status, and returns its body.
     #[track_caller]
     pub fn problem(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(self.content_type(), "application/problem+json", "body: {}", self.body);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
-        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{}", self.body);
-        assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "{}", self.body);
+        assert!(
+            self.body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("https://")),
+            "{}",
+            self.body
+        );
+        assert!(
+            self.body["title"].is_string() && self.body["detail"].is_string(),
+            "{}",
+            self.body
+        );
         &self.body
     }
 
     /// The fields named in a validation problem.
     pub fn error_fields(&self) -> Vec<String> {
-        self.body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -72,14 +97,25 @@ impl TestApp {
         tokio::spawn(crm_local::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Self { addr, http: reqwest::Client::new(), db, stop: Some(stop) }
+        Self {
+            addr,
+            http: reqwest::Client::new(),
+            db,
+            stop: Some(stop),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -94,8 +130,17 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())) };
-        Reply { status, headers, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -111,7 +156,13 @@ impl TestApp {
     }
 
     /// Sends raw bytes with the given content type, for malformed-input tests.
-    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
         let mut req = self.http.post(self.url(path)).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
@@ -129,12 +180,23 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// An admin adds a user; returns the new user's id.
     pub async fn add_user(&self, admin: &Session, email: &str, role: &str) -> String {
-        let r = self.post("/api/v1/users", Some(&admin.access), json!({"email": email, "name": "Someone", "password": PASSWORD, "role": role})).await;
+        let r = self
+            .post(
+                "/api/v1/users",
+                Some(&admin.access),
+                json!({"email": email, "name": "Someone", "password": PASSWORD, "role": role}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "add user: {}", r.body);
         r.body["id"].as_str().unwrap().to_owned()
     }
@@ -142,11 +204,20 @@ impl TestApp {
 
 pub fn session(body: &Value) -> Session {
     Session {
-        access: body["accessToken"].as_str().expect("accessToken").to_owned(),
-        refresh: body["refreshToken"].as_str().expect("refreshToken").to_owned(),
+        access: body["accessToken"]
+            .as_str()
+            .expect("accessToken")
+            .to_owned(),
+        refresh: body["refreshToken"]
+            .as_str()
+            .expect("refreshToken")
+            .to_owned(),
         user_id: body["user"]["id"].as_str().expect("user.id").to_owned(),
         tenant_id: body["tenant"]["id"].as_str().expect("tenant.id").to_owned(),
-        email: body["user"]["email"].as_str().expect("user.email").to_owned(),
+        email: body["user"]["email"]
+            .as_str()
+            .expect("user.email")
+            .to_owned(),
     }
 }
 

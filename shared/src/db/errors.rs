@@ -17,7 +17,9 @@ pub enum DbError {
 impl DbError {
     /// The constraint a unique/foreign-key/check violation names, if any.
     pub fn violated_constraint(&self) -> Option<(&SqlState, &str)> {
-        let DbError::Driver(e) = self else { return None };
+        let DbError::Driver(e) = self else {
+            return None;
+        };
         let db = e.as_db_error()?;
         Some((db.code(), db.constraint()?))
     }

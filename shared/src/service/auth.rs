@@ -22,13 +22,22 @@ const INVALID_REFRESH: Error = Error::Unauthorized("the refresh token is not val
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RegisterInput {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     pub tenant_name: String,
-    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
     pub email: String,
     #[validate(length(min = 8, max = 128, message = "must be 8 to 128 characters"))]
     pub password: String,
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     pub name: Option<String>,
 }
 
@@ -76,7 +85,11 @@ pub async fn login(state: &AppState, input: LoginInput) -> Result<AuthSession, E
     tx.commit().await?;
 
     // Verify even when there is no such user, so both cost the same time.
-    let verified = password::verify(input.password, record.as_ref().map(|r| r.password_hash.clone())).await?;
+    let verified = password::verify(
+        input.password,
+        record.as_ref().map(|r| r.password_hash.clone()),
+    )
+    .await?;
     let record = match record {
         Some(r) if verified && !r.disabled => r,
         _ => return Err(INVALID_CREDENTIALS),
@@ -97,7 +110,13 @@ pub async fn refresh(state: &AppState, input: RefreshInput) -> Result<AuthSessio
     let tenant_id = presented.tenant_id;
     let tx = state.db.begin_for(tenant_id).await?;
     let stored = match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
-        Some(s) if presented.matches(&s.token_hash) && s.revoked_at.is_none() && s.expires_at > Utc::now() => s,
+        Some(s)
+            if presented.matches(&s.token_hash)
+                && s.revoked_at.is_none()
+                && s.expires_at > Utc::now() =>
+        {
+            s
+        }
         _ => {
             tx.rollback().await?;
             return Err(INVALID_REFRESH);
@@ -152,9 +171,21 @@ pub async fn me(state: &AppState, principal: &Principal) -> Result<Me, Error> {
     Ok(Me { user, tenant })
 }
 
-async fn open_session(state: &AppState, tx: &Tx, user: User, tenant: Tenant, family: TokenFamilyId) -> Result<AuthSession, Error> {
+async fn open_session(
+    state: &AppState,
+    tx: &Tx,
+    user: User,
+    tenant: Tenant,
+    family: TokenFamilyId,
+) -> Result<AuthSession, Error> {
     let minted = refresh::mint(tenant.id);
     auth_db::manager::store_refresh_token(tx, tenant.id, user.id, family, &minted).await?;
     let access_token = state.tokens.issue(user.id, tenant.id, user.role)?;
-    Ok(AuthSession { user, tenant, access_token, refresh_token: minted.token, expires_in: ACCESS_TOKEN_TTL_SECS })
+    Ok(AuthSession {
+        user,
+        tenant,
+        access_token,
+        refresh_token: minted.token,
+        expires_in: ACCESS_TOKEN_TTL_SECS,
+    })
 }

@@ -20,9 +20,15 @@ use crate::{
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUserInput {
-    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
     pub email: String,
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     pub name: String,
     #[validate(length(min = 8, max = 128, message = "must be 8 to 128 characters"))]
     pub password: String,
@@ -32,29 +38,54 @@ pub struct CreateUserInput {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateUserInput {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     pub name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
 }
 
-pub async fn create(state: &AppState, principal: &Principal, input: CreateUserInput) -> Result<User, Error> {
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    input: CreateUserInput,
+) -> Result<User, Error> {
     principal.require_admin()?;
     let email = normalize_email(&input.email);
     let password_hash = password::hash(input.password).await?;
     let tenant = principal.tenant_id;
     let tx = state.db.begin_for(tenant).await?;
-    let new = NewUser { id: UserId::generate(), email: &email, name: Some(input.name.trim()), role: input.role, password_hash: &password_hash };
+    let new = NewUser {
+        id: UserId::generate(),
+        email: &email,
+        name: Some(input.name.trim()),
+        role: input.role,
+        password_hash: &password_hash,
+    };
     let user = users_db::manager::create(&tx, tenant, &new).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %tenant, new_user_id = %user.id, role = %user.role, "user created");
     Ok(user)
 }
 
-pub async fn list(state: &AppState, principal: &Principal, role: Option<Role>, page: PageRequest) -> Result<Page<User>, Error> {
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+    role: Option<Role>,
+    page: PageRequest,
+) -> Result<Page<User>, Error> {
     principal.require_admin()?;
     let tx = state.db.begin_for(principal.tenant_id).await?;
-    let rows = users_db::manager::list(&tx, principal.tenant_id, role, page.after, page.fetch_limit()).await?;
+    let rows = users_db::manager::list(
+        &tx,
+        principal.tenant_id,
+        role,
+        page.after,
+        page.fetch_limit(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |u| u.id.0))
 }
@@ -71,21 +102,36 @@ pub async fn get(state: &AppState, principal: &Principal, id: UserId) -> Result<
 }
 
 /// A tenant always keeps one active admin: the last one cannot be demoted or disabled.
-pub async fn update(state: &AppState, principal: &Principal, id: UserId, input: UpdateUserInput) -> Result<User, Error> {
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+    input: UpdateUserInput,
+) -> Result<User, Error> {
     principal.require_admin()?;
     let tenant = principal.tenant_id;
     let removes_an_admin = input.role == Some(Role::Agent) || input.disabled == Some(true);
     let tx = state.db.begin_for(tenant).await?;
     // Lock the admins before the target, always in this order, so concurrent demotions
     // serialise instead of deadlocking or both passing the check.
-    let active_admins = if removes_an_admin { users_db::manager::lock_active_admins(&tx, tenant).await? } else { Vec::new() };
+    let active_admins = if removes_an_admin {
+        users_db::manager::lock_active_admins(&tx, tenant).await?
+    } else {
+        Vec::new()
+    };
     let current = users_db::manager::lock(&tx, tenant, id).await?;
     let is_active_admin = current.role == Role::Admin && !current.disabled;
     if removes_an_admin && is_active_admin && active_admins.len() <= 1 {
         tx.rollback().await?;
-        return Err(Error::Conflict("the last active admin cannot be demoted or disabled".into()));
+        return Err(Error::Conflict(
+            "the last active admin cannot be demoted or disabled".into(),
+        ));
     }
-    let patch = UserPatch { name: input.name.map(|n| n.trim().to_owned()), role: input.role, disabled: input.disabled };
+    let patch = UserPatch {
+        name: input.name.map(|n| n.trim().to_owned()),
+        role: input.role,
+        disabled: input.disabled,
+    };
     let user = users_db::manager::update(&tx, tenant, id, &patch).await?;
     if input.disabled == Some(true) && !current.disabled {
         // A disabled user's sessions end now; access tokens lapse within their short TTL.

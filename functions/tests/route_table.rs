@@ -1,0 +1,146 @@
+//! `template.yaml`, the binaries and the route table say the same thing.
+
+use std::{collections::BTreeSet, fs, path::Path};
+
+use crm_functions::routes::{NON_HTTP_FUNCTIONS, routes};
+use serde_yaml::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn template() -> Value {
+    let text = fs::read_to_string(root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// `users-get` → `UsersGetFunction`.
+fn logical_id(function: &str) -> String {
+    let pascal: String = function
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("{pascal}Function")
+}
+
+fn functions(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, r)| (id.as_str().unwrap().to_owned(), r))
+        .collect()
+}
+
+#[test]
+fn template_routes_equal_the_route_table() {
+    let t = template();
+    let mut declared = BTreeSet::new();
+    for (id, resource) in functions(&t) {
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"] == "HttpApi" {
+                let p = &event["Properties"];
+                declared.insert((
+                    p["Method"].as_str().unwrap().to_owned(),
+                    p["Path"].as_str().unwrap().to_owned(),
+                    id.clone(),
+                ));
+            }
+        }
+    }
+    let expected: BTreeSet<_> = routes()
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.path.to_owned(),
+                logical_id(r.function),
+            )
+        })
+        .collect();
+    assert_eq!(declared, expected);
+}
+
+#[test]
+fn every_function_is_built_by_cargo_lambda_for_arm64_al2023() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(
+        globals["Architectures"],
+        serde_yaml::from_str::<Value>("[arm64]").unwrap()
+    );
+    let mut binaries = BTreeSet::new();
+    for (id, resource) in functions(&t) {
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id}"
+        );
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            logical_id(&binary),
+            id,
+            "logical id matches the binary name"
+        );
+        for key in ["Runtime", "Architectures"] {
+            assert!(
+                resource["Properties"][key].is_null(),
+                "{id} overrides {key}"
+            );
+        }
+        binaries.insert(binary);
+    }
+    let expected: BTreeSet<String> = routes()
+        .iter()
+        .map(|r| r.function.to_owned())
+        .chain(NON_HTTP_FUNCTIONS.iter().map(|f| f.to_string()))
+        .collect();
+    assert_eq!(binaries, expected);
+}
+
+#[test]
+fn each_binary_runs_the_controller_its_route_names() {
+    let bin_dir = root().join("functions/src/bin");
+    let on_disk: BTreeSet<String> = fs::read_dir(&bin_dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".rs")
+                .map(str::to_owned)
+        })
+        .collect();
+    let expected: BTreeSet<String> = routes()
+        .iter()
+        .map(|r| r.function.to_owned())
+        .chain(NON_HTTP_FUNCTIONS.iter().map(|f| f.to_string()))
+        .collect();
+    assert_eq!(on_disk, expected);
+    for route in routes() {
+        let source = fs::read_to_string(bin_dir.join(format!("{}.rs", route.function))).unwrap();
+        let handler = format!("crm_functions::{}", route.handler_name.replace(' ', ""));
+        assert!(
+            source.contains(&handler),
+            "{} must call {handler}",
+            route.function
+        );
+        assert!(
+            source.contains("CARGO_BIN_NAME"),
+            "{} names itself by its binary",
+            route.function
+        );
+    }
+}
