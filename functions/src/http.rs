@@ -30,13 +30,18 @@ pub fn principal(state: &AppState, req: &Request) -> Result<Principal, Error> {
     Ok(principal)
 }
 
-/// A UUID path parameter (API Gateway fills `pathParameters` from the route template).
+/// A path parameter (API Gateway fills `pathParameters` from the route template).
+pub fn path_param(req: &Request, name: &'static str) -> Result<String, Error> {
+    req.path_parameters_ref()
+        .and_then(|params| params.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| Error::invalid_parameter(name, "is required"))
+}
+
+/// A UUID path parameter.
 pub fn path_uuid(req: &Request, name: &'static str) -> Result<Uuid, Error> {
-    let params = req.path_parameters();
-    let raw = params
-        .first(name)
-        .ok_or_else(|| Error::invalid_parameter(name, "is required"))?;
-    Uuid::parse_str(raw).map_err(|_| Error::invalid_parameter(name, "must be a UUID"))
+    Uuid::parse_str(&path_param(req, name)?)
+        .map_err(|_| Error::invalid_parameter(name, "must be a UUID"))
 }
 
 /// A query parameter, if present and not empty.

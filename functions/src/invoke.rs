@@ -29,6 +29,7 @@ where
         "request",
         request_id = %request_id,
         function,
+        route = %route_key(&req),
         method = %method,
         path = %instance,
         tenant_id = field::Empty,
@@ -53,6 +54,16 @@ where
         }
     });
     response
+}
+
+/// API Gateway's route key (`GET /api/v1/users/{id}`), or the method and path without one.
+fn route_key(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) if ctx.route_key.is_some() => {
+            ctx.route_key.clone().unwrap_or_default()
+        }
+        _ => format!("{} {}", req.method(), req.uri().path()),
+    }
 }
 
 /// API Gateway's own request id; Lambda's when the event carries none.

@@ -3,10 +3,12 @@
 //! Lambda function (`lambda`) or inside `crm-local` (`invoke`).
 
 pub mod auth;
+pub mod docs;
 pub mod http;
 pub mod invoke;
 pub mod lambda;
 pub mod migrate;
+pub mod openapi;
 pub mod routes;
 pub mod system;
 pub mod users;

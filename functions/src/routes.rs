@@ -6,7 +6,7 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 use crm_core::AppState;
 use lambda_http::{Request, http::Method};
 
-use crate::{HandlerResult, auth, system, users};
+use crate::{HandlerResult, auth, docs, system, users};
 
 pub type BoxedHandler =
     fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
@@ -53,6 +53,9 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/users/{id}" => "users-get", users::get),
         route!(PATCH "/api/v1/users/{id}" => "users-update", users::update),
         route!(GET "/health" => "health", system::health),
+        route!(GET "/api-docs" => "docs", docs::serve),
+        route!(GET "/api-docs/openapi.json" => "docs", docs::serve),
+        route!(GET "/api-docs/assets/{file}" => "docs", docs::serve),
     ]
 }
 

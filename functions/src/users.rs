@@ -1,12 +1,22 @@
 //! `/api/v1/users*`: an admin manages the people of its tenant.
 
 use crm_core::{
-    AppState, Error, ids::UserId, model::Role, pagination::PageRequest, service::users,
+    AppState, Error,
+    error::Problem,
+    ids::UserId,
+    model::{Role, User},
+    pagination::{Page, PageRequest},
+    service::users::{self, CreateUserInput, UpdateUserInput},
 };
 use lambda_http::{Request, http::StatusCode};
 
 use crate::{HandlerResult, http};
 
+/// Adds a user (agent or admin) to the caller's tenant. Admin only.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUserInput,
+    responses((status = 201, description = "The new user", body = User),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let input = http::json_body(&req)?;
@@ -14,6 +24,13 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
     http::json(StatusCode::CREATED, &user)
 }
 
+/// The tenant's users, newest first, in keyset pages. Admin only.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+        ("role" = Option<Role>, Query, description = "Only users with this role")),
+    responses((status = 200, description = "A page of users", body = Page<User>),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let page = PageRequest::parse(
@@ -31,6 +48,12 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
     http::json(StatusCode::OK, &page)
 }
 
+/// One user of the tenant. Admins see anyone; an agent only itself.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = User),
+        (status = 403, description = "An agent asked for someone else", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = UserId(http::path_uuid(&req, "id")?);
@@ -38,6 +61,14 @@ pub async fn get(state: AppState, req: Request) -> HandlerResult {
     http::json(StatusCode::OK, &user)
 }
 
+/// Renames, changes the role of, disables or re-enables a user. Admin only. Disabling
+/// ends the user's sessions; the last active admin cannot be demoted or disabled.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUserInput,
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses((status = 200, description = "The updated user", body = User),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It would leave the tenant without an active admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = UserId(http::path_uuid(&req, "id")?);

@@ -3,7 +3,7 @@
 use std::{collections::BTreeSet, fs, path::Path};
 
 use crm_functions::routes::{NON_HTTP_FUNCTIONS, routes};
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -11,7 +11,7 @@ fn root() -> &'static Path {
 
 fn template() -> Value {
     let text = fs::read_to_string(root().join("template.yaml")).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    yaml_serde::from_str(&text).unwrap()
 }
 
 /// `users-get` → `UsersGetFunction`.
@@ -77,7 +77,7 @@ fn every_function_is_built_by_cargo_lambda_for_arm64_al2023() {
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(
         globals["Architectures"],
-        serde_yaml::from_str::<Value>("[arm64]").unwrap()
+        yaml_serde::from_str::<Value>("[arm64]").unwrap()
     );
     let mut binaries = BTreeSet::new();
     for (id, resource) in functions(&t) {
@@ -143,4 +143,39 @@ fn each_binary_runs_the_controller_its_route_names() {
             route.function
         );
     }
+}
+
+#[test]
+fn the_openapi_document_describes_exactly_the_routes() {
+    let doc: serde_json::Value = serde_json::from_str(crm_functions::openapi::json()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut described = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            described.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let expected: BTreeSet<_> = routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    assert_eq!(described, expected);
+
+    // Shared error responses are attached where they apply.
+    let register = &doc["paths"]["/api/v1/auth/register"]["post"]["responses"];
+    for status in ["201", "409", "413", "415", "422", "503"] {
+        assert!(register[status].is_object(), "register documents {status}");
+    }
+    assert!(register["401"].is_null(), "register needs no token");
+    let list = &doc["paths"]["/api/v1/users"]["get"];
+    assert!(list["responses"]["401"].is_object() && list["responses"]["400"].is_object());
+    assert_eq!(list["security"][0]["bearer"], serde_json::json!([]));
+    let password = &doc["components"]["schemas"]["RegisterInput"]["properties"]["password"];
+    assert_eq!(
+        (
+            password["minLength"].as_u64(),
+            password["maxLength"].as_u64()
+        ),
+        (Some(8), Some(128))
+    );
 }

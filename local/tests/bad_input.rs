@@ -145,3 +145,44 @@ async fn health_reports_the_database() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!({"status": "ok", "database": "up"}));
 }
+
+#[tokio::test]
+async fn the_docs_function_serves_swagger_ui_and_the_spec_without_a_cdn() {
+    let app = TestApp::spawn().await;
+    let page = app.http.get(app.url("/api-docs")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("/api-docs/assets/swagger-ui-bundle.js") && !html.contains("https://"),
+        "{html}"
+    );
+    for (asset, kind) in [
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("swagger-ui.css", "text/css"),
+    ] {
+        let r = app
+            .http
+            .get(app.url(&format!("/api-docs/assets/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        assert!(
+            r.bytes().await.unwrap().len() > 10_000,
+            "{asset} is the real asset"
+        );
+    }
+    app.get("/api-docs/assets/secrets.txt", None)
+        .await
+        .problem(404);
+    let spec = app.get("/api-docs/openapi.json", None).await;
+    assert_eq!(spec.status, 200);
+    assert_eq!(spec.body["info"]["title"], "SimpleCRM API");
+    assert!(spec.body["paths"]["/api/v1/users/{id}"]["patch"].is_object());
+}

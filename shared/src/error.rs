@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// One invalid input field, named as the client spelled it (camelCase, or a query parameter).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -57,11 +57,12 @@ pub enum Error {
 }
 
 /// RFC 9457 problem details, with our two extensions (`errors`, `requestId`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
+    #[schema(value_type = String)]
     pub title: &'static str,
     pub status: u16,
     pub detail: String,

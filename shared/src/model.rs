@@ -4,10 +4,11 @@ use std::{fmt, str::FromStr};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ids::{TenantId, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -41,10 +42,11 @@ impl FromStr for Role {
 }
 
 /// A user as the API shows it: never a password hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: UserId,
+    #[schema(format = Email)]
     pub email: String,
     pub name: Option<String>,
     pub role: Role,
@@ -53,7 +55,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
     pub id: TenantId,
@@ -62,7 +64,7 @@ pub struct Tenant {
 }
 
 /// What register, login and refresh answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSession {
     pub user: User,
@@ -73,7 +75,8 @@ pub struct AuthSession {
     pub expires_in: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The caller and its tenant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Me {
     pub user: User,
     pub tenant: Tenant,

@@ -21,7 +21,9 @@ pub struct PageRequest {
     pub after: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One page of a list, newest first. Pass `nextCursor` as `cursor` for the next page; it
+/// is null on the last page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::{error::Error, state::AppState};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub status: &'static str,
     pub database: &'static str,

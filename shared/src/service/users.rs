@@ -1,6 +1,7 @@
 //! Managing the people of a tenant: admins add agents (and admins), change roles, disable.
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::validate::{normalize_email, not_blank};
@@ -17,31 +18,35 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUserInput {
     #[validate(
         email(message = "must be an email address"),
         length(max = 254, message = "must be at most 254 characters")
     )]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(length(min = 8, max = 128, message = "must be 8 to 128 characters"))]
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     pub role: Role,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateUserInput {
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
         custom(function = "not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,

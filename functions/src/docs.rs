@@ -1,0 +1,75 @@
+//! `/api-docs`: Swagger UI and the OpenAPI document, served by the function itself
+//! (assets vendored from swagger-ui-dist, no CDN).
+
+use crm_core::{AppState, Error};
+use lambda_http::{Body, Request, Response, http::StatusCode, http::header};
+
+use crate::{HandlerResult, http, openapi};
+
+const BUNDLE_JS: &str = include_str!("../assets/swagger-ui/swagger-ui-bundle.js");
+const UI_CSS: &str = include_str!("../assets/swagger-ui/swagger-ui.css");
+
+const PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>SimpleCRM API</title>
+  <link rel="stylesheet" href="/api-docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/api-docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/api-docs/openapi.json", dom_id: "#swagger-ui" });
+  </script>
+</body>
+</html>
+"##;
+
+/// The one handler of the `docs` function: its three routes share one binary.
+pub async fn serve(state: AppState, req: Request) -> HandlerResult {
+    match req.uri().path().trim_end_matches('/') {
+        "/api-docs" => ui(state, req).await,
+        "/api-docs/openapi.json" => spec(state, req).await,
+        _ => asset(state, req).await,
+    }
+}
+
+/// Swagger UI.
+#[utoipa::path(get, path = "/api-docs", tag = "system", responses((status = 200, description = "Swagger UI", content_type = "text/html")))]
+pub async fn ui(_state: AppState, _req: Request) -> HandlerResult {
+    text(PAGE, "text/html; charset=utf-8", "no-cache")
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api-docs/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
+pub async fn spec(_state: AppState, _req: Request) -> HandlerResult {
+    text(openapi::json(), "application/json", "no-cache")
+}
+
+/// Swagger UI's script and stylesheet.
+#[utoipa::path(get, path = "/api-docs/assets/{file}", tag = "system",
+    params(("file" = String, Path, description = "`swagger-ui-bundle.js` or `swagger-ui.css`")),
+    responses((status = 200, description = "The asset"), (status = 404, description = "No such asset", body = crm_core::error::Problem, content_type = "application/problem+json")))]
+pub async fn asset(_state: AppState, req: Request) -> HandlerResult {
+    let file = http::path_param(&req, "file")?;
+    // Versioned by the vendored release, so a day of caching is safe.
+    match file.as_str() {
+        "swagger-ui-bundle.js" => text(
+            BUNDLE_JS,
+            "text/javascript; charset=utf-8",
+            "public, max-age=86400",
+        ),
+        "swagger-ui.css" => text(UI_CSS, "text/css; charset=utf-8", "public, max-age=86400"),
+        _ => Err(Error::NotFound("asset")),
+    }
+}
+
+fn text(body: &'static str, content_type: &str, cache: &str) -> HandlerResult {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, cache)
+        .body(Body::Text(body.to_owned()))
+        .map_err(|e| Error::Internal(format!("build response: {e}")))
+}

@@ -1,0 +1,144 @@
+//! The OpenAPI 3.1 document, generated from the controllers' annotations and the types
+//! they exchange. Responses every route shares are added in one place
+//! ([`CommonResponses`]) instead of being repeated on each controller.
+
+use crm_core::{
+    error::{FieldError, Problem},
+    model::{AuthSession, Me, Role, Tenant, User},
+    pagination::Page,
+    service::{
+        auth::{LoginInput, RefreshInput, RegisterInput},
+        health::Health,
+        users::{CreateUserInput, UpdateUserInput},
+    },
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::{
+        self, Content, Ref, RefOr, ResponseBuilder,
+        path::Operation,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+
+use crate::{auth, docs, system, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SimpleCRM API",
+        version = "1.0.0",
+        description = "Multi-tenant CRM and helpdesk. Errors are RFC 9457 `application/problem+json`; lists are keyset-paginated `{items, nextCursor}`."
+    ),
+    paths(
+        auth::register, auth::login, auth::refresh, auth::logout, auth::me,
+        users::create, users::list, users::get, users::update,
+        system::health, docs::ui, docs::spec, docs::asset,
+    ),
+    components(schemas(
+        Problem, FieldError, User, Tenant, Role, AuthSession, Me, Page<User>, Health,
+        RegisterInput, LoginInput, RefreshInput, CreateUserInput, UpdateUserInput,
+    )),
+    modifiers(&BearerAuth, &CommonResponses),
+    tags(
+        (name = "auth", description = "Sign-up, login and sessions"),
+        (name = "users", description = "The people of a tenant"),
+        (name = "system", description = "Health and documentation"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON, built once per container.
+pub fn json() -> &'static str {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    })
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// What any route may answer besides its own outcomes: bad bodies for routes that take
+/// one, 401 for routes behind a token, 400 for bad parameters, and the server's own 5xx.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, api: &mut openapi::OpenApi) {
+        for item in api.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_common(operation);
+            }
+        }
+    }
+}
+
+fn add_common(op: &mut Operation) {
+    let mut common: Vec<(&str, &str)> = Vec::new();
+    if op.request_body.is_some() {
+        common.extend([
+            ("400", "The body is not valid JSON"),
+            ("413", "The body exceeds 1 MiB"),
+            ("415", "The body is not application/json"),
+            (
+                "422",
+                "Fields are missing, unknown, mistyped or out of range; `errors` names each",
+            ),
+        ]);
+    }
+    if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+        common.push((
+            "400",
+            "A path or query parameter is malformed; `errors` names it",
+        ));
+    }
+    if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        common.push((
+            "401",
+            "The bearer token is missing, malformed, forged or expired",
+        ));
+    }
+    common.extend([
+        ("500", "An unexpected error (details are logged, not shown)"),
+        ("503", "The database is unreachable; retry later"),
+    ]);
+    for (status, description) in common {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/problem+json",
+                            Content::new(Some(Ref::from_schema_name("Problem"))),
+                        )
+                        .build(),
+                )
+            });
+    }
+}
