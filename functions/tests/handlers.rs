@@ -124,3 +124,30 @@ async fn an_unreachable_database_is_a_503_problem_not_a_crash() {
     let (status, _) = f.invoke("auth-register.json", &[]).await;
     assert_eq!(status, 503);
 }
+
+#[tokio::test]
+async fn the_migrate_function_applies_pending_migrations_once() {
+    let db = TestDb::create_empty().await;
+    let first = crm_functions::migrate::apply(&db.url).await.unwrap();
+    let applied = first["applied"].as_array().unwrap();
+    assert!(
+        applied
+            .iter()
+            .any(|m| m.as_str().is_some_and(|m| m.contains("tenants_users_auth"))),
+        "{first}"
+    );
+    let again = crm_functions::migrate::apply(&db.url).await.unwrap();
+    assert_eq!(
+        again["applied"],
+        serde_json::json!([]),
+        "nothing left to apply"
+    );
+    let tables: i64 = db
+        .connect()
+        .await
+        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('tenants', 'users', 'refresh_tokens')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 3);
+}

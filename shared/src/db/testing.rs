@@ -22,12 +22,18 @@ pub struct TestDb {
 impl TestDb {
     /// Creates `crm_test_<uuid>` and applies every migration.
     pub async fn create() -> Self {
+        let db = Self::create_empty().await;
+        migrate(&db.url).await.expect("migrate the test database");
+        db
+    }
+
+    /// Creates `crm_test_<uuid>` without applying any migration.
+    pub async fn create_empty() -> Self {
         let name = format!("crm_test_{}", Uuid::new_v4().simple());
         let url = with_dbname(&server_url(), &name);
         create_database_if_missing(&url)
             .await
             .expect("create the test database (is PostgreSQL running?)");
-        migrate(&url).await.expect("migrate the test database");
         Self { url, name }
     }
 
