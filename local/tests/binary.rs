@@ -10,33 +10,8 @@ use std::{
 };
 
 use common::PASSWORD;
-use crm_core::db::testing::server_url;
+use crm_core::db::testing::TestDb;
 use serde_json::{Value, json};
-
-struct DropDatabase(String);
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let name = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok((client, conn)) =
-                    tokio_postgres::connect(&server_url(), tokio_postgres::NoTls).await
-                {
-                    tokio::spawn(conn);
-                    let _ = client
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -48,9 +23,9 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
-    let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
-    let _cleanup = DropDatabase(name.clone());
-    let database_url = format!("{}/{name}", server_url().rsplit_once('/').unwrap().0);
+    // Reserved, not created: creating it is the binary's job.
+    let db = TestDb::reserve();
+    let database_url = db.url.clone();
     let addr = format!("127.0.0.1:{}", free_port());
     let jwt_secret = "binary-test-signing-key-0123456789abcdef-SECRET";
 

@@ -133,33 +133,24 @@ impl Tx {
             .unwrap_or_else(|| unreachable!("transaction used after commit"))
     }
 
-    pub async fn commit(mut self) -> Result<(), Error> {
-        let conn = self
-            .conn
-            .take()
-            .unwrap_or_else(|| unreachable!("transaction committed twice"));
-        match conn.batch_execute("COMMIT").await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                drop(Object::take(conn));
-                Err(DbError::from(e).into_error("commit"))
-            }
-        }
+    pub async fn commit(self) -> Result<(), Error> {
+        self.finish("COMMIT", "commit").await
     }
-}
 
-impl Tx {
     /// Ends a unit of work that wrote nothing worth keeping, keeping the connection pooled.
-    pub async fn rollback(mut self) -> Result<(), Error> {
-        let conn = self
-            .conn
-            .take()
-            .unwrap_or_else(|| unreachable!("transaction ended twice"));
-        match conn.batch_execute("ROLLBACK").await {
+    pub async fn rollback(self) -> Result<(), Error> {
+        self.finish("ROLLBACK", "rollback").await
+    }
+
+    async fn finish(mut self, sql: &str, operation: &'static str) -> Result<(), Error> {
+        let Some(conn) = self.conn.take() else {
+            return Ok(());
+        };
+        match conn.batch_execute(sql).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 drop(Object::take(conn));
-                Err(DbError::from(e).into_error("rollback"))
+                Err(DbError::from(e).into_error(operation))
             }
         }
     }

@@ -29,12 +29,21 @@ impl TestDb {
 
     /// Creates `crm_test_<uuid>` without applying any migration.
     pub async fn create_empty() -> Self {
-        let name = format!("crm_test_{}", Uuid::new_v4().simple());
-        let url = with_dbname(&server_url(), &name);
-        create_database_if_missing(&url)
+        let db = Self::reserve();
+        create_database_if_missing(&db.url)
             .await
             .expect("create the test database (is PostgreSQL running?)");
-        Self { url, name }
+        db
+    }
+
+    /// A new database name, not yet created (for code under test that creates it);
+    /// dropped all the same when the test ends.
+    pub fn reserve() -> Self {
+        let name = format!("crm_test_{}", Uuid::new_v4().simple());
+        Self {
+            url: with_dbname(&server_url(), &name),
+            name,
+        }
     }
 
     /// A raw connection as the owner, for tests that prove things at the database itself.
