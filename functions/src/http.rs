@@ -1,6 +1,10 @@
 //! Request and response helpers every controller shares.
 
-use crm_core::{AppState, Error, request, security::Principal};
+use crm_core::{
+    AppState, Error, request,
+    security::Principal,
+    service::idempotency::{self, Created, IdempotencyKey},
+};
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode, http::header};
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
@@ -60,6 +64,50 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HandlerResult {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::Text(body))
         .map_err(|e| Error::Internal(format!("build response: {e}")))
+}
+
+/// A query parameter parsed into `T` (an enum, a UUID), with a field error naming it.
+pub fn query_parsed<T: std::str::FromStr>(
+    req: &Request,
+    name: &'static str,
+    expected: &str,
+) -> Result<Option<T>, Error> {
+    query(req, name)
+        .map(|raw| {
+            raw.parse::<T>()
+                .map_err(|_| Error::invalid_parameter(name, format!("must be {expected}")))
+        })
+        .transpose()
+}
+
+/// The `Idempotency-Key` header, validated, if the client sent one.
+pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, Error> {
+    match req.headers().get(idempotency::HEADER) {
+        None => Ok(None),
+        Some(value) => {
+            let raw = value.to_str().map_err(|_| {
+                Error::invalid_parameter(idempotency::HEADER, "must be visible ASCII")
+            })?;
+            IdempotencyKey::parse(raw).map(Some)
+        }
+    }
+}
+
+/// 201 with the new resource, or the stored answer to a retried request with its key.
+pub fn created<T: Serialize>(outcome: Created<T>) -> HandlerResult {
+    match outcome {
+        Created::New(value) => json(StatusCode::CREATED, &value),
+        Created::Replayed(replay) => {
+            let status = StatusCode::from_u16(replay.status)
+                .map_err(|e| Error::Internal(format!("stored status: {e}")))?;
+            let mut response = json(status, &replay.body)?;
+            response.headers_mut().insert(
+                "idempotent-replayed",
+                header::HeaderValue::from_static("true"),
+            );
+            Ok(response)
+        }
+    }
 }
 
 pub fn no_content() -> HandlerResult {

@@ -3,14 +3,18 @@
 //! Lambda function (`lambda`) or inside `crm-local` (`invoke`).
 
 pub mod auth;
+pub mod customers;
 pub mod docs;
 pub mod http;
 pub mod invoke;
 pub mod lambda;
 pub mod migrate;
+pub mod notifications;
 pub mod openapi;
 pub mod routes;
+pub mod stats;
 pub mod system;
+pub mod tickets;
 pub mod users;
 
 /// What every controller returns; errors become problem+json in [`invoke::dispatch`].

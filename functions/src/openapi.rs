@@ -4,11 +4,16 @@
 
 use crm_core::{
     error::{FieldError, Problem},
-    model::{AuthSession, Me, Role, Tenant, User},
+    model::{
+        Actor, AuthSession, Customer, CustomerSummary, EventType, Me, Notification, Priority,
+        PriorityCounts, Role, Stats, Tenant, Ticket, TicketEvent, TicketStatus, User,
+    },
     pagination::Page,
     service::{
         auth::{LoginInput, RefreshInput, RegisterInput},
+        customers::{CreateCustomerInput, UpdateCustomerInput},
         health::Health,
+        tickets::{AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
         users::{CreateUserInput, UpdateUserInput},
     },
 };
@@ -21,7 +26,7 @@ use utoipa::{
     },
 };
 
-use crate::{auth, docs, system, users};
+use crate::{auth, customers, docs, notifications, stats, system, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,16 +38,27 @@ use crate::{auth, docs, system, users};
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         users::create, users::list, users::get, users::update,
+        customers::create, customers::list, customers::get, customers::update, customers::delete,
+        tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
+        notifications::list, stats::get,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
     components(schemas(
         Problem, FieldError, User, Tenant, Role, AuthSession, Me, Page<User>, Health,
         RegisterInput, LoginInput, RefreshInput, CreateUserInput, UpdateUserInput,
+        Customer, Page<Customer>, CreateCustomerInput, UpdateCustomerInput,
+        Ticket, Page<Ticket>, CustomerSummary, TicketStatus, Priority, EventType, Actor, TicketEvent,
+        CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,
+        Notification, Page<Notification>, Stats, PriorityCounts,
     )),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "auth", description = "Sign-up, login and sessions"),
         (name = "users", description = "The people of a tenant"),
+        (name = "customers", description = "Who a tenant supports"),
+        (name = "tickets", description = "Support tickets and their timeline"),
+        (name = "notifications", description = "The log of ticket events delivered"),
+        (name = "stats", description = "A tenant at a glance"),
         (name = "system", description = "Health and documentation"),
     )
 )]

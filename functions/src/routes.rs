@@ -6,7 +6,7 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 use crm_core::AppState;
 use lambda_http::{Request, http::Method};
 
-use crate::{HandlerResult, auth, docs, system, users};
+use crate::{HandlerResult, auth, customers, docs, notifications, stats, system, tickets, users};
 
 pub type BoxedHandler =
     fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
@@ -52,6 +52,20 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/users" => "users-list", users::list),
         route!(GET "/api/v1/users/{id}" => "users-get", users::get),
         route!(PATCH "/api/v1/users/{id}" => "users-update", users::update),
+        route!(POST "/api/v1/customers" => "customers-create", customers::create),
+        route!(GET "/api/v1/customers" => "customers-list", customers::list),
+        route!(GET "/api/v1/customers/{id}" => "customers-get", customers::get),
+        route!(PATCH "/api/v1/customers/{id}" => "customers-update", customers::update),
+        route!(DELETE "/api/v1/customers/{id}" => "customers-delete", customers::delete),
+        route!(POST "/api/v1/tickets" => "tickets-create", tickets::create),
+        route!(GET "/api/v1/tickets" => "tickets-list", tickets::list),
+        route!(GET "/api/v1/tickets/{id}" => "tickets-get", tickets::get),
+        route!(PATCH "/api/v1/tickets/{id}" => "tickets-update", tickets::update),
+        route!(PATCH "/api/v1/tickets/{id}/status" => "tickets-status", tickets::set_status),
+        route!(PATCH "/api/v1/tickets/{id}/assign" => "tickets-assign", tickets::assign),
+        route!(GET "/api/v1/tickets/{id}/events" => "tickets-events", tickets::events),
+        route!(GET "/api/v1/notifications" => "notifications-list", notifications::list),
+        route!(GET "/api/v1/stats" => "stats", stats::get),
         route!(GET "/health" => "health", system::health),
         route!(GET "/api-docs" => "docs", docs::serve),
         route!(GET "/api-docs/openapi.json" => "docs", docs::serve),

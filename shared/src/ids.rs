@@ -44,3 +44,19 @@ id_type!(
     /// The chain of refresh tokens rotated from one login.
     TokenFamilyId
 );
+id_type!(
+    /// A customer of a tenant.
+    CustomerId
+);
+id_type!(
+    /// A support ticket.
+    TicketId
+);
+id_type!(
+    /// A timeline entry, and the id of the outbox event it produced, if any.
+    EventId
+);
+id_type!(
+    /// A row of the notification log.
+    NotificationId
+);

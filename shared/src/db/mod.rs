@@ -2,6 +2,11 @@
 //! error every repository returns. Only this module tree names the PostgreSQL driver.
 
 pub mod auth;
+pub mod customers;
+pub mod idempotency;
+pub mod notifications;
+pub mod stats;
+pub mod tickets;
 pub mod users;
 
 mod errors;
@@ -107,6 +112,21 @@ pub fn runtime_pg_config(config: &Config) -> Result<PgConfig, Error> {
     pg.application_name("simplecrm");
     pg.connect_timeout(Duration::from_secs(5));
     Ok(pg)
+}
+
+/// A `LIKE` pattern matching `text` anywhere, case-insensitively (the column side is
+/// lowered too); `%`, `_` and `\` in the text match themselves.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
 }
 
 /// One unit of work. Commit it explicitly; dropping it uncommitted closes its connection

@@ -1,7 +1,12 @@
 //! Business rules. Services call DB managers and never see the database driver.
 
 pub mod auth;
+pub mod customers;
 pub mod health;
+pub mod idempotency;
+pub mod notifications;
+pub mod stats;
+pub mod tickets;
 pub mod users;
 
 mod validate;

@@ -1,4 +1,4 @@
-//! What the API shows: the shapes of API.md, camelCase on the wire.
+//! People and tenants: users, roles, sessions.
 
 use std::{fmt, str::FromStr};
 

@@ -1,0 +1,98 @@
+//! `/api/v1/customers*`: the people and companies a tenant supports.
+
+use crm_core::{
+    AppState, Error,
+    error::Problem,
+    ids::CustomerId,
+    model::Customer,
+    pagination::{Page, PageRequest},
+    service::customers::{self, CreateCustomerInput, UpdateCustomerInput},
+};
+use lambda_http::{Request, http::StatusCode};
+
+use crate::{HandlerResult, http};
+
+const MAX_QUERY_CHARS: usize = 200;
+
+/// Adds a customer. Send an `Idempotency-Key` to make retries safe.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CreateCustomerInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body answers the first response; another body answers 422")),
+    responses((status = 201, description = "The new customer (or, for a repeated key, the first answer)", body = Customer),
+        (status = 409, description = "A customer with this email exists in this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let key = http::idempotency_key(&req)?;
+    let input = http::json_body(&req)?;
+    http::created(customers::create(&state, &principal, input, key).await?)
+}
+
+/// The tenant's customers, newest first, in keyset pages.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+        ("q" = Option<String>, Query, description = "Part of the name or email, case-insensitive (at most 200 characters)")),
+    responses((status = 200, description = "A page of customers", body = Page<Customer>)))]
+pub async fn list(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let page = PageRequest::parse(
+        http::query(&req, "limit").as_deref(),
+        http::query(&req, "cursor").as_deref(),
+    )?;
+    let q = http::query(&req, "q");
+    if q.as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+    {
+        return Err(Error::invalid_parameter(
+            "q",
+            "must be at most 200 characters",
+        ));
+    }
+    http::json(
+        StatusCode::OK,
+        &customers::list(&state, &principal, q.as_deref(), page).await?,
+    )
+}
+
+/// One customer of the tenant.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    responses((status = 200, description = "The customer", body = Customer),
+        (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn get(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = CustomerId(http::path_uuid(&req, "id")?);
+    http::json(
+        StatusCode::OK,
+        &customers::get(&state, &principal, id).await?,
+    )
+}
+
+/// Changes any of the create fields.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])), request_body = UpdateCustomerInput,
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    responses((status = 200, description = "The updated customer", body = Customer),
+        (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another customer of this tenant has this email", body = Problem, content_type = "application/problem+json")))]
+pub async fn update(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = CustomerId(http::path_uuid(&req, "id")?);
+    let input = http::json_body(&req)?;
+    http::json(
+        StatusCode::OK,
+        &customers::update(&state, &principal, id, input).await?,
+    )
+}
+
+/// Deletes a customer and its resolved tickets. Admin only; refused while it has open tickets.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The customer has open tickets", body = Problem, content_type = "application/problem+json")))]
+pub async fn delete(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = CustomerId(http::path_uuid(&req, "id")?);
+    customers::delete(&state, &principal, id).await?;
+    http::no_content()
+}

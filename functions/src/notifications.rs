@@ -1,0 +1,32 @@
+//! `/api/v1/notifications`: the notification log written by the event consumer.
+
+use crm_core::{
+    AppState,
+    ids::TicketId,
+    model::Notification,
+    pagination::{Page, PageRequest},
+    service::notifications,
+};
+use lambda_http::{Request, http::StatusCode};
+use uuid::Uuid;
+
+use crate::{HandlerResult, http};
+
+/// The tenant's notifications, newest first, optionally for one ticket.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])),
+    params(("ticketId" = Option<uuid::Uuid>, Query, description = "Only this ticket's notifications"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, description = "A page of notifications", body = Page<Notification>)))]
+pub async fn list(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let page = PageRequest::parse(
+        http::query(&req, "limit").as_deref(),
+        http::query(&req, "cursor").as_deref(),
+    )?;
+    let ticket = http::query_parsed::<Uuid>(&req, "ticketId", "a UUID")?.map(TicketId);
+    http::json(
+        StatusCode::OK,
+        &notifications::list(&state, &principal, ticket, page).await?,
+    )
+}

@@ -1,0 +1,141 @@
+//! `/api/v1/tickets*`: support tickets, their status, assignment and timeline.
+
+use crm_core::{
+    AppState, Error,
+    db::tickets::TicketFilter,
+    error::Problem,
+    ids::{CustomerId, TicketId, UserId},
+    model::{Priority, Ticket, TicketEvent, TicketStatus},
+    pagination::{Page, PageRequest},
+    service::tickets::{self, AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
+};
+use lambda_http::{Request, http::StatusCode};
+use uuid::Uuid;
+
+use crate::{HandlerResult, http};
+
+const MAX_QUERY_CHARS: usize = 200;
+
+/// Opens a ticket for a customer of this tenant; emits `ticket.created`.
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])), request_body = CreateTicketInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body answers the first response (one ticket, one event); another body answers 422")),
+    responses((status = 201, description = "The new ticket, status OPEN", body = Ticket),
+        (status = 404, description = "`customerId` is not a customer of this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let key = http::idempotency_key(&req)?;
+    let input = http::json_body(&req)?;
+    http::created(tickets::create(&state, &principal, input, key).await?)
+}
+
+/// The tenant's tickets, newest first, in keyset pages; every filter narrows.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])),
+    params(("status" = Option<TicketStatus>, Query, description = "Only this status"),
+        ("priority" = Option<Priority>, Query, description = "Only this priority"),
+        ("assigneeId" = Option<uuid::Uuid>, Query, description = "Only tickets assigned to this user"),
+        ("customerId" = Option<uuid::Uuid>, Query, description = "Only this customer's tickets"),
+        ("q" = Option<String>, Query, description = "Part of the title or description, case-insensitive (at most 200 characters)"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
+    responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
+pub async fn list(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let page = PageRequest::parse(
+        http::query(&req, "limit").as_deref(),
+        http::query(&req, "cursor").as_deref(),
+    )?;
+    let q = http::query(&req, "q");
+    if q.as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+    {
+        return Err(Error::invalid_parameter(
+            "q",
+            "must be at most 200 characters",
+        ));
+    }
+    let filter = TicketFilter {
+        status: http::query_parsed(&req, "status", "OPEN, IN_PROGRESS or RESOLVED")?,
+        priority: http::query_parsed(&req, "priority", "LOW, MEDIUM, HIGH or URGENT")?,
+        assignee_id: http::query_parsed::<Uuid>(&req, "assigneeId", "a UUID")?.map(UserId),
+        customer_id: http::query_parsed::<Uuid>(&req, "customerId", "a UUID")?.map(CustomerId),
+        q,
+    };
+    http::json(
+        StatusCode::OK,
+        &tickets::list(&state, &principal, filter, page).await?,
+    )
+}
+
+/// One ticket with its customer's summary.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Ticket id")),
+    responses((status = 200, description = "The ticket", body = Ticket),
+        (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn get(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = TicketId(http::path_uuid(&req, "id")?);
+    http::json(StatusCode::OK, &tickets::get(&state, &principal, id).await?)
+}
+
+/// Edits the title, description or priority; the timeline records what changed.
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])), request_body = UpdateTicketInput,
+    params(("id" = uuid::Uuid, Path, description = "Ticket id")),
+    responses((status = 200, description = "The updated ticket", body = Ticket),
+        (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn update(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = TicketId(http::path_uuid(&req, "id")?);
+    let input = http::json_body(&req)?;
+    http::json(
+        StatusCode::OK,
+        &tickets::update(&state, &principal, id, input).await?,
+    )
+}
+
+/// Moves the ticket to OPEN, IN_PROGRESS or RESOLVED (`resolvedAt` set on entering
+/// RESOLVED, cleared on leaving it); emits `ticket.status_changed`.
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}/status", tag = "tickets", security(("bearer" = [])), request_body = StatusInput,
+    params(("id" = uuid::Uuid, Path, description = "Ticket id")),
+    responses((status = 200, description = "The ticket", body = Ticket),
+        (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_status(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = TicketId(http::path_uuid(&req, "id")?);
+    let input = http::json_body(&req)?;
+    http::json(
+        StatusCode::OK,
+        &tickets::set_status(&state, &principal, id, input).await?,
+    )
+}
+
+/// Assigns the ticket to an active user of this tenant, or unassigns it (`null`). Admin
+/// only; emits `ticket.assigned`.
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}/assign", tag = "tickets", security(("bearer" = [])), request_body = AssignInput,
+    params(("id" = uuid::Uuid, Path, description = "Ticket id")),
+    responses((status = 200, description = "The ticket", body = Ticket),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, or the assignee is not an active user of this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn assign(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = TicketId(http::path_uuid(&req, "id")?);
+    let input: AssignInput = http::json_body(&req)?;
+    http::json(
+        StatusCode::OK,
+        &tickets::assign(&state, &principal, id, input).await?,
+    )
+}
+
+/// The ticket's timeline, oldest first: creation, edits, status changes and assignments,
+/// each with who and when.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/events", tag = "tickets", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Ticket id")),
+    responses((status = 200, description = "The timeline", body = Vec<TicketEvent>),
+        (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn events(state: AppState, req: Request) -> HandlerResult {
+    let principal = http::principal(&state, &req)?;
+    let id = TicketId(http::path_uuid(&req, "id")?);
+    http::json(
+        StatusCode::OK,
+        &tickets::events(&state, &principal, id).await?,
+    )
+}

@@ -1,0 +1,5 @@
+//! Customers of a tenant.
+pub mod manager;
+mod repository;
+
+pub use repository::{CustomerPatch, NewCustomer};

@@ -1,0 +1,192 @@
+//! SQL for customers.
+
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::{
+    db::{DbError, Tx, like_pattern},
+    ids::{CustomerId, TenantId},
+    model::Customer,
+};
+
+const COLUMNS: &str = "tenant_id, id, name, email, phone, company, created_at, updated_at";
+
+pub struct NewCustomer<'a> {
+    pub id: CustomerId,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: Option<&'a str>,
+    pub company: Option<&'a str>,
+}
+
+/// Absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+fn customer(row: &Row) -> Result<Customer, DbError> {
+    Ok(Customer {
+        id: CustomerId(row.try_get("id")?),
+        tenant_id: TenantId(row.try_get("tenant_id")?),
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        company: row.try_get("company")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(super) async fn insert(
+    tx: &Tx,
+    tenant: TenantId,
+    new: &NewCustomer<'_>,
+) -> Result<Customer, DbError> {
+    let sql = format!(
+        "INSERT INTO customers (tenant_id, id, name, email, phone, company)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    );
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    let row = tx
+        .client()
+        .query_one(
+            &stmt,
+            &[
+                &tenant.0,
+                &new.id.0,
+                &new.name,
+                &new.email,
+                &new.phone,
+                &new.company,
+            ],
+        )
+        .await?;
+    customer(&row)
+}
+
+pub(super) async fn get(
+    tx: &Tx,
+    tenant: TenantId,
+    id: CustomerId,
+) -> Result<Option<Customer>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND id = $2");
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    tx.client()
+        .query_opt(&stmt, &[&tenant.0, &id.0])
+        .await?
+        .as_ref()
+        .map(customer)
+        .transpose()
+}
+
+/// Locks the customer: a ticket being created for it (a foreign-key check) waits.
+pub(super) async fn lock(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<bool, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .await?;
+    Ok(tx
+        .client()
+        .query_opt(&stmt, &[&tenant.0, &id.0])
+        .await?
+        .is_some())
+}
+
+/// Newest first; `q` matches a substring of the name or the email, case-insensitively.
+pub(super) async fn list(
+    tx: &Tx,
+    tenant: TenantId,
+    q: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Customer>, DbError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = $1");
+    let pattern = q.map(like_pattern);
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&tenant.0];
+    if let Some(p) = &pattern {
+        params.push(p);
+        sql.push_str(&format!(
+            " AND lower(name || ' ' || email) LIKE ${}",
+            params.len()
+        ));
+    }
+    if let Some(a) = &after {
+        params.push(a);
+        sql.push_str(&format!(" AND id < ${}", params.len()));
+    }
+    params.push(&limit);
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len()));
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    tx.client()
+        .query(&stmt, &params)
+        .await?
+        .iter()
+        .map(customer)
+        .collect()
+}
+
+pub(super) async fn update(
+    tx: &Tx,
+    tenant: TenantId,
+    id: CustomerId,
+    patch: &CustomerPatch,
+) -> Result<Option<Customer>, DbError> {
+    let sql = format!(
+        "UPDATE customers SET
+             name = coalesce($3, name),
+             email = coalesce($4, email),
+             phone = coalesce($5, phone),
+             company = coalesce($6, company),
+             updated_at = now()
+         WHERE tenant_id = $1 AND id = $2
+         RETURNING {COLUMNS}"
+    );
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    tx.client()
+        .query_opt(
+            &stmt,
+            &[
+                &tenant.0,
+                &id.0,
+                &patch.name,
+                &patch.email,
+                &patch.phone,
+                &patch.company,
+            ],
+        )
+        .await?
+        .as_ref()
+        .map(customer)
+        .transpose()
+}
+
+pub(super) async fn count_open_tickets(
+    tx: &Tx,
+    tenant: TenantId,
+    id: CustomerId,
+) -> Result<i64, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "SELECT count(*) FROM tickets
+             WHERE tenant_id = $1 AND customer_id = $2 AND status IN ('OPEN', 'IN_PROGRESS')",
+        )
+        .await?;
+    Ok(tx
+        .client()
+        .query_one(&stmt, &[&tenant.0, &id.0])
+        .await?
+        .try_get(0)?)
+}
+
+pub(super) async fn delete(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<bool, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("DELETE FROM customers WHERE tenant_id = $1 AND id = $2")
+        .await?;
+    Ok(tx.client().execute(&stmt, &[&tenant.0, &id.0]).await? == 1)
+}

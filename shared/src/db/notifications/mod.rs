@@ -1,0 +1,3 @@
+//! The notification log.
+pub mod manager;
+mod repository;

@@ -1,0 +1,3 @@
+//! The per-tenant counters behind GET /stats.
+pub mod manager;
+mod repository;

@@ -1,0 +1,40 @@
+//! SQL for the stats counters (kept by triggers, migration V2).
+
+use crate::{
+    db::{DbError, Tx},
+    ids::TenantId,
+    model::{PriorityCounts, Stats},
+};
+
+/// Sums the tenant's counter slots: at most 16 rows, however many tickets it has.
+pub(super) async fn get(tx: &Tx, tenant: TenantId) -> Result<Stats, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "SELECT coalesce(sum(total_tickets), 0)::bigint AS total_tickets, coalesce(sum(open), 0)::bigint AS open,
+                    coalesce(sum(in_progress), 0)::bigint AS in_progress, coalesce(sum(resolved), 0)::bigint AS resolved,
+                    coalesce(sum(total_customers), 0)::bigint AS total_customers,
+                    coalesce(sum(low), 0)::bigint AS low, coalesce(sum(medium), 0)::bigint AS medium,
+                    coalesce(sum(high), 0)::bigint AS high, coalesce(sum(urgent), 0)::bigint AS urgent,
+                    coalesce(sum(resolution_seconds_sum), 0)::double precision AS resolution_seconds_sum
+             FROM tenant_stats WHERE tenant_id = $1",
+        )
+        .await?;
+    let row = tx.client().query_one(&stmt, &[&tenant.0]).await?;
+    let resolved: i64 = row.try_get("resolved")?;
+    let resolution_sum: f64 = row.try_get("resolution_seconds_sum")?;
+    Ok(Stats {
+        total_tickets: row.try_get("total_tickets")?,
+        open: row.try_get("open")?,
+        in_progress: row.try_get("in_progress")?,
+        resolved,
+        total_customers: row.try_get("total_customers")?,
+        by_priority: PriorityCounts {
+            low: row.try_get("low")?,
+            medium: row.try_get("medium")?,
+            high: row.try_get("high")?,
+            urgent: row.try_get("urgent")?,
+        },
+        avg_resolution_seconds: (resolved > 0).then(|| resolution_sum / resolved as f64),
+    })
+}

@@ -1,0 +1,140 @@
+//! Units of work for tickets, speaking domain errors.
+
+use uuid::Uuid;
+
+use crate::{
+    db::{
+        DbError, Tx,
+        tickets::{NewTicket, TicketFilter, TicketPatch, repository},
+    },
+    error::Error,
+    ids::{EventId, TenantId, TicketId, UserId},
+    model::{EventType, Ticket, TicketEvent, TicketStatus},
+};
+
+/// A reference the composite foreign keys refused: the thing is not this tenant's.
+fn missing_reference(e: DbError, operation: &'static str) -> Error {
+    if e.is_foreign_key_violation("tickets_customer_fkey") {
+        Error::NotFound("customer")
+    } else if e.is_foreign_key_violation("tickets_assignee_fkey") {
+        Error::NotFound("assignee")
+    } else {
+        e.into_error(operation)
+    }
+}
+
+fn found(ticket: Option<Ticket>) -> Result<Ticket, Error> {
+    ticket.ok_or(Error::NotFound("ticket"))
+}
+
+pub async fn create(tx: &Tx, tenant: TenantId, new: &NewTicket<'_>) -> Result<Ticket, Error> {
+    found(
+        repository::insert(tx, tenant, new)
+            .await
+            .map_err(|e| missing_reference(e, "insert ticket"))?,
+    )
+}
+
+pub async fn get(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Ticket, Error> {
+    found(
+        repository::get(tx, tenant, id)
+            .await
+            .map_err(|e| e.into_error("get ticket"))?,
+    )
+}
+
+pub async fn lock(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Ticket, Error> {
+    found(
+        repository::lock(tx, tenant, id)
+            .await
+            .map_err(|e| e.into_error("lock ticket"))?,
+    )
+}
+
+pub async fn update(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    patch: &TicketPatch,
+) -> Result<Ticket, Error> {
+    found(
+        repository::update(tx, tenant, id, patch)
+            .await
+            .map_err(|e| e.into_error("update ticket"))?,
+    )
+}
+
+pub async fn set_status(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    status: TicketStatus,
+) -> Result<Ticket, Error> {
+    found(
+        repository::set_status(tx, tenant, id, status)
+            .await
+            .map_err(|e| e.into_error("set ticket status"))?,
+    )
+}
+
+pub async fn set_assignee(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    assignee: Option<UserId>,
+) -> Result<Ticket, Error> {
+    found(
+        repository::set_assignee(tx, tenant, id, assignee)
+            .await
+            .map_err(|e| missing_reference(e, "assign ticket"))?,
+    )
+}
+
+pub async fn list(
+    tx: &Tx,
+    tenant: TenantId,
+    filter: &TicketFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Ticket>, Error> {
+    repository::list(tx, tenant, filter, after, limit)
+        .await
+        .map_err(|e| e.into_error("list tickets"))
+}
+
+pub async fn record_event(
+    tx: &Tx,
+    tenant: TenantId,
+    id: EventId,
+    ticket: TicketId,
+    actor: UserId,
+    kind: EventType,
+    data: &serde_json::Value,
+) -> Result<(), Error> {
+    repository::insert_event(tx, tenant, id, ticket, actor, kind, data)
+        .await
+        .map_err(|e| e.into_error("insert ticket event"))
+}
+
+pub async fn events(
+    tx: &Tx,
+    tenant: TenantId,
+    ticket: TicketId,
+) -> Result<Vec<TicketEvent>, Error> {
+    repository::list_events(tx, tenant, ticket)
+        .await
+        .map_err(|e| e.into_error("list ticket events"))
+}
+
+pub async fn enqueue(
+    tx: &Tx,
+    tenant: TenantId,
+    id: EventId,
+    event_type: &str,
+    ticket: TicketId,
+    payload: &serde_json::Value,
+) -> Result<(), Error> {
+    repository::insert_outbox(tx, tenant, id, event_type, ticket, payload)
+        .await
+        .map_err(|e| e.into_error("insert outbox event"))
+}

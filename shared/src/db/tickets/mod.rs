@@ -1,0 +1,5 @@
+//! Tickets, their timeline and their outbox events.
+pub mod manager;
+mod repository;
+
+pub use repository::{NewTicket, TicketFilter, TicketPatch};

@@ -1,0 +1,307 @@
+//! SQL for tickets, the timeline and the outbox.
+
+use tokio_postgres::{Row, types::ToSql};
+use uuid::Uuid;
+
+use crate::{
+    db::{DbError, Tx, like_pattern},
+    ids::{CustomerId, EventId, TenantId, TicketId, UserId},
+    model::{Actor, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
+};
+
+/// A ticket with its customer's summary; `t` is the ticket row, `c` the customer.
+const SELECT: &str = "SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
+        t.created_at, t.updated_at, t.resolved_at, c.name AS customer_name, c.email AS customer_email";
+const JOIN_CUSTOMER: &str =
+    "JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id";
+
+pub struct NewTicket<'a> {
+    pub id: TicketId,
+    pub customer_id: CustomerId,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub priority: Priority,
+}
+
+/// Absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct TicketPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<Priority>,
+}
+
+/// The filters of GET /tickets; each present one narrows the keyset scan.
+#[derive(Debug, Default)]
+pub struct TicketFilter {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<UserId>,
+    pub customer_id: Option<CustomerId>,
+    pub q: Option<String>,
+}
+
+fn parse<T: std::str::FromStr>(row: &Row, column: &str) -> Result<T, DbError> {
+    let text: &str = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| DbError::Corrupt(format!("{column} `{text}`")))
+}
+
+fn ticket(row: &Row) -> Result<Ticket, DbError> {
+    let customer_id = CustomerId(row.try_get("customer_id")?);
+    Ok(Ticket {
+        id: TicketId(row.try_get("id")?),
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        status: parse(row, "status")?,
+        priority: parse(row, "priority")?,
+        customer_id,
+        customer: CustomerSummary {
+            id: customer_id,
+            name: row.try_get("customer_name")?,
+            email: row.try_get("customer_email")?,
+        },
+        assignee_id: row.try_get::<_, Option<Uuid>>("assignee_id")?.map(UserId),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+    })
+}
+
+/// Runs a data-changing statement on `tickets` aliased `t` and answers the changed row
+/// with its customer, in one round trip.
+async fn write_returning(
+    tx: &Tx,
+    write: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Ticket>, DbError> {
+    let sql = format!("WITH t AS ({write} RETURNING *) {SELECT} FROM t {JOIN_CUSTOMER}");
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    tx.client()
+        .query_opt(&stmt, params)
+        .await?
+        .as_ref()
+        .map(ticket)
+        .transpose()
+}
+
+pub(super) async fn insert(
+    tx: &Tx,
+    tenant: TenantId,
+    new: &NewTicket<'_>,
+) -> Result<Option<Ticket>, DbError> {
+    write_returning(
+        tx,
+        "INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&tenant.0, &new.id.0, &new.customer_id.0, &new.title, &new.description, &new.priority.as_str()],
+    )
+    .await
+}
+
+pub(super) async fn get(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+) -> Result<Option<Ticket>, DbError> {
+    let sql =
+        format!("{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1 AND t.id = $2");
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    tx.client()
+        .query_opt(&stmt, &[&tenant.0, &id.0])
+        .await?
+        .as_ref()
+        .map(ticket)
+        .transpose()
+}
+
+/// Locks the ticket row for a change: concurrent changes apply one after the other, and
+/// each timeline entry's `before` is what the change really replaced.
+pub(super) async fn lock(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+) -> Result<Option<Ticket>, DbError> {
+    let sql = format!(
+        "{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1 AND t.id = $2 FOR UPDATE OF t"
+    );
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    tx.client()
+        .query_opt(&stmt, &[&tenant.0, &id.0])
+        .await?
+        .as_ref()
+        .map(ticket)
+        .transpose()
+}
+
+pub(super) async fn update(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    patch: &TicketPatch,
+) -> Result<Option<Ticket>, DbError> {
+    let priority = patch.priority.map(Priority::as_str);
+    write_returning(
+        tx,
+        "UPDATE tickets SET title = coalesce($3, title), description = coalesce($4, description),
+             priority = coalesce($5, priority), updated_at = now()
+         WHERE tenant_id = $1 AND id = $2",
+        &[
+            &tenant.0,
+            &id.0,
+            &patch.title,
+            &patch.description,
+            &priority,
+        ],
+    )
+    .await
+}
+
+/// `resolved_at` is stamped on entering RESOLVED and cleared on leaving it.
+pub(super) async fn set_status(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    status: TicketStatus,
+) -> Result<Option<Ticket>, DbError> {
+    write_returning(
+        tx,
+        "UPDATE tickets SET status = $3, updated_at = now(),
+             resolved_at = CASE WHEN $3 = 'RESOLVED' THEN coalesce(resolved_at, now()) END
+         WHERE tenant_id = $1 AND id = $2",
+        &[&tenant.0, &id.0, &status.as_str()],
+    )
+    .await
+}
+
+pub(super) async fn set_assignee(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    assignee: Option<UserId>,
+) -> Result<Option<Ticket>, DbError> {
+    let assignee = assignee.map(|a| a.0);
+    write_returning(
+        tx,
+        "UPDATE tickets SET assignee_id = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+        &[&tenant.0, &id.0, &assignee],
+    )
+    .await
+}
+
+/// Newest first. The SQL names only the filters given, so each combination is planned as
+/// a keyset scan of the index that leads with its filter (`tickets_*_idx`).
+pub(super) async fn list(
+    tx: &Tx,
+    tenant: TenantId,
+    filter: &TicketFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Ticket>, DbError> {
+    let status = filter.status.map(TicketStatus::as_str);
+    let priority = filter.priority.map(Priority::as_str);
+    let assignee = filter.assignee_id.map(|a| a.0);
+    let customer = filter.customer_id.map(|c| c.0);
+    let pattern = filter.q.as_deref().map(like_pattern);
+
+    let mut sql = format!("{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1");
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tenant.0];
+    macro_rules! narrow {
+        ($condition:literal, $value:expr) => {
+            if let Some(v) = $value {
+                params.push(v);
+                sql.push_str(&format!(concat!(" AND ", $condition, " ${}"), params.len()));
+            }
+        };
+    }
+    narrow!("t.status =", &status);
+    narrow!("t.priority =", &priority);
+    narrow!("t.assignee_id =", &assignee);
+    narrow!("t.customer_id =", &customer);
+    narrow!("lower(t.title || ' ' || t.description) LIKE", &pattern);
+    narrow!("t.id <", &after);
+    params.push(&limit);
+    sql.push_str(&format!(" ORDER BY t.id DESC LIMIT ${}", params.len()));
+    let stmt = tx.client().prepare_cached(&sql).await?;
+    tx.client()
+        .query(&stmt, &params)
+        .await?
+        .iter()
+        .map(ticket)
+        .collect()
+}
+
+pub(super) async fn insert_event(
+    tx: &Tx,
+    tenant: TenantId,
+    id: EventId,
+    ticket: TicketId,
+    actor: UserId,
+    kind: EventType,
+    data: &serde_json::Value,
+) -> Result<(), DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_id, type, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    tx.client()
+        .execute(
+            &stmt,
+            &[&tenant.0, &id.0, &ticket.0, &actor.0, &kind.as_str(), data],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Oldest first, each with who did it.
+pub(super) async fn list_events(
+    tx: &Tx,
+    tenant: TenantId,
+    ticket: TicketId,
+) -> Result<Vec<TicketEvent>, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "SELECT e.id, e.ticket_id, e.type, e.data, e.created_at, u.id AS actor_id, u.name AS actor_name, u.email AS actor_email
+             FROM ticket_events e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_id
+             WHERE e.tenant_id = $1 AND e.ticket_id = $2
+             ORDER BY e.id",
+        )
+        .await?;
+    let rows = tx.client().query(&stmt, &[&tenant.0, &ticket.0]).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TicketEvent {
+                id: EventId(row.try_get("id")?),
+                ticket_id: TicketId(row.try_get("ticket_id")?),
+                kind: parse(row, "type")?,
+                actor: Actor {
+                    id: UserId(row.try_get("actor_id")?),
+                    name: row.try_get("actor_name")?,
+                    email: row.try_get("actor_email")?,
+                },
+                data: row.try_get("data")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn insert_outbox(
+    tx: &Tx,
+    tenant: TenantId,
+    id: EventId,
+    event_type: &str,
+    ticket: TicketId,
+    payload: &serde_json::Value,
+) -> Result<(), DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload) VALUES ($1, $2, $3, $4, $5)")
+        .await?;
+    tx.client()
+        .execute(&stmt, &[&tenant.0, &id.0, &event_type, &ticket.0, payload])
+        .await?;
+    Ok(())
+}

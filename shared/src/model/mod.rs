@@ -1,0 +1,13 @@
+//! What the API shows: the shapes of API.md, camelCase on the wire.
+
+mod customers;
+mod notifications;
+mod stats;
+mod tickets;
+mod users;
+
+pub use customers::Customer;
+pub use notifications::Notification;
+pub use stats::{PriorityCounts, Stats};
+pub use tickets::{Actor, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus};
+pub use users::{AuthSession, Me, Role, Tenant, User};

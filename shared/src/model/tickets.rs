@@ -1,0 +1,109 @@
+//! Tickets, their statuses and priorities, and the timeline of what happened to them.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::{CustomerId, EventId, TicketId, UserId};
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(()) }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Where a ticket stands. `resolvedAt` is set exactly while it is `RESOLVED`.
+    TicketStatus { Open => "OPEN", InProgress => "IN_PROGRESS", Resolved => "RESOLVED" }
+);
+wire_enum!(
+    /// How urgent a ticket is; `MEDIUM` unless the creator says otherwise.
+    Priority { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Urgent => "URGENT" }
+);
+wire_enum!(
+    /// What a timeline entry records.
+    EventType { Created => "created", StatusChanged => "status_changed", Assigned => "assigned", Updated => "updated" }
+);
+
+impl Default for Priority {
+    fn default() -> Self {
+        Priority::Medium
+    }
+}
+
+/// The customer as a ticket shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerSummary {
+    pub id: CustomerId,
+    pub name: String,
+    #[schema(format = Email)]
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Ticket {
+    pub id: TicketId,
+    pub title: String,
+    pub description: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub customer_id: CustomerId,
+    pub customer: CustomerSummary,
+    pub assignee_id: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    pub id: UserId,
+    pub name: Option<String>,
+    #[schema(format = Email)]
+    pub email: String,
+}
+
+/// One entry of a ticket's timeline: what changed (`data.before` / `data.after`), who, when.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketEvent {
+    pub id: EventId,
+    pub ticket_id: TicketId,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub actor: Actor,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}

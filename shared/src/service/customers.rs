@@ -1,0 +1,176 @@
+//! Customers: who a tenant supports. Any user of the tenant manages them; only an admin
+//! deletes one, and never while it has open tickets.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::{
+    idempotency::{self, Created, IdempotencyKey},
+    validate::{normalize_email, not_blank, phone_number},
+};
+use crate::{
+    db::{
+        customers as customers_db,
+        customers::{CustomerPatch, NewCustomer},
+    },
+    error::Error,
+    ids::CustomerId,
+    model::Customer,
+    pagination::{Page, PageRequest},
+    security::Principal,
+    state::AppState,
+};
+
+const CREATE_ROUTE: &str = "POST /api/v1/customers";
+
+#[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateCustomerInput {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    #[validate(
+        length(min = 1, max = 50, message = "must be 1 to 50 characters"),
+        custom(function = "phone_number")
+    )]
+    #[schema(min_length = 1, max_length = 50, pattern = r"^\+?[0-9 ().\-]+$")]
+    pub phone: Option<String>,
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200)]
+    pub company: Option<String>,
+}
+
+/// Any of the create fields; absent ones stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateCustomerInput {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
+    #[validate(
+        length(min = 1, max = 50, message = "must be 1 to 50 characters"),
+        custom(function = "phone_number")
+    )]
+    #[schema(min_length = 1, max_length = 50, pattern = r"^\+?[0-9 ().\-]+$")]
+    pub phone: Option<String>,
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200)]
+    pub company: Option<String>,
+}
+
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    input: CreateCustomerInput,
+    key: Option<IdempotencyKey>,
+) -> Result<Created<Customer>, Error> {
+    let tenant = principal.tenant_id;
+    let tx = state.db.begin_for(tenant).await?;
+    if let Some(replay) =
+        idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await?
+    {
+        tx.rollback().await?;
+        return Ok(Created::Replayed(replay));
+    }
+    let email = normalize_email(&input.email);
+    let new = NewCustomer {
+        id: CustomerId::generate(),
+        name: input.name.trim(),
+        email: &email,
+        phone: input.phone.as_deref().map(str::trim),
+        company: input.company.as_deref().map(str::trim),
+    };
+    let customer = customers_db::manager::create(&tx, tenant, &new).await?;
+    idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &customer).await?;
+    tx.commit().await?;
+    Ok(Created::New(customer))
+}
+
+/// Newest first; `q` matches part of the name or the email.
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+    q: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<Customer>, Error> {
+    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let rows =
+        customers_db::manager::list(&tx, principal.tenant_id, q, page.after, page.fetch_limit())
+            .await?;
+    tx.commit().await?;
+    Ok(page.into_page(rows, |c| c.id.0))
+}
+
+pub async fn get(
+    state: &AppState,
+    principal: &Principal,
+    id: CustomerId,
+) -> Result<Customer, Error> {
+    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let customer = customers_db::manager::get(&tx, principal.tenant_id, id).await?;
+    tx.commit().await?;
+    Ok(customer)
+}
+
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: CustomerId,
+    input: UpdateCustomerInput,
+) -> Result<Customer, Error> {
+    let patch = CustomerPatch {
+        name: input.name.map(|s| s.trim().to_owned()),
+        email: input.email.as_deref().map(normalize_email),
+        phone: input.phone.map(|s| s.trim().to_owned()),
+        company: input.company.map(|s| s.trim().to_owned()),
+    };
+    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let customer = customers_db::manager::update(&tx, principal.tenant_id, id, &patch).await?;
+    tx.commit().await?;
+    Ok(customer)
+}
+
+/// Deletes the customer and its resolved tickets; refused (409) while any is open.
+pub async fn delete(state: &AppState, principal: &Principal, id: CustomerId) -> Result<(), Error> {
+    principal.require_admin()?;
+    let tenant = principal.tenant_id;
+    let tx = state.db.begin_for(tenant).await?;
+    // The lock makes a ticket being created for this customer wait, so none slips in
+    // between the check and the delete.
+    customers_db::manager::lock(&tx, tenant, id).await?;
+    let open = customers_db::manager::count_open_tickets(&tx, tenant, id).await?;
+    if open > 0 {
+        tx.rollback().await?;
+        return Err(Error::Conflict(format!(
+            "the customer has {open} open ticket(s); resolve them first"
+        )));
+    }
+    customers_db::manager::delete(&tx, tenant, id).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! Tickets: opened for a customer, worked by agents, assigned by admins. Every change is
+//! recorded on the ticket's timeline, and creation, status changes and assignments put
+//! an event in the outbox, all in the transaction of the change itself.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::{
+    idempotency::{self, Created, IdempotencyKey},
+    validate::not_blank,
+};
+use crate::{
+    db::{
+        Tx, tickets as tickets_db,
+        tickets::{NewTicket, TicketFilter, TicketPatch},
+        users as users_db,
+    },
+    error::Error,
+    ids::{CustomerId, EventId, TicketId, UserId},
+    model::{EventType, Priority, Ticket, TicketEvent, TicketStatus},
+    pagination::{Page, PageRequest},
+    security::Principal,
+    state::AppState,
+};
+
+const CREATE_ROUTE: &str = "POST /api/v1/tickets";
+
+#[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateTicketInput {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[validate(length(max = 10000, message = "must be at most 10000 characters"))]
+    #[schema(max_length = 10000)]
+    pub description: String,
+    pub customer_id: CustomerId,
+    /// `MEDIUM` when absent.
+    pub priority: Option<Priority>,
+}
+
+/// Any of these; absent ones stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateTicketInput {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    #[validate(length(max = 10000, message = "must be at most 10000 characters"))]
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    pub priority: Option<Priority>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StatusInput {
+    pub status: TicketStatus,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AssignInput {
+    /// A user of this tenant, or null to unassign. Required, so that a forgotten field
+    /// never unassigns by accident.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(required(message = "is required (null unassigns)"))]
+    #[schema(value_type = Option<uuid::Uuid>, required = true)]
+    pub assignee_id: Option<Option<UserId>>,
+}
+
+/// Tells a field given as `null` (Some(None)) from a missing one (None).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<UserId>>, D::Error> {
+    Option::<UserId>::deserialize(d).map(Some)
+}
+
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    input: CreateTicketInput,
+    key: Option<IdempotencyKey>,
+) -> Result<Created<Ticket>, Error> {
+    let tenant = principal.tenant_id;
+    let tx = state.db.begin_for(tenant).await?;
+    if let Some(replay) =
+        idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await?
+    {
+        tx.rollback().await?;
+        return Ok(Created::Replayed(replay));
+    }
+    let new = NewTicket {
+        id: TicketId::generate(),
+        customer_id: input.customer_id,
+        title: input.title.trim(),
+        description: &input.description,
+        priority: input.priority.unwrap_or_default(),
+    };
+    let ticket = tickets_db::manager::create(&tx, tenant, &new).await?;
+    let after = json!({
+        "title": ticket.title, "status": ticket.status, "priority": ticket.priority,
+        "customerId": ticket.customer_id, "assigneeId": ticket.assignee_id,
+    });
+    record(
+        &tx,
+        principal,
+        &ticket,
+        EventType::Created,
+        Value::Null,
+        after,
+    )
+    .await?;
+    idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &ticket).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %tenant, ticket_id = %ticket.id, "ticket created");
+    Ok(Created::New(ticket))
+}
+
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+    filter: TicketFilter,
+    page: PageRequest,
+) -> Result<Page<Ticket>, Error> {
+    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let rows = tickets_db::manager::list(
+        &tx,
+        principal.tenant_id,
+        &filter,
+        page.after,
+        page.fetch_limit(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(page.into_page(rows, |t| t.id.0))
+}
+
+pub async fn get(state: &AppState, principal: &Principal, id: TicketId) -> Result<Ticket, Error> {
+    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let ticket = tickets_db::manager::get(&tx, principal.tenant_id, id).await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Edits title, description or priority; the timeline records what changed.
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: TicketId,
+    input: UpdateTicketInput,
+) -> Result<Ticket, Error> {
+    let tenant = principal.tenant_id;
+    let tx = state.db.begin_for(tenant).await?;
+    let current = tickets_db::manager::lock(&tx, tenant, id).await?;
+    let patch = TicketPatch {
+        title: input.title.map(|t| t.trim().to_owned()),
+        description: input.description,
+        priority: input.priority,
+    };
+    let (mut before, mut after) = (Map::new(), Map::new());
+    let mut changed = |field: &str, old: Value, new: Option<Value>| {
+        if let Some(new) = new.filter(|n| *n != old) {
+            before.insert(field.to_owned(), old);
+            after.insert(field.to_owned(), new);
+        }
+    };
+    changed(
+        "title",
+        json!(current.title),
+        patch.title.as_ref().map(|v| json!(v)),
+    );
+    changed(
+        "description",
+        json!(current.description),
+        patch.description.as_ref().map(|v| json!(v)),
+    );
+    changed(
+        "priority",
+        json!(current.priority),
+        patch.priority.map(|v| json!(v)),
+    );
+    if after.is_empty() {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    let ticket = tickets_db::manager::update(&tx, tenant, id, &patch).await?;
+    record(
+        &tx,
+        principal,
+        &ticket,
+        EventType::Updated,
+        Value::Object(before),
+        Value::Object(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Admins and agents move a ticket between OPEN, IN_PROGRESS and RESOLVED. Setting the
+/// status it already has changes nothing and records nothing.
+pub async fn set_status(
+    state: &AppState,
+    principal: &Principal,
+    id: TicketId,
+    input: StatusInput,
+) -> Result<Ticket, Error> {
+    let tenant = principal.tenant_id;
+    let tx = state.db.begin_for(tenant).await?;
+    let current = tickets_db::manager::lock(&tx, tenant, id).await?;
+    if current.status == input.status {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    let ticket = tickets_db::manager::set_status(&tx, tenant, id, input.status).await?;
+    record(
+        &tx,
+        principal,
+        &ticket,
+        EventType::StatusChanged,
+        json!({"status": current.status}),
+        json!({"status": ticket.status}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Admins assign a ticket to an active user of their tenant, or unassign it (null).
+pub async fn assign(
+    state: &AppState,
+    principal: &Principal,
+    id: TicketId,
+    input: AssignInput,
+) -> Result<Ticket, Error> {
+    principal.require_admin()?;
+    let tenant = principal.tenant_id;
+    let assignee = input.assignee_id.flatten();
+    let tx = state.db.begin_for(tenant).await?;
+    let current = tickets_db::manager::lock(&tx, tenant, id).await?;
+    if let Some(user) = assignee {
+        let active = match users_db::manager::get(&tx, tenant, user).await {
+            Ok(u) => !u.disabled,
+            Err(Error::NotFound(_)) => false,
+            Err(e) => return Err(e),
+        };
+        if !active {
+            tx.rollback().await?;
+            return Err(Error::NotFound("assignee"));
+        }
+    }
+    if current.assignee_id == assignee {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    let ticket = tickets_db::manager::set_assignee(&tx, tenant, id, assignee).await?;
+    record(
+        &tx,
+        principal,
+        &ticket,
+        EventType::Assigned,
+        json!({"assigneeId": current.assignee_id}),
+        json!({"assigneeId": assignee}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// The timeline, oldest first.
+pub async fn events(
+    state: &AppState,
+    principal: &Principal,
+    id: TicketId,
+) -> Result<Vec<TicketEvent>, Error> {
+    let tenant = principal.tenant_id;
+    let tx = state.db.begin_for(tenant).await?;
+    // A ticket of another tenant is as absent as one that never existed.
+    tickets_db::manager::get(&tx, tenant, id).await?;
+    let events = tickets_db::manager::events(&tx, tenant, id).await?;
+    tx.commit().await?;
+    Ok(events)
+}
+
+/// The outbox event type a timeline entry publishes, if any: edits stay on the timeline.
+fn published_as(kind: EventType) -> Option<&'static str> {
+    match kind {
+        EventType::Created => Some("ticket.created"),
+        EventType::StatusChanged => Some("ticket.status_changed"),
+        EventType::Assigned => Some("ticket.assigned"),
+        EventType::Updated => None,
+    }
+}
+
+/// Writes the timeline entry and, for published kinds, the outbox row with the same id.
+async fn record(
+    tx: &Tx,
+    principal: &Principal,
+    ticket: &Ticket,
+    kind: EventType,
+    before: Value,
+    after: Value,
+) -> Result<(), Error> {
+    let tenant = principal.tenant_id;
+    let id = EventId::generate();
+    let data = json!({"before": before, "after": after});
+    tickets_db::manager::record_event(tx, tenant, id, ticket.id, principal.user_id, kind, &data)
+        .await?;
+    if let Some(event_type) = published_as(kind) {
+        let payload = json!({
+            "eventId": id,
+            "type": event_type,
+            "tenantId": tenant,
+            "ticketId": ticket.id,
+            "actorId": principal.user_id,
+            "occurredAt": Utc::now(),
+            "before": data["before"],
+            "after": data["after"],
+        });
+        tickets_db::manager::enqueue(tx, tenant, id, event_type, ticket.id, &payload).await?;
+    }
+    Ok(())
+}
