@@ -52,10 +52,9 @@ wire_enum!(
     EventType { Created => "created", StatusChanged => "status_changed", Assigned => "assigned", Updated => "updated" }
 );
 
-impl Default for Priority {
-    fn default() -> Self {
-        Priority::Medium
-    }
+impl Priority {
+    /// What a ticket gets when its creator names no priority.
+    pub const DEFAULT: Priority = Priority::Medium;
 }
 
 /// The customer as a ticket shows it.

@@ -102,7 +102,7 @@ pub async fn create(
         customer_id: input.customer_id,
         title: input.title.trim(),
         description: &input.description,
-        priority: input.priority.unwrap_or_default(),
+        priority: input.priority.unwrap_or(Priority::DEFAULT),
     };
     let ticket = tickets_db::manager::create(&tx, tenant, &new).await?;
     let after = json!({
