@@ -111,7 +111,9 @@ CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 
 -- Stats in O(1): counters kept by triggers in the same transaction as every ticket and
 -- customer change (cascades included). Each tenant's counters are spread over 16 slots so
--- concurrent writers rarely wait on the same row; reading sums at most 16 rows.
+-- concurrent writers rarely wait on the same row; reading sums at most 16 rows. A
+-- transaction always writes the slot of its own id, so it holds at most one counter row
+-- and two transactions can never deadlock over counters.
 CREATE TABLE tenant_stats (
     tenant_id                 uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     slot                      smallint NOT NULL CHECK (slot BETWEEN 0 AND 15),
@@ -136,7 +138,7 @@ CREATE FUNCTION stats_add(
     INSERT INTO tenant_stats AS s (tenant_id, slot, total_tickets, open, in_progress, resolved,
                                    low, medium, high, urgent, total_customers, resolution_seconds_sum)
     VALUES (
-        p_tenant, floor(random() * 16)::smallint, p_total,
+        p_tenant, (txid_current() % 16)::smallint, p_total,
         CASE WHEN p_status = 'OPEN' THEN p_status_delta ELSE 0 END,
         CASE WHEN p_status = 'IN_PROGRESS' THEN p_status_delta ELSE 0 END,
         CASE WHEN p_status = 'RESOLVED' THEN p_status_delta ELSE 0 END,

@@ -28,12 +28,14 @@ pub fn json_body<T: DeserializeOwned + Validate>(
                 "the request body is empty; a JSON object is expected".into(),
             ));
         }
-        // serde's derives also accept a struct as an array of its fields; our API does not.
         Some(b'{') => {}
-        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+        // serde's derives also accept a struct as an array of its fields; our API does not.
+        // Malformed JSON stays a 400; well-formed JSON of the wrong kind is a 422.
+        Some(_) => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                .map_err(|e| describe(".".into(), e))?;
             return Err(Error::validation("body", "must be a JSON object"));
         }
-        Some(_) => {}
     }
     let value: T = deserialize(body)?;
     value

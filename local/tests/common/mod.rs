@@ -232,13 +232,25 @@ impl Drop for TestApp {
 impl TestApp {
     /// Creates a customer; returns its id.
     pub async fn customer(&self, s: &Session, name: &str, email: &str) -> String {
-        let r = self.post("/api/v1/customers", Some(&s.access), json!({"name": name, "email": email})).await;
+        let r = self
+            .post(
+                "/api/v1/customers",
+                Some(&s.access),
+                json!({"name": name, "email": email}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "create customer: {}", r.body);
         r.body["id"].as_str().unwrap().to_owned()
     }
 
     /// Opens a ticket; returns its body.
-    pub async fn ticket(&self, s: &Session, customer: &str, title: &str, priority: Option<&str>) -> Value {
+    pub async fn ticket(
+        &self,
+        s: &Session,
+        customer: &str,
+        title: &str,
+        priority: Option<&str>,
+    ) -> Value {
         let mut body = json!({"title": title, "description": format!("{title}: details"), "customerId": customer});
         if let Some(p) = priority {
             body["priority"] = json!(p);
@@ -253,10 +265,30 @@ impl TestApp {
         let owner = self.db.connect().await;
         let tenant: uuid::Uuid = tenant_id.parse().unwrap();
         let mut out = Vec::new();
-        for table in ["tenants", "users", "customers", "tickets", "ticket_events", "outbox", "notifications", "idempotency_keys", "refresh_tokens"] {
-            let key = if table == "tenants" { "id" } else { "tenant_id" };
-            let sql = format!("SELECT coalesce(json_agg(t ORDER BY t.id)::text, '[]') FROM {table} t WHERE {key} = $1");
-            let sql = if table == "idempotency_keys" { sql.replace("ORDER BY t.id", "ORDER BY t.key") } else { sql };
+        for table in [
+            "tenants",
+            "users",
+            "customers",
+            "tickets",
+            "ticket_events",
+            "outbox",
+            "notifications",
+            "idempotency_keys",
+            "refresh_tokens",
+        ] {
+            let key = if table == "tenants" {
+                "id"
+            } else {
+                "tenant_id"
+            };
+            let sql = format!(
+                "SELECT coalesce(json_agg(t ORDER BY t.id)::text, '[]') FROM {table} t WHERE {key} = $1"
+            );
+            let sql = if table == "idempotency_keys" {
+                sql.replace("ORDER BY t.id", "ORDER BY t.key")
+            } else {
+                sql
+            };
             let rows: String = owner.query_one(&sql, &[&tenant]).await.unwrap().get(0);
             out.push(format!("{table}: {rows}"));
         }

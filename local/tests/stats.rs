@@ -1,0 +1,199 @@
+//! Stats come from counters kept in the ticket's own transactions; after a random mix of
+//! creates, edits, status changes and deletes they equal a brute-force count.
+
+mod common;
+
+use common::{Session, TestApp};
+use serde_json::{Value, json};
+
+/// A small deterministic generator: the same seed replays the same story.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+async fn brute_force(app: &TestApp, s: &Session) -> Value {
+    let owner = app.db.connect().await;
+    let tenant: uuid::Uuid = s.tenant_id.parse().unwrap();
+    let t = owner
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'OPEN'), count(*) FILTER (WHERE status = 'IN_PROGRESS'),
+                    count(*) FILTER (WHERE status = 'RESOLVED'),
+                    count(*) FILTER (WHERE priority = 'LOW'), count(*) FILTER (WHERE priority = 'MEDIUM'),
+                    count(*) FILTER (WHERE priority = 'HIGH'), count(*) FILTER (WHERE priority = 'URGENT'),
+                    (avg(extract(epoch FROM resolved_at - created_at)) FILTER (WHERE status = 'RESOLVED'))::float8
+             FROM tickets WHERE tenant_id = $1",
+            &[&tenant],
+        )
+        .await
+        .unwrap();
+    let customers: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM customers WHERE tenant_id = $1",
+            &[&tenant],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    json!({
+        "totalTickets": t.get::<_, i64>(0), "open": t.get::<_, i64>(1), "inProgress": t.get::<_, i64>(2),
+        "resolved": t.get::<_, i64>(3), "totalCustomers": customers,
+        "byPriority": {"LOW": t.get::<_, i64>(4), "MEDIUM": t.get::<_, i64>(5), "HIGH": t.get::<_, i64>(6), "URGENT": t.get::<_, i64>(7)},
+        "avgResolutionSeconds": t.get::<_, Option<f64>>(8),
+    })
+}
+
+fn assert_same(stats: &Value, expected: &Value) {
+    let mut a = stats.clone();
+    let mut b = expected.clone();
+    let (x, y) = (
+        a["avgResolutionSeconds"].take(),
+        b["avgResolutionSeconds"].take(),
+    );
+    assert_eq!(a, b, "counters");
+    match (x.as_f64(), y.as_f64()) {
+        (None, None) => {}
+        (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-6 * y.abs().max(1.0), "avg {x} vs {y}"),
+        other => panic!("avgResolutionSeconds differs: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn counters_equal_a_brute_force_count_after_a_random_story() {
+    let app = TestApp::spawn().await;
+    let acme = app.register("Acme", "ann@acme.test").await;
+    let other = app.register("Other", "zed@other.test").await;
+    let empty = app.get("/api/v1/stats", Some(&acme.access)).await.body;
+    assert_eq!(empty["totalTickets"], 0);
+    assert!(empty["avgResolutionSeconds"].is_null());
+
+    let seed = 0x5EED_1234_u64;
+    let mut rng = Rng(seed);
+    let mut customers = vec![app.customer(&acme, "First", "first@c.test").await];
+    let mut tickets: Vec<String> = Vec::new();
+    app.customer(&other, "Noise", "noise@c.test").await;
+
+    for step in 0..160 {
+        match rng.next() % 10 {
+            0 => customers.push(app.customer(&acme, "C", &format!("c{step}@c.test")).await),
+            1..=3 => {
+                let customer = rng.pick(&customers).clone();
+                let priority = *rng.pick(&["LOW", "MEDIUM", "HIGH", "URGENT"]);
+                tickets.push(
+                    app.ticket(&acme, &customer, "T", Some(priority)).await["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            4..=6 if !tickets.is_empty() => {
+                let t = rng.pick(&tickets).clone();
+                let status = *rng.pick(&["OPEN", "IN_PROGRESS", "RESOLVED", "RESOLVED"]);
+                app.patch(
+                    &format!("/api/v1/tickets/{t}/status"),
+                    Some(&acme.access),
+                    json!({"status": status}),
+                )
+                .await;
+            }
+            7 if !tickets.is_empty() => {
+                let t = rng.pick(&tickets).clone();
+                let priority = *rng.pick(&["LOW", "MEDIUM", "HIGH", "URGENT"]);
+                app.patch(
+                    &format!("/api/v1/tickets/{t}"),
+                    Some(&acme.access),
+                    json!({"priority": priority}),
+                )
+                .await;
+            }
+            8 if customers.len() > 1 => {
+                // Deleting succeeds only without open tickets; either way counters must hold.
+                let c = rng.pick(&customers).clone();
+                let r = app
+                    .send(
+                        reqwest::Method::DELETE,
+                        &format!("/api/v1/customers/{c}"),
+                        Some(&acme.access),
+                        None,
+                    )
+                    .await;
+                if r.status == 204 {
+                    customers.retain(|x| *x != c);
+                }
+            }
+            _ => {
+                // Noise in another tenant, which must never count here.
+                let noise = app.get("/api/v1/customers", Some(&other.access)).await.body["items"]
+                    [0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                app.ticket(&other, &noise, "noise", Some("URGENT")).await;
+            }
+        }
+    }
+    let stats = app.get("/api/v1/stats", Some(&acme.access)).await;
+    assert_eq!(stats.status, 200);
+    let expected = brute_force(&app, &acme).await;
+    assert!(
+        expected["totalTickets"].as_i64().unwrap() > 10,
+        "the story made tickets (seed {seed:#x}): {expected}"
+    );
+    assert!(
+        expected["resolved"].as_i64().unwrap() > 0,
+        "and resolved some: {expected}"
+    );
+    assert_same(&stats.body, &expected);
+    assert_same(
+        &app.get("/api/v1/stats", Some(&other.access)).await.body,
+        &brute_force(&app, &other).await,
+    );
+}
+
+#[tokio::test]
+async fn concurrent_changes_keep_the_counters_exact() {
+    let app = TestApp::spawn().await;
+    let acme = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&acme, "Globex", "ops@globex.test").await;
+    let created =
+        futures::future::join_all((0..40).map(|_| app.ticket(&acme, &customer, "T", Some("HIGH"))))
+            .await;
+    let ids: Vec<String> = created
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/api/v1/tickets/{id}/status"))
+        .collect();
+    let answers = futures::future::join_all(
+        paths
+            .iter()
+            .map(|p| app.patch(p, Some(&acme.access), json!({"status": "RESOLVED"}))),
+    )
+    .await;
+    assert!(
+        answers.iter().all(|r| r.status == 200),
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let stats = app.get("/api/v1/stats", Some(&acme.access)).await.body;
+    assert_eq!(
+        (
+            stats["totalTickets"].as_i64(),
+            stats["resolved"].as_i64(),
+            stats["byPriority"]["HIGH"].as_i64()
+        ),
+        (Some(40), Some(40), Some(40))
+    );
+    assert_same(&stats, &brute_force(&app, &acme).await);
+}
