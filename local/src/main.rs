@@ -1,4 +1,5 @@
 //! `cargo run -p crm-local`: the whole API on `LISTEN_ADDR`, against a local PostgreSQL.
+//! `cargo run -p crm-local -- migrate`: create the database if missing, migrate, and exit.
 
 use crm_core::{Config, telemetry};
 use tokio::net::TcpListener;
@@ -21,6 +22,10 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("migrate") {
+        tracing::info!("database ready; exiting (migrate only)");
+        return;
+    }
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
