@@ -129,8 +129,8 @@ pub(crate) fn like_pattern(text: &str) -> String {
     escaped
 }
 
-/// One unit of work. Commit it explicitly; dropping it uncommitted closes its connection
-/// (PostgreSQL rolls back), so a half-done transaction never returns to the pool.
+/// One unit of work. Commit it explicitly; dropping it uncommitted rolls it back before its
+/// connection returns to the pool, so a half-done transaction is never reused.
 pub struct Tx {
     conn: Option<Object>,
 }
@@ -177,9 +177,21 @@ impl Tx {
 }
 
 impl Drop for Tx {
+    /// An error returned mid-transaction drops it here. The rollback runs in the
+    /// background and only then does the connection go back to the pool; without a
+    /// runtime, or if the rollback fails, the connection is closed instead (PostgreSQL
+    /// rolls back itself). Either way no half-done transaction is ever reused.
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            drop(Object::take(conn));
+        let Some(conn) = self.conn.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if conn.batch_execute("ROLLBACK").await.is_err() {
+                        drop(Object::take(conn));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(conn)),
         }
     }
 }
