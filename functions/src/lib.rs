@@ -11,6 +11,7 @@ pub mod lambda;
 pub mod migrate;
 pub mod notifications;
 pub mod openapi;
+pub mod pipeline;
 pub mod routes;
 pub mod stats;
 pub mod system;

@@ -74,7 +74,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Functions with no HTTP route (they have a binary and a SAM resource all the same).
-pub const NON_HTTP_FUNCTIONS: &[&str] = &["migrate"];
+pub const NON_HTTP_FUNCTIONS: &[&str] = &["migrate", "outbox-sweeper", "ticket-consumer"];
 
 /// What a path resolves to: a route with its path parameters, or why not.
 pub enum Match<'a> {

@@ -179,3 +179,28 @@ fn the_openapi_document_describes_exactly_the_routes() {
         (Some(8), Some(128))
     );
 }
+
+#[test]
+fn the_pipeline_is_wired_for_partial_batch_failures_and_a_dead_letter_queue() {
+    let t = template();
+    let resources = &t["Resources"];
+    let consumer = &resources["TicketConsumerFunction"]["Properties"]["Events"]["Queue"];
+    assert_eq!(consumer["Type"], "SQS");
+    assert_eq!(
+        consumer["Properties"]["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert!(
+        consumer["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+            .as_u64()
+            .is_some_and(|n| n >= 2)
+    );
+    let redrive = &resources["EventsQueue"]["Properties"]["RedrivePolicy"];
+    assert_eq!(redrive["maxReceiveCount"], 5);
+    let sweeper = &resources["OutboxSweeperFunction"]["Properties"]["Events"]["Schedule"];
+    assert_eq!(sweeper["Type"], "ScheduleV2");
+    assert_eq!(
+        resources["DeadLetterAlarm"]["Type"],
+        "AWS::CloudWatch::Alarm"
+    );
+}

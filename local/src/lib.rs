@@ -6,6 +6,7 @@
 //! Lambda behaviour, down to path parameters and the request id.
 
 pub mod event;
+pub mod workers;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
@@ -37,8 +38,24 @@ pub async fn prepare(config: Config) -> Result<AppState, Error> {
     AppState::new(config, LOCAL_POOL_SIZE)
 }
 
-/// Serves every route until `shutdown` resolves, then finishes in-flight requests.
+/// Serves every route and runs the event pipeline until `shutdown` resolves; then stops
+/// accepting, finishes in-flight requests and the pipeline's current batch.
 pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop_workers, stop) = tokio::sync::watch::channel(false);
+    let workers = workers::spawn(state.clone(), stop);
+    let served = serve_http(listener, state, shutdown).await;
+    let _ = stop_workers.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    served
+}
+
+async fn serve_http(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()>,

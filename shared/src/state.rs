@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use crate::{config::Config, db::Db, error::Error, security::TokenKeys};
+use crate::{config::Config, db::Db, error::Error, security::TokenKeys, service::pipeline::Events};
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub tokens: Arc<TokenKeys>,
+    pub events: Arc<Events>,
 }
 
 impl AppState {
@@ -18,10 +19,12 @@ impl AppState {
     pub fn new(config: Config, pool_size: usize) -> Result<Self, Error> {
         let db = Db::new(&config, pool_size)?;
         let tokens = Arc::new(TokenKeys::new(&config.jwt_secret));
+        let events = Arc::new(Events::new(config.sqs_queue_url.as_deref()));
         Ok(Self {
             config: Arc::new(config),
             db,
             tokens,
+            events,
         })
     }
 }

@@ -260,8 +260,35 @@ impl TestApp {
         r.body
     }
 
-    /// Every row a tenant owns, as the owner sees it: for "nothing changed" assertions.
+    /// Waits until the event pipeline has delivered every outbox event, so what follows
+    /// sees a quiet database.
+    pub async fn settle(&self) {
+        let owner = self.db.connect().await;
+        let started = std::time::Instant::now();
+        loop {
+            let pending: i64 = owner
+                .query_one(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{pending} outbox events were never delivered"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every row a tenant owns, as the owner sees it, once the pipeline is quiet: for
+    /// "nothing changed" assertions.
     pub async fn snapshot(&self, tenant_id: &str) -> Vec<String> {
+        self.settle().await;
         let owner = self.db.connect().await;
         let tenant: uuid::Uuid = tenant_id.parse().unwrap();
         let mut out = Vec::new();

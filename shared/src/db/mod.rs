@@ -5,6 +5,7 @@ pub mod auth;
 pub mod customers;
 pub mod idempotency;
 pub mod notifications;
+pub mod outbox;
 pub mod stats;
 pub mod tickets;
 pub mod users;

@@ -5,6 +5,7 @@ pub mod customers;
 pub mod health;
 pub mod idempotency;
 pub mod notifications;
+pub mod pipeline;
 pub mod stats;
 pub mod tickets;
 pub mod users;

@@ -10,6 +10,7 @@ use validator::Validate;
 
 use super::{
     idempotency::{self, Created, IdempotencyKey},
+    pipeline,
     validate::not_blank,
 };
 use crate::{
@@ -19,6 +20,7 @@ use crate::{
         users as users_db,
     },
     error::Error,
+    events::OutboxEvent,
     ids::{CustomerId, EventId, TicketId, UserId},
     model::{EventType, Priority, Ticket, TicketEvent, TicketStatus},
     pagination::{Page, PageRequest},
@@ -109,7 +111,7 @@ pub async fn create(
         "title": ticket.title, "status": ticket.status, "priority": ticket.priority,
         "customerId": ticket.customer_id, "assigneeId": ticket.assignee_id,
     });
-    record(
+    let event = record(
         &tx,
         principal,
         &ticket,
@@ -120,6 +122,7 @@ pub async fn create(
     .await?;
     idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &ticket).await?;
     tx.commit().await?;
+    pipeline::publish_committed(state, event.into_iter().collect()).await;
     tracing::info!(tenant_id = %tenant, ticket_id = %ticket.id, "ticket created");
     Ok(Created::New(ticket))
 }
@@ -192,7 +195,7 @@ pub async fn update(
         return Ok(current);
     }
     let ticket = tickets_db::manager::update(&tx, tenant, id, &patch).await?;
-    record(
+    let event = record(
         &tx,
         principal,
         &ticket,
@@ -202,6 +205,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    pipeline::publish_committed(state, event.into_iter().collect()).await;
     Ok(ticket)
 }
 
@@ -221,7 +225,7 @@ pub async fn set_status(
         return Ok(current);
     }
     let ticket = tickets_db::manager::set_status(&tx, tenant, id, input.status).await?;
-    record(
+    let event = record(
         &tx,
         principal,
         &ticket,
@@ -231,6 +235,7 @@ pub async fn set_status(
     )
     .await?;
     tx.commit().await?;
+    pipeline::publish_committed(state, event.into_iter().collect()).await;
     Ok(ticket)
 }
 
@@ -262,7 +267,7 @@ pub async fn assign(
         return Ok(current);
     }
     let ticket = tickets_db::manager::set_assignee(&tx, tenant, id, assignee).await?;
-    record(
+    let event = record(
         &tx,
         principal,
         &ticket,
@@ -272,6 +277,7 @@ pub async fn assign(
     )
     .await?;
     tx.commit().await?;
+    pipeline::publish_committed(state, event.into_iter().collect()).await;
     Ok(ticket)
 }
 
@@ -308,7 +314,7 @@ async fn record(
     kind: EventType,
     before: Value,
     after: Value,
-) -> Result<(), Error> {
+) -> Result<Option<OutboxEvent>, Error> {
     let tenant = principal.tenant_id;
     let id = EventId::generate();
     let data = json!({"before": before, "after": after});
@@ -326,6 +332,14 @@ async fn record(
             "after": data["after"],
         });
         tickets_db::manager::enqueue(tx, tenant, id, event_type, ticket.id, &payload).await?;
+        return Ok(Some(OutboxEvent {
+            id,
+            tenant_id: tenant,
+            event_type: event_type.to_owned(),
+            ticket_id: ticket.id,
+            payload,
+            created_at: Utc::now(),
+        }));
     }
-    Ok(())
+    Ok(None)
 }

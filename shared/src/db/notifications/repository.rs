@@ -50,3 +50,37 @@ pub(super) async fn list(
         .map(notification)
         .collect()
 }
+
+/// Writes one notification per event id: a redelivered event inserts nothing.
+pub(super) async fn record(
+    tx: &Tx,
+    tenant: TenantId,
+    id: NotificationId,
+    event_id: uuid::Uuid,
+    ticket: TicketId,
+    event_type: &str,
+    message: &str,
+) -> Result<bool, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "INSERT INTO notifications (tenant_id, id, event_id, ticket_id, event_type, message)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .await?;
+    Ok(tx
+        .client()
+        .execute(
+            &stmt,
+            &[
+                &tenant.0,
+                &id.0,
+                &event_id,
+                &ticket.0,
+                &event_type,
+                &message,
+            ],
+        )
+        .await?
+        == 1)
+}

@@ -1,0 +1,57 @@
+//! The two non-HTTP functions of the event pipeline.
+//!
+//! `ticket-consumer` is fed by the SQS event source mapping with `ReportBatchItemFailures`;
+//! `outbox-sweeper` runs on an EventBridge schedule.
+
+use std::time::Duration;
+
+use aws_lambda_events::{
+    eventbridge::EventBridgeEvent,
+    sqs::{SqsBatchResponse, SqsEvent},
+};
+use crm_core::{AppState, Error, service::pipeline};
+use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
+use serde_json::{Value, json};
+
+use crate::lambda::init;
+
+/// Events younger than this were probably just published by their own request.
+pub const SWEEP_MIN_AGE: Duration = Duration::from_secs(5);
+/// Bounded work per run: a schedule tick never outlives its timeout.
+pub const SWEEP_LIMIT: i32 = 200;
+
+pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {
+    pipeline::consume_batch(&state, event).await
+}
+
+pub async fn sweep(state: AppState) -> Result<Value, Error> {
+    let queue = state
+        .events
+        .queue
+        .as_ref()
+        .ok_or_else(|| Error::Internal("SQS_QUEUE_URL is not set".into()))?;
+    let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await?;
+    Ok(json!({ "published": published }))
+}
+
+pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {
+    let state = init();
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let state = state.clone();
+        async move { Ok::<_, lambda_runtime::Error>(consume(state, event.payload).await) }
+    }))
+    .await
+}
+
+pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
+    let state = init();
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<EventBridgeEvent>| {
+        let state = state.clone();
+        async move {
+            sweep(state)
+                .await
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+        }
+    }))
+    .await
+}

@@ -1,0 +1,104 @@
+//! The event pipeline of a local run, standing in for what AWS does around the functions:
+//! with `SQS_QUEUE_URL`, the SQS event source mapping (long-poll, hand batches to the
+//! consumer, delete what succeeded) and the sweeper's schedule; without it, the embedded
+//! pipeline that hands the outbox straight to the consumer.
+
+use std::{collections::HashSet, time::Duration};
+
+use aws_lambda_events::sqs::SqsEvent;
+use crm_core::{AppState, service::pipeline};
+use crm_functions::pipeline::{SWEEP_LIMIT, consume};
+use tokio::{sync::watch, task::JoinHandle};
+
+/// Locally a few seconds of lag is too long to wait for; AWS runs the sweeper each minute.
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
+const SWEEP_MIN_AGE: Duration = Duration::from_secs(2);
+const EMBEDDED_EVERY: Duration = Duration::from_millis(200);
+const POLL_WAIT_SECONDS: i32 = 1;
+
+/// Starts the workers; each finishes its current batch and stops once `stop` turns true.
+pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    if state.events.queue.is_some() {
+        vec![
+            tokio::spawn(poll_queue(state.clone(), stop.clone())),
+            tokio::spawn(sweep_outbox(state, stop)),
+        ]
+    } else {
+        vec![tokio::spawn(dispatch_embedded(state, stop))]
+    }
+}
+
+async fn poll_queue(state: AppState, mut stop: watch::Receiver<bool>) {
+    let Some(queue) = &state.events.queue else {
+        return;
+    };
+    while !*stop.borrow() {
+        let records = tokio::select! {
+            received = queue.receive(POLL_WAIT_SECONDS) => received,
+            _ = stop.changed() => break,
+        };
+        let records = match records {
+            Ok(records) if records.is_empty() => continue,
+            Ok(records) => records,
+            Err(e) => {
+                tracing::warn!(error = %e, "events queue unreachable; retrying");
+                pause(&mut stop, Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut event = SqsEvent::default();
+        event.records = records;
+        let receipts: Vec<(String, String)> = event
+            .records
+            .iter()
+            .filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?)))
+            .collect();
+        let response = consume(state.clone(), event).await;
+        // As the event source mapping does: delete what succeeded; failures reappear after
+        // their visibility timeout and, past maxReceiveCount, move to the dead-letter queue.
+        let failed: HashSet<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        let done: Vec<String> = receipts
+            .into_iter()
+            .filter(|(id, _)| !failed.contains(id.as_str()))
+            .map(|(_, r)| r)
+            .collect();
+        if let Err(e) = queue.delete(&done).await {
+            tracing::warn!(error = %e, "could not delete consumed messages; they will be redelivered and deduplicated");
+        }
+    }
+}
+
+async fn sweep_outbox(state: AppState, mut stop: watch::Receiver<bool>) {
+    let Some(queue) = &state.events.queue else {
+        return;
+    };
+    while !*stop.borrow() {
+        if let Err(e) = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await {
+            tracing::warn!(error = %e, "outbox sweep failed; retrying");
+        }
+        pause(&mut stop, SWEEP_EVERY).await;
+    }
+}
+
+async fn dispatch_embedded(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match pipeline::dispatch_embedded(&state, SWEEP_LIMIT).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "embedded event dispatch failed; retrying"),
+        }
+        pause(&mut stop, EMBEDDED_EVERY).await;
+    }
+}
+
+/// Sleeps, waking early on stop.
+async fn pause(stop: &mut watch::Receiver<bool>, duration: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => {}
+        _ = stop.changed() => {}
+    }
+}

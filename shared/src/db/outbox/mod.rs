@@ -1,0 +1,3 @@
+//! Delivery of the transactional outbox.
+pub mod manager;
+mod repository;

@@ -1,0 +1,52 @@
+//! SQL for outbox delivery, through the two functions of migration V3.
+
+use std::time::Duration;
+
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::{
+    db::{DbError, Tx},
+    events::OutboxEvent,
+    ids::{EventId, TenantId, TicketId},
+};
+
+fn event(row: &Row) -> Result<OutboxEvent, DbError> {
+    Ok(OutboxEvent {
+        id: EventId(row.try_get("id")?),
+        tenant_id: TenantId(row.try_get("tenant_id")?),
+        event_type: row.try_get("event_type")?,
+        ticket_id: TicketId(row.try_get("ticket_id")?),
+        payload: row.try_get("payload")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Oldest unpublished events at least `min_age` old, locked for this transaction;
+/// rows another transaction holds are skipped, never waited for.
+pub(super) async fn claim_stale(
+    tx: &Tx,
+    min_age: Duration,
+    limit: i32,
+) -> Result<Vec<OutboxEvent>, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "SELECT id, tenant_id, event_type, ticket_id, payload, created_at
+             FROM outbox_claim_stale(make_interval(secs => $1), $2)",
+        )
+        .await?;
+    let rows = tx
+        .client()
+        .query(&stmt, &[&min_age.as_secs_f64(), &limit])
+        .await?;
+    rows.iter().map(event).collect()
+}
+
+pub(super) async fn mark_published(tx: &Tx, ids: &[Uuid]) -> Result<i64, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("SELECT outbox_mark_published($1)")
+        .await?;
+    Ok(tx.client().query_one(&stmt, &[&ids]).await?.try_get(0)?)
+}

@@ -1,0 +1,48 @@
+//! How a notification reaches a person. The default transport writes a structured log
+//! line; a real one (SES, SMTP) implements the same trait.
+
+use std::{future::Future, pin::Pin};
+
+use crate::{
+    error::Error,
+    ids::{EventId, TenantId, TicketId},
+};
+
+/// What is worth telling about a ticket event.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub tenant_id: TenantId,
+    pub ticket_id: TicketId,
+    pub event_id: EventId,
+    pub event_type: String,
+    pub message: String,
+}
+
+pub trait Mailer: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        notice: &'a Notice,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+}
+
+/// Logs each notice as a JSON line instead of emailing it.
+pub struct LogMailer;
+
+impl Mailer for LogMailer {
+    fn send<'a>(
+        &'a self,
+        notice: &'a Notice,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(async move {
+            tracing::info!(
+                tenant_id = %notice.tenant_id,
+                ticket_id = %notice.ticket_id,
+                event_id = %notice.event_id,
+                event_type = %notice.event_type,
+                message = %notice.message,
+                "notification sent"
+            );
+            Ok(())
+        })
+    }
+}

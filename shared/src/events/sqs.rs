@@ -1,0 +1,182 @@
+//! The events queue. The client is built on first use, once per container, from the
+//! standard AWS environment (`AWS_ENDPOINT_URL` points it at LocalStack or moto locally).
+
+use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
+use aws_sdk_sqs::{
+    Client,
+    types::{
+        DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
+        SendMessageBatchRequestEntry,
+    },
+};
+use tokio::sync::OnceCell;
+
+use crate::{error::Error, events::OutboxEvent, ids::EventId};
+
+/// SQS takes at most 10 messages per batch call.
+const BATCH: usize = 10;
+
+pub struct EventsQueue {
+    url: String,
+    client: OnceCell<Client>,
+}
+
+impl EventsQueue {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            client: OnceCell::new(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let config = aws_config::load_from_env().await;
+                Client::new(&config)
+            })
+            .await
+    }
+
+    /// Sends the events, ten per call, with their id, type and tenant as message
+    /// attributes. Answers the ids SQS accepted; the rest stay in the outbox for the sweeper.
+    pub async fn send(&self, events: &[OutboxEvent]) -> Result<Vec<EventId>, Error> {
+        let client = self.client().await;
+        let mut sent = Vec::with_capacity(events.len());
+        for chunk in events.chunks(BATCH) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, event) in chunk.iter().enumerate() {
+                entries.push(entry(i, event)?);
+            }
+            let output = client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::Unavailable(format!(
+                        "SQS send: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            for ok in output.successful() {
+                if let Some(event) = ok.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                    sent.push(event.id);
+                }
+            }
+            for failed in output.failed() {
+                tracing::warn!(
+                    entry = failed.id(),
+                    code = failed.code(),
+                    "SQS refused an event; the sweeper will retry it"
+                );
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Long-polls up to ten messages and shapes them as the event source mapping hands
+    /// them to a function (`crm-local`'s stand-in for it).
+    pub async fn receive(&self, wait_seconds: i32) -> Result<Vec<SqsMessage>, Error> {
+        let output = self
+            .client()
+            .await
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(BATCH as i32)
+            .wait_time_seconds(wait_seconds)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::Unavailable(format!(
+                    "SQS receive: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .iter()
+            .map(as_lambda_record)
+            .collect())
+    }
+
+    /// Deletes processed messages by receipt handle.
+    pub async fn delete(&self, receipts: &[String]) -> Result<(), Error> {
+        for chunk in receipts.chunks(BATCH) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, receipt) in chunk.iter().enumerate() {
+                entries.push(
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .build()
+                        .map_err(|e| Error::Internal(format!("SQS delete entry: {e}")))?,
+                );
+            }
+            self.client()
+                .await
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::Unavailable(format!(
+                        "SQS delete: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn as_lambda_record(message: &Message) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = message.message_id.clone();
+    record.receipt_handle = message.receipt_handle.clone();
+    record.body = message.body.clone();
+    record.md5_of_body = message.md5_of_body.clone();
+    record.event_source = Some("aws:sqs".to_owned());
+    if let Some(attributes) = &message.attributes {
+        record.attributes = attributes
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+            .collect();
+    }
+    if let Some(attributes) = &message.message_attributes {
+        for (name, value) in attributes {
+            let mut attribute = SqsMessageAttribute::default();
+            attribute.string_value = value.string_value.clone();
+            attribute.data_type = Some(value.data_type.clone());
+            record.message_attributes.insert(name.clone(), attribute);
+        }
+    }
+    record
+}
+
+fn entry(index: usize, event: &OutboxEvent) -> Result<SendMessageBatchRequestEntry, Error> {
+    let attribute = |value: String| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|e| Error::Internal(format!("SQS attribute: {e}")))
+    };
+    SendMessageBatchRequestEntry::builder()
+        .id(index.to_string())
+        .message_body(event.payload.to_string())
+        .message_attributes("eventId", attribute(event.id.to_string())?)
+        .message_attributes("eventType", attribute(event.event_type.clone())?)
+        .message_attributes("tenantId", attribute(event.tenant_id.to_string())?)
+        .build()
+        .map_err(|e| Error::Internal(format!("SQS entry: {e}")))
+}

@@ -1,0 +1,202 @@
+//! The event pipeline's rules: publish right after commit, sweep what was left behind,
+//! and consume events into notifications exactly once per event id.
+
+use std::{sync::Arc, time::Duration};
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
+
+use crate::{
+    db::{notifications as notifications_db, outbox as outbox_db},
+    error::Error,
+    events::{
+        EventPayload, OutboxEvent,
+        mailer::{LogMailer, Mailer, Notice},
+        sqs::EventsQueue,
+    },
+    ids::EventId,
+    state::AppState,
+};
+
+/// The pipeline's clients, built once per container.
+pub struct Events {
+    /// The SQS events queue; `None` runs the embedded pipeline (`crm-local` without SQS).
+    pub queue: Option<EventsQueue>,
+    pub mailer: Arc<dyn Mailer>,
+}
+
+impl Events {
+    pub fn new(queue_url: Option<&str>) -> Self {
+        Self {
+            queue: queue_url.map(EventsQueue::new),
+            mailer: Arc::new(LogMailer),
+        }
+    }
+}
+
+/// Sends events that were just committed and marks them published. Never fails the
+/// request that made them: whatever is not sent stays in the outbox for the sweeper.
+pub async fn publish_committed(state: &AppState, events: Vec<OutboxEvent>) {
+    let Some(queue) = &state.events.queue else {
+        return;
+    };
+    if events.is_empty() {
+        return;
+    }
+    let sent = match queue.send(&events).await {
+        Ok(sent) => sent,
+        Err(e) => {
+            tracing::warn!(error = %e, count = events.len(), "events stay in the outbox; the sweeper will publish them");
+            return;
+        }
+    };
+    if let Err(e) = mark_published(state, &sent).await {
+        // Sent but not marked: the sweeper sends them again and the consumer deduplicates.
+        tracing::warn!(error = %e, count = sent.len(), "published events not marked; they will be sent again");
+    }
+}
+
+async fn mark_published(state: &AppState, ids: &[EventId]) -> Result<(), Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let tx = state.db.begin_unscoped().await?;
+    outbox_db::manager::mark_published(&tx, ids).await?;
+    tx.commit().await
+}
+
+/// Publishes up to `limit` events left unpublished for at least `min_age`, oldest first.
+/// Rows are locked while they are sent, so concurrent sweepers never send one twice.
+pub async fn sweep(
+    state: &AppState,
+    queue: &EventsQueue,
+    min_age: Duration,
+    limit: i32,
+) -> Result<usize, Error> {
+    let tx = state.db.begin_unscoped().await?;
+    let events = outbox_db::manager::claim_stale(&tx, min_age, limit).await?;
+    if events.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let sent = queue.send(&events).await?;
+    outbox_db::manager::mark_published(&tx, &sent).await?;
+    tx.commit().await?;
+    if let Some(oldest) = events.first() {
+        let lag = (Utc::now() - oldest.created_at).num_milliseconds();
+        tracing::info!(
+            published = sent.len(),
+            claimed = events.len(),
+            oldest_lag_ms = lag,
+            "outbox swept"
+        );
+    }
+    Ok(sent.len())
+}
+
+/// Without SQS: hands unpublished events straight to the consumer, in process, and marks
+/// those it handled. What fails stays unpublished and is tried again on the next tick.
+pub async fn dispatch_embedded(state: &AppState, limit: i32) -> Result<usize, Error> {
+    let tx = state.db.begin_unscoped().await?;
+    let events = outbox_db::manager::claim_stale(&tx, Duration::ZERO, limit).await?;
+    let mut done = Vec::with_capacity(events.len());
+    for event in &events {
+        match consume_body(state, &event.payload.to_string()).await {
+            Ok(()) => done.push(event.id),
+            Err(e) => {
+                tracing::warn!(event_id = %event.id, error = %e, "event not consumed; will retry")
+            }
+        }
+    }
+    outbox_db::manager::mark_published(&tx, &done).await?;
+    tx.commit().await?;
+    Ok(done.len())
+}
+
+/// The consumer: each record in its own transaction; the response lists only the records
+/// that failed, so SQS retries those alone (and dead-letters them after maxReceiveCount).
+pub async fn consume_batch(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in &event.records {
+        if let Err(e) = consume_record(state, record).await {
+            let id = record.message_id.clone().unwrap_or_default();
+            tracing::warn!(message_id = %id, error = %e, "event record failed");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+async fn consume_record(state: &AppState, record: &SqsMessage) -> Result<(), Error> {
+    let body = record
+        .body
+        .as_deref()
+        .ok_or_else(|| Error::MalformedBody("an event message without a body".into()))?;
+    consume_body(state, body).await
+}
+
+/// Writes the notification for one event (once per event id) and sends it.
+pub async fn consume_body(state: &AppState, body: &str) -> Result<(), Error> {
+    let event: EventPayload = serde_json::from_str(body)
+        .map_err(|e| Error::MalformedBody(format!("not a ticket event: {e}")))?;
+    let notice = Notice {
+        tenant_id: event.tenant_id,
+        ticket_id: event.ticket_id,
+        event_id: event.event_id,
+        event_type: event.event_type.clone(),
+        message: message(&event)?,
+    };
+    let tx = state.db.begin_for(event.tenant_id).await?;
+    match notifications_db::manager::record(
+        &tx,
+        event.tenant_id,
+        event.event_id,
+        event.ticket_id,
+        &event.event_type,
+        &notice.message,
+    )
+    .await
+    {
+        // At least once: a crash between sending and committing sends again, and the
+        // redelivery finds no row and notifies once more; the log itself stays single.
+        Ok(true) => state.events.mailer.send(&notice).await?,
+        Ok(false) => tracing::info!(event_id = %event.event_id, "event already consumed"),
+        Err(Error::NotFound(_)) => {
+            tracing::info!(event_id = %event.event_id, ticket_id = %event.ticket_id, "ticket gone; event dropped");
+            tx.rollback().await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    }
+    tx.commit().await
+}
+
+fn message(event: &EventPayload) -> Result<String, Error> {
+    let text = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .and_then(|x| x.as_str())
+            .unwrap_or("?")
+            .to_owned()
+    };
+    Ok(match event.event_type.as_str() {
+        "ticket.created" => format!("Ticket \"{}\" was opened", text(&event.after, "title")),
+        "ticket.status_changed" => {
+            format!(
+                "Ticket status changed from {} to {}",
+                text(&event.before, "status"),
+                text(&event.after, "status")
+            )
+        }
+        "ticket.assigned" => match event.after.get("assigneeId").and_then(|v| v.as_str()) {
+            Some(user) => format!("Ticket assigned to user {user}"),
+            None => "Ticket unassigned".to_owned(),
+        },
+        other => {
+            return Err(Error::MalformedBody(format!(
+                "unknown event type `{other}`"
+            )));
+        }
+    })
+}
