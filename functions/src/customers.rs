@@ -34,23 +34,12 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "A page of customers", body = Page<Customer>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(
-        http::query(&req, "limit").as_deref(),
-        http::query(&req, "cursor").as_deref(),
-    )?;
+    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
     let q = http::query(&req, "q");
-    if q.as_ref()
-        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
-    {
-        return Err(Error::invalid_parameter(
-            "q",
-            "must be at most 200 characters",
-        ));
+    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+        return Err(Error::invalid_parameter("q", "must be at most 200 characters"));
     }
-    http::json(
-        StatusCode::OK,
-        &customers::list(&state, &principal, q.as_deref(), page).await?,
-    )
+    http::json(StatusCode::OK, &customers::list(&state, &principal, q.as_deref(), page).await?)
 }
 
 /// One customer of the tenant.
@@ -61,10 +50,7 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = CustomerId(http::path_uuid(&req, "id")?);
-    http::json(
-        StatusCode::OK,
-        &customers::get(&state, &principal, id).await?,
-    )
+    http::json(StatusCode::OK, &customers::get(&state, &principal, id).await?)
 }
 
 /// Changes any of the create fields.
@@ -77,10 +63,7 @@ pub async fn update(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = CustomerId(http::path_uuid(&req, "id")?);
     let input = http::json_body(&req)?;
-    http::json(
-        StatusCode::OK,
-        &customers::update(&state, &principal, id, input).await?,
-    )
+    http::json(StatusCode::OK, &customers::update(&state, &principal, id, input).await?)
 }
 
 /// Deletes a customer and its resolved tickets. Admin only; refused while it has open tickets.

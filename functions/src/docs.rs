@@ -55,11 +55,7 @@ pub async fn asset(_state: AppState, req: Request) -> HandlerResult {
     let file = http::path_param(&req, "file")?;
     // Versioned by the vendored release, so a day of caching is safe.
     match file.as_str() {
-        "swagger-ui-bundle.js" => text(
-            BUNDLE_JS,
-            "text/javascript; charset=utf-8",
-            "public, max-age=86400",
-        ),
+        "swagger-ui-bundle.js" => text(BUNDLE_JS, "text/javascript; charset=utf-8", "public, max-age=86400"),
         "swagger-ui.css" => text(UI_CSS, "text/css; charset=utf-8", "public, max-age=86400"),
         _ => Err(Error::NotFound("asset")),
     }

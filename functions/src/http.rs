@@ -14,19 +14,13 @@ use crate::HandlerResult;
 
 /// The JSON body, size-limited, typed and validated (see `crm_core::request`).
 pub fn json_body<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, Error> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     request::json_body(content_type, req.body().as_ref())
 }
 
 /// The caller, from `Authorization: Bearer`; also names them in this request's log line.
 pub fn principal(state: &AppState, req: &Request) -> Result<Principal, Error> {
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = state.tokens.authenticate(authorization)?;
     let span = tracing::Span::current();
     span.record("tenant_id", tracing::field::display(principal.tenant_id));
@@ -44,21 +38,16 @@ pub fn path_param(req: &Request, name: &'static str) -> Result<String, Error> {
 
 /// A UUID path parameter.
 pub fn path_uuid(req: &Request, name: &'static str) -> Result<Uuid, Error> {
-    Uuid::parse_str(&path_param(req, name)?)
-        .map_err(|_| Error::invalid_parameter(name, "must be a UUID"))
+    Uuid::parse_str(&path_param(req, name)?).map_err(|_| Error::invalid_parameter(name, "must be a UUID"))
 }
 
 /// A query parameter, if present and not empty.
 pub fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HandlerResult {
-    let body = serde_json::to_string(value)
-        .map_err(|e| Error::Internal(format!("serialize response: {e}")))?;
+    let body = serde_json::to_string(value).map_err(|e| Error::Internal(format!("serialize response: {e}")))?;
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -73,10 +62,7 @@ pub fn query_parsed<T: std::str::FromStr>(
     expected: &str,
 ) -> Result<Option<T>, Error> {
     query(req, name)
-        .map(|raw| {
-            raw.parse::<T>()
-                .map_err(|_| Error::invalid_parameter(name, format!("must be {expected}")))
-        })
+        .map(|raw| raw.parse::<T>().map_err(|_| Error::invalid_parameter(name, format!("must be {expected}"))))
         .transpose()
 }
 
@@ -85,9 +71,8 @@ pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, Error> {
     match req.headers().get(idempotency::HEADER) {
         None => Ok(None),
         Some(value) => {
-            let raw = value.to_str().map_err(|_| {
-                Error::invalid_parameter(idempotency::HEADER, "must be visible ASCII")
-            })?;
+            let raw =
+                value.to_str().map_err(|_| Error::invalid_parameter(idempotency::HEADER, "must be visible ASCII"))?;
             IdempotencyKey::parse(raw).map(Some)
         }
     }
@@ -98,13 +83,10 @@ pub fn created<T: Serialize>(outcome: Created<T>) -> HandlerResult {
     match outcome {
         Created::New(value) => json(StatusCode::CREATED, &value),
         Created::Replayed(replay) => {
-            let status = StatusCode::from_u16(replay.status)
-                .map_err(|e| Error::Internal(format!("stored status: {e}")))?;
+            let status =
+                StatusCode::from_u16(replay.status).map_err(|e| Error::Internal(format!("stored status: {e}")))?;
             let mut response = json(status, &replay.body)?;
-            response.headers_mut().insert(
-                "idempotent-replayed",
-                header::HeaderValue::from_static("true"),
-            );
+            response.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
             Ok(response)
         }
     }

@@ -11,12 +11,7 @@ use crate::HandlerResult;
 
 /// Calls `handler` and always answers: a controller error becomes problem+json, a panic
 /// inside it becomes a 500 problem instead of a dead container.
-pub async fn dispatch<F, Fut>(
-    function: &'static str,
-    state: AppState,
-    req: Request,
-    handler: F,
-) -> Response<Body>
+pub async fn dispatch<F, Fut>(function: &'static str, state: AppState, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(AppState, Request) -> Fut,
     Fut: Future<Output = HandlerResult> + Send + 'static,
@@ -59,9 +54,7 @@ where
 /// API Gateway's route key (`GET /api/v1/users/{id}`), or the method and path without one.
 fn route_key(req: &Request) -> String {
     match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) if ctx.route_key.is_some() => {
-            ctx.route_key.clone().unwrap_or_default()
-        }
+        Some(RequestContext::ApiGatewayV2(ctx)) if ctx.route_key.is_some() => ctx.route_key.clone().unwrap_or_default(),
         _ => format!("{} {}", req.method(), req.uri().path()),
     }
 }
@@ -73,26 +66,18 @@ fn request_id(req: &Request) -> String {
     {
         return id.clone();
     }
-    req.lambda_context_ref()
-        .map(|c| c.request_id.clone())
-        .unwrap_or_default()
+    req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default()
 }
 
 /// The one place an error becomes an HTTP answer.
-pub fn problem_response(
-    error: &Error,
-    instance: Option<String>,
-    request_id: Option<String>,
-) -> Response<Body> {
+pub fn problem_response(error: &Error, instance: Option<String>, request_id: Option<String>) -> Response<Body> {
     if let Error::Internal(detail) = error {
         tracing::error!(detail, "internal error");
     }
     let problem = error.problem(instance, request_id);
-    let body = serde_json::to_string(&problem)
-        .unwrap_or_else(|_| r#"{"title":"Internal server error","status":500}"#.into());
-    let mut builder = Response::builder()
-        .status(problem.status)
-        .header(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE);
+    let body =
+        serde_json::to_string(&problem).unwrap_or_else(|_| r#"{"title":"Internal server error","status":500}"#.into());
+    let mut builder = Response::builder().status(problem.status).header(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE);
     for (name, value) in error.headers() {
         builder = builder.header(name, value);
     }

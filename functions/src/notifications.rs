@@ -20,13 +20,7 @@ use crate::{HandlerResult, http};
     responses((status = 200, description = "A page of notifications", body = Page<Notification>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(
-        http::query(&req, "limit").as_deref(),
-        http::query(&req, "cursor").as_deref(),
-    )?;
+    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
     let ticket = http::query_parsed::<Uuid>(&req, "ticketId", "a UUID")?.map(TicketId);
-    http::json(
-        StatusCode::OK,
-        &notifications::list(&state, &principal, ticket, page).await?,
-    )
+    http::json(StatusCode::OK, &notifications::list(&state, &principal, ticket, page).await?)
 }

@@ -5,8 +5,8 @@
 use crm_core::{
     error::{FieldError, Problem},
     model::{
-        Actor, AuthSession, Customer, CustomerSummary, EventType, Me, Notification, Priority,
-        PriorityCounts, Role, Stats, Tenant, Ticket, TicketEvent, TicketStatus, User,
+        Actor, AuthSession, Customer, CustomerSummary, EventType, Me, Notification, Priority, PriorityCounts, Role,
+        Stats, Tenant, Ticket, TicketEvent, TicketStatus, User,
     },
     pagination::Page,
     service::{
@@ -67,11 +67,7 @@ pub struct ApiDoc;
 /// The document as JSON, built once per container.
 pub fn json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    JSON.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_pretty_json()
-            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-    })
+    JSON.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
 }
 
 struct BearerAuth;
@@ -81,12 +77,7 @@ impl Modify for BearerAuth {
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
     }
 }
@@ -98,13 +89,7 @@ struct CommonResponses;
 impl Modify for CommonResponses {
     fn modify(&self, api: &mut openapi::OpenApi) {
         for item in api.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.put,
-                &mut item.delete,
-            ];
+            let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete];
             for operation in operations.into_iter().flatten() {
                 add_common(operation);
             }
@@ -119,42 +104,27 @@ fn add_common(op: &mut Operation) {
             ("400", "The body is not valid JSON"),
             ("413", "The body exceeds 1 MiB"),
             ("415", "The body is not application/json"),
-            (
-                "422",
-                "Fields are missing, unknown, mistyped or out of range; `errors` names each",
-            ),
+            ("422", "Fields are missing, unknown, mistyped or out of range; `errors` names each"),
         ]);
     }
     if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-        common.push((
-            "400",
-            "A path or query parameter is malformed; `errors` names it",
-        ));
+        common.push(("400", "A path or query parameter is malformed; `errors` names it"));
     }
     if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
-        common.push((
-            "401",
-            "The bearer token is missing, malformed, forged or expired",
-        ));
+        common.push(("401", "The bearer token is missing, malformed, forged or expired"));
     }
     common.extend([
         ("500", "An unexpected error (details are logged, not shown)"),
         ("503", "The database is unreachable; retry later"),
     ]);
     for (status, description) in common {
-        op.responses
-            .responses
-            .entry(status.to_owned())
-            .or_insert_with(|| {
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content(
-                            "application/problem+json",
-                            Content::new(Some(Ref::from_schema_name("Problem"))),
-                        )
-                        .build(),
-                )
-            });
+        op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+        });
     }
 }

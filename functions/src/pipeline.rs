@@ -25,11 +25,7 @@ pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {
 }
 
 pub async fn sweep(state: AppState) -> Result<Value, Error> {
-    let queue = state
-        .events
-        .queue
-        .as_ref()
-        .ok_or_else(|| Error::Internal("SQS_QUEUE_URL is not set".into()))?;
+    let queue = state.events.queue.as_ref().ok_or_else(|| Error::Internal("SQS_QUEUE_URL is not set".into()))?;
     let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await?;
     Ok(json!({ "published": published }))
 }
@@ -47,11 +43,7 @@ pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
     let state = init();
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<EventBridgeEvent>| {
         let state = state.clone();
-        async move {
-            sweep(state)
-                .await
-                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
-        }
+        async move { sweep(state).await.map_err(|e| lambda_runtime::Error::from(e.to_string())) }
     }))
     .await
 }

@@ -8,8 +8,7 @@ use lambda_http::{Request, http::Method};
 
 use crate::{HandlerResult, auth, customers, docs, notifications, stats, system, tickets, users};
 
-pub type BoxedHandler =
-    fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
+pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
 
 pub struct Route {
     pub method: Method,
@@ -94,19 +93,12 @@ pub fn find<'a>(routes: &'a [Route], method: &Method, path: &str) -> Match<'a> {
             allowed.push(route.method.to_string());
         }
     }
-    if allowed.is_empty() {
-        Match::NotFound
-    } else {
-        Match::WrongMethod(allowed)
-    }
+    if allowed.is_empty() { Match::NotFound } else { Match::WrongMethod(allowed) }
 }
 
 /// Matches `/a/{x}/b` against `/a/42/b`, as API Gateway does (one segment per parameter).
 fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
     let mut t = template.split('/');
     let mut p = path.split('/');
     let mut params = HashMap::new();
@@ -142,14 +134,8 @@ mod tests {
             }
             _ => panic!("users-get should match"),
         }
-        assert!(matches!(
-            find(&routes, &Method::GET, "/api/v1/users/abc/def"),
-            Match::NotFound
-        ));
-        assert!(matches!(
-            find(&routes, &Method::GET, "/api/v1/nope"),
-            Match::NotFound
-        ));
+        assert!(matches!(find(&routes, &Method::GET, "/api/v1/users/abc/def"), Match::NotFound));
+        assert!(matches!(find(&routes, &Method::GET, "/api/v1/nope"), Match::NotFound));
         match find(&routes, &Method::DELETE, "/api/v1/users/abc") {
             Match::WrongMethod(allow) => assert_eq!(allow, ["GET", "PATCH"]),
             _ => panic!("should be 405"),

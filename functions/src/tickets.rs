@@ -40,18 +40,10 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(
-        http::query(&req, "limit").as_deref(),
-        http::query(&req, "cursor").as_deref(),
-    )?;
+    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
     let q = http::query(&req, "q");
-    if q.as_ref()
-        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
-    {
-        return Err(Error::invalid_parameter(
-            "q",
-            "must be at most 200 characters",
-        ));
+    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+        return Err(Error::invalid_parameter("q", "must be at most 200 characters"));
     }
     let filter = TicketFilter {
         status: http::query_parsed(&req, "status", "OPEN, IN_PROGRESS or RESOLVED")?,
@@ -60,10 +52,7 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
         customer_id: http::query_parsed::<Uuid>(&req, "customerId", "a UUID")?.map(CustomerId),
         q,
     };
-    http::json(
-        StatusCode::OK,
-        &tickets::list(&state, &principal, filter, page).await?,
-    )
+    http::json(StatusCode::OK, &tickets::list(&state, &principal, filter, page).await?)
 }
 
 /// One ticket with its customer's summary.
@@ -86,10 +75,7 @@ pub async fn update(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
     let input = http::json_body(&req)?;
-    http::json(
-        StatusCode::OK,
-        &tickets::update(&state, &principal, id, input).await?,
-    )
+    http::json(StatusCode::OK, &tickets::update(&state, &principal, id, input).await?)
 }
 
 /// Moves the ticket to OPEN, IN_PROGRESS or RESOLVED (`resolvedAt` set on entering
@@ -102,10 +88,7 @@ pub async fn set_status(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
     let input = http::json_body(&req)?;
-    http::json(
-        StatusCode::OK,
-        &tickets::set_status(&state, &principal, id, input).await?,
-    )
+    http::json(StatusCode::OK, &tickets::set_status(&state, &principal, id, input).await?)
 }
 
 /// Assigns the ticket to an active user of this tenant, or unassigns it (`null`). Admin
@@ -119,10 +102,7 @@ pub async fn assign(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
     let input: AssignInput = http::json_body(&req)?;
-    http::json(
-        StatusCode::OK,
-        &tickets::assign(&state, &principal, id, input).await?,
-    )
+    http::json(StatusCode::OK, &tickets::assign(&state, &principal, id, input).await?)
 }
 
 /// The ticket's timeline, oldest first: creation, edits, status changes and assignments,
@@ -134,8 +114,5 @@ pub async fn assign(state: AppState, req: Request) -> HandlerResult {
 pub async fn events(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
-    http::json(
-        StatusCode::OK,
-        &tickets::events(&state, &principal, id).await?,
-    )
+    http::json(StatusCode::OK, &tickets::events(&state, &principal, id).await?)
 }

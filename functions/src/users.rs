@@ -33,16 +33,12 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
         (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(
-        http::query(&req, "limit").as_deref(),
-        http::query(&req, "cursor").as_deref(),
-    )?;
+    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
     let role = match http::query(&req, "role") {
         None => None,
-        Some(raw) => Some(
-            raw.parse::<Role>()
-                .map_err(|_| Error::invalid_parameter("role", "must be `admin` or `agent`"))?,
-        ),
+        Some(raw) => {
+            Some(raw.parse::<Role>().map_err(|_| Error::invalid_parameter("role", "must be `admin` or `agent`"))?)
+        }
     };
     let page = users::list(&state, &principal, role, page).await?;
     http::json(StatusCode::OK, &page)

@@ -42,24 +42,15 @@ fn driver_leaks(root: &Path) -> (usize, Vec<String>) {
 fn the_database_driver_appears_only_under_shared_src_db() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let (scanned, leaks) = driver_leaks(root);
-    assert!(
-        scanned > 20,
-        "the scan found the source tree ({scanned} files)"
-    );
-    assert!(
-        leaks.is_empty(),
-        "the driver leaks outside shared/src/db/: {leaks:?}"
-    );
+    assert!(scanned > 20, "the scan found the source tree ({scanned} files)");
+    assert!(leaks.is_empty(), "the driver leaks outside shared/src/db/: {leaks:?}");
 }
 
 #[test]
 fn a_leak_is_caught() {
     let root = std::env::temp_dir().join(format!("crm-arch-{}", std::process::id()));
     for (file, text) in [
-        (
-            "shared/src/db/users/repository.rs",
-            "use tokio_postgres::Row;",
-        ),
+        ("shared/src/db/users/repository.rs", "use tokio_postgres::Row;"),
         ("functions/src/tickets.rs", "use deadpool_postgres::Pool;"),
         ("shared/src/service/users.rs", "use crate::db::Tx;"),
     ] {

@@ -22,10 +22,7 @@ impl Fixtures {
             _ => None,
         })
         .unwrap();
-        Self {
-            state: AppState::new(config, 2).unwrap(),
-            _db: db,
-        }
+        Self { state: AppState::new(config, 2).unwrap(), _db: db }
     }
 
     /// Loads `fixtures/<name>`, fills `{{placeholders}}`, and runs the function its
@@ -36,17 +33,11 @@ impl Fixtures {
         for (k, v) in vars {
             text = text.replace(&format!("{{{{{k}}}}}"), v);
         }
-        let route_key = serde_json::from_str::<Value>(&text).unwrap()["routeKey"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let request = lambda_http::request::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
+        let route_key = serde_json::from_str::<Value>(&text).unwrap()["routeKey"].as_str().unwrap().to_owned();
+        let request =
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"));
         let table = routes::routes();
-        let route = table
-            .iter()
-            .find(|r| r.key() == route_key)
-            .unwrap_or_else(|| panic!("no route for {route_key}"));
+        let route = table.iter().find(|r| r.key() == route_key).unwrap_or_else(|| panic!("no route for {route_key}"));
         let response = dispatch(route.function, self.state.clone(), request, route.handler).await;
         parse(response)
     }
@@ -82,18 +73,11 @@ async fn fixtures_drive_the_controllers() {
 
     let (status, problem) = f.invoke("auth-me-without-token.json", &[]).await;
     assert_eq!(status, 401);
-    assert_eq!(
-        problem["requestId"], "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-        "API Gateway's request id"
-    );
+    assert_eq!(problem["requestId"], "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "API Gateway's request id");
     assert_eq!(problem["instance"], "/api/v1/auth/me");
 
     let (status, user) = f.invoke("users-get.json", &vars).await;
-    assert_eq!(
-        (status, user["id"].as_str()),
-        (200, Some(user_id)),
-        "{user}"
-    );
+    assert_eq!((status, user["id"].as_str()), (200, Some(user_id)), "{user}");
 
     let (status, page) = f.invoke("users-list.json", &vars).await;
     assert_eq!(status, 200, "{page}");
@@ -107,20 +91,13 @@ async fn fixtures_drive_the_controllers() {
 #[tokio::test]
 async fn an_unreachable_database_is_a_503_problem_not_a_crash() {
     // Port 1 on loopback refuses at once.
-    let config = Config::from_lookup(|k| {
-        (k == "DATABASE_URL").then(|| "postgres://postgres@127.0.0.1:1/none".to_owned())
-    })
-    .unwrap();
-    let f = Fixtures {
-        state: AppState::new(config, 2).unwrap(),
-        _db: TestDb::create().await,
-    };
+    let config =
+        Config::from_lookup(|k| (k == "DATABASE_URL").then(|| "postgres://postgres@127.0.0.1:1/none".to_owned()))
+            .unwrap();
+    let f = Fixtures { state: AppState::new(config, 2).unwrap(), _db: TestDb::create().await };
     let (status, problem) = f.invoke("health.json", &[]).await;
     assert_eq!(status, 503, "{problem}");
-    assert_eq!(
-        problem["type"],
-        "https://simplecrm.dev/problems/unavailable"
-    );
+    assert_eq!(problem["type"], "https://simplecrm.dev/problems/unavailable");
     let (status, _) = f.invoke("auth-register.json", &[]).await;
     assert_eq!(status, 503);
 }
@@ -130,18 +107,9 @@ async fn the_migrate_function_applies_pending_migrations_once() {
     let db = TestDb::create_empty().await;
     let first = crm_functions::migrate::apply(&db.url).await.unwrap();
     let applied = first["applied"].as_array().unwrap();
-    assert!(
-        applied
-            .iter()
-            .any(|m| m.as_str().is_some_and(|m| m.contains("tenants_users_auth"))),
-        "{first}"
-    );
+    assert!(applied.iter().any(|m| m.as_str().is_some_and(|m| m.contains("tenants_users_auth"))), "{first}");
     let again = crm_functions::migrate::apply(&db.url).await.unwrap();
-    assert_eq!(
-        again["applied"],
-        serde_json::json!([]),
-        "nothing left to apply"
-    );
+    assert_eq!(again["applied"], serde_json::json!([]), "nothing left to apply");
     let tables: i64 = db
         .connect()
         .await

@@ -20,9 +20,7 @@ fn logical_id(function: &str) -> String {
         .split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
         })
         .collect();
     format!("{pascal}Function")
@@ -57,16 +55,8 @@ fn template_routes_equal_the_route_table() {
             }
         }
     }
-    let expected: BTreeSet<_> = routes()
-        .iter()
-        .map(|r| {
-            (
-                r.method.to_string(),
-                r.path.to_owned(),
-                logical_id(r.function),
-            )
-        })
-        .collect();
+    let expected: BTreeSet<_> =
+        routes().iter().map(|r| (r.method.to_string(), r.path.to_owned(), logical_id(r.function))).collect();
     assert_eq!(declared, expected);
 }
 
@@ -75,30 +65,14 @@ fn every_function_is_built_by_cargo_lambda_for_arm64_al2023() {
     let t = template();
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
-    assert_eq!(
-        globals["Architectures"],
-        yaml_serde::from_str::<Value>("[arm64]").unwrap()
-    );
+    assert_eq!(globals["Architectures"], yaml_serde::from_str::<Value>("[arm64]").unwrap());
     let mut binaries = BTreeSet::new();
     for (id, resource) in functions(&t) {
-        assert_eq!(
-            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
-            "{id}"
-        );
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(
-            logical_id(&binary),
-            id,
-            "logical id matches the binary name"
-        );
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        assert_eq!(logical_id(&binary), id, "logical id matches the binary name");
         for key in ["Runtime", "Architectures"] {
-            assert!(
-                resource["Properties"][key].is_null(),
-                "{id} overrides {key}"
-            );
+            assert!(resource["Properties"][key].is_null(), "{id} overrides {key}");
         }
         binaries.insert(binary);
     }
@@ -116,12 +90,7 @@ fn each_binary_runs_the_controller_its_route_names() {
     let on_disk: BTreeSet<String> = fs::read_dir(&bin_dir)
         .unwrap()
         .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_suffix(".rs")
-                .map(str::to_owned)
-        })
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".rs").map(str::to_owned))
         .collect();
     let expected: BTreeSet<String> = routes()
         .iter()
@@ -132,16 +101,8 @@ fn each_binary_runs_the_controller_its_route_names() {
     for route in routes() {
         let source = fs::read_to_string(bin_dir.join(format!("{}.rs", route.function))).unwrap();
         let handler = format!("crm_functions::{}", route.handler_name.replace(' ', ""));
-        assert!(
-            source.contains(&handler),
-            "{} must call {handler}",
-            route.function
-        );
-        assert!(
-            source.contains("CARGO_BIN_NAME"),
-            "{} names itself by its binary",
-            route.function
-        );
+        assert!(source.contains(&handler), "{} must call {handler}", route.function);
+        assert!(source.contains("CARGO_BIN_NAME"), "{} names itself by its binary", route.function);
     }
 }
 
@@ -155,10 +116,7 @@ fn the_openapi_document_describes_exactly_the_routes() {
             described.insert((method.to_uppercase(), path.clone()));
         }
     }
-    let expected: BTreeSet<_> = routes()
-        .iter()
-        .map(|r| (r.method.to_string(), r.path.to_owned()))
-        .collect();
+    let expected: BTreeSet<_> = routes().iter().map(|r| (r.method.to_string(), r.path.to_owned())).collect();
     assert_eq!(described, expected);
 
     // Shared error responses are attached where they apply.
@@ -171,13 +129,7 @@ fn the_openapi_document_describes_exactly_the_routes() {
     assert!(list["responses"]["401"].is_object() && list["responses"]["400"].is_object());
     assert_eq!(list["security"][0]["bearer"], serde_json::json!([]));
     let password = &doc["components"]["schemas"]["RegisterInput"]["properties"]["password"];
-    assert_eq!(
-        (
-            password["minLength"].as_u64(),
-            password["maxLength"].as_u64()
-        ),
-        (Some(8), Some(128))
-    );
+    assert_eq!((password["minLength"].as_u64(), password["maxLength"].as_u64()), (Some(8), Some(128)));
 }
 
 #[test]
@@ -186,21 +138,11 @@ fn the_pipeline_is_wired_for_partial_batch_failures_and_a_dead_letter_queue() {
     let resources = &t["Resources"];
     let consumer = &resources["TicketConsumerFunction"]["Properties"]["Events"]["Queue"];
     assert_eq!(consumer["Type"], "SQS");
-    assert_eq!(
-        consumer["Properties"]["FunctionResponseTypes"][0],
-        "ReportBatchItemFailures"
-    );
-    assert!(
-        consumer["Properties"]["ScalingConfig"]["MaximumConcurrency"]
-            .as_u64()
-            .is_some_and(|n| n >= 2)
-    );
+    assert_eq!(consumer["Properties"]["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert!(consumer["Properties"]["ScalingConfig"]["MaximumConcurrency"].as_u64().is_some_and(|n| n >= 2));
     let redrive = &resources["EventsQueue"]["Properties"]["RedrivePolicy"];
     assert_eq!(redrive["maxReceiveCount"], 5);
     let sweeper = &resources["OutboxSweeperFunction"]["Properties"]["Events"]["Schedule"];
     assert_eq!(sweeper["Type"], "ScheduleV2");
-    assert_eq!(
-        resources["DeadLetterAlarm"]["Type"],
-        "AWS::CloudWatch::Alarm"
-    );
+    assert_eq!(resources["DeadLetterAlarm"]["Type"], "AWS::CloudWatch::Alarm");
 }

@@ -11,8 +11,7 @@ use lambda_http::{
     Request,
     aws_lambda_events::{
         apigw::{
-            ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
-            ApiGatewayV2httpRequestContextHttpDescription,
+            ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
         },
         http::{HeaderMap, HeaderValue},
         query_map::QueryMap,
@@ -21,14 +20,8 @@ use lambda_http::{
 use uuid::Uuid;
 
 /// Fields of the event type that belong to other payload formats; a real v2 event has none.
-const NOT_IN_V2_EVENTS: &[&str] = &[
-    "type",
-    "methodArn",
-    "httpMethod",
-    "identitySource",
-    "authorizationToken",
-    "resource",
-];
+const NOT_IN_V2_EVENTS: &[&str] =
+    &["type", "methodArn", "httpMethod", "identitySource", "authorizationToken", "resource"];
 
 pub fn to_lambda_request(
     route: &Route,
@@ -38,8 +31,7 @@ pub fn to_lambda_request(
     remote: SocketAddr,
 ) -> Result<Request, Error> {
     let event = to_event(route, path_parameters, parts, body, remote)?;
-    let mut json = serde_json::to_value(&event)
-        .map_err(|e| Error::Internal(format!("serialise event: {e}")))?;
+    let mut json = serde_json::to_value(&event).map_err(|e| Error::Internal(format!("serialise event: {e}")))?;
     if let Some(object) = json.as_object_mut() {
         for key in NOT_IN_V2_EVENTS {
             object.remove(*key);
@@ -49,9 +41,7 @@ pub fn to_lambda_request(
     // lambda_http's conversion panics on a URL it cannot build; the event is ours, so a
     // panic here is a bug in this emulator, answered as 400 rather than a dead server.
     std::panic::catch_unwind(|| lambda_http::request::from_str(&text))
-        .map_err(|_| {
-            Error::MalformedBody("the request cannot be represented as an API Gateway event".into())
-        })?
+        .map_err(|_| Error::MalformedBody("the request cannot be represented as an API Gateway event".into()))?
         .map_err(|e| Error::Internal(format!("lambda_http rejected the event: {e}")))
 }
 
@@ -78,19 +68,12 @@ pub fn to_event(
         if name == header::COOKIE {
             // API Gateway moves cookies out of the headers into `cookies`.
             if let Ok(v) = value.to_str() {
-                cookies.extend(
-                    v.split(';')
-                        .map(|c| c.trim().to_owned())
-                        .filter(|c| !c.is_empty()),
-                );
+                cookies.extend(v.split(';').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
             }
             continue;
         }
         // API Gateway joins repeated headers with commas.
-        if let Some(existing) = headers
-            .get(name.as_str())
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-        {
+        if let Some(existing) = headers.get(name.as_str()).and_then(|v: &HeaderValue| v.to_str().ok()) {
             let joined = format!("{existing},{}", value.to_str().unwrap_or_default());
             if let Ok(v) = HeaderValue::from_str(&joined) {
                 headers.insert(name.clone(), v);
@@ -100,10 +83,7 @@ pub fn to_event(
         }
     }
     // API Gateway sets these itself; a client's own values never reach the function.
-    headers.insert(
-        "host",
-        HeaderValue::from_str(&host).unwrap_or(HeaderValue::from_static("localhost")),
-    );
+    headers.insert("host", HeaderValue::from_str(&host).unwrap_or(HeaderValue::from_static("localhost")));
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
     if let Ok(v) = HeaderValue::from_str(&remote.ip().to_string()) {
         headers.insert("x-forwarded-for", v);
@@ -114,11 +94,7 @@ pub fn to_event(
     http.path = Some(parts.uri.path().to_owned());
     http.protocol = Some("HTTP/1.1".to_owned());
     http.source_ip = Some(remote.ip().to_string());
-    http.user_agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    http.user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
 
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.route_key = Some(route.key());

@@ -16,9 +16,7 @@ use crm_functions::{
     routes::{self, Match, Route},
 };
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::{
-    Request, Response, body::Bytes, body::Incoming, server::conn::http1, service::service_fn,
-};
+use hyper::{Request, Response, body::Bytes, body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use lambda_http::Body;
 use tokio::net::TcpListener;
@@ -40,11 +38,7 @@ pub async fn prepare(config: Config) -> Result<AppState, Error> {
 
 /// Serves every route and runs the event pipeline until `shutdown` resolves; then stops
 /// accepting, finishes in-flight requests and the pipeline's current batch.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let (stop_workers, stop) = tokio::sync::watch::channel(false);
     let workers = workers::spawn(state.clone(), stop);
     let served = serve_http(listener, state, shutdown).await;
@@ -55,11 +49,7 @@ pub async fn serve(
     served
 }
 
-async fn serve_http(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+async fn serve_http(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let routes: Arc<Vec<Route>> = Arc::new(routes::routes());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -113,12 +103,7 @@ pub async fn handle(
     let body = match Limited::new(body, GATEWAY_MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            return gateway_problem(
-                &Error::PayloadTooLarge {
-                    limit: GATEWAY_MAX_BODY_BYTES,
-                },
-                &path,
-            );
+            return gateway_problem(&Error::PayloadTooLarge { limit: GATEWAY_MAX_BODY_BYTES }, &path);
         }
     };
     let (route, params) = route;

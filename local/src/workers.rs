@@ -19,10 +19,7 @@ const POLL_WAIT_SECONDS: i32 = 1;
 /// Starts the workers; each finishes its current batch and stops once `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     if state.events.queue.is_some() {
-        vec![
-            tokio::spawn(poll_queue(state.clone(), stop.clone())),
-            tokio::spawn(sweep_outbox(state, stop)),
-        ]
+        vec![tokio::spawn(poll_queue(state.clone(), stop.clone())), tokio::spawn(sweep_outbox(state, stop))]
     } else {
         vec![tokio::spawn(dispatch_embedded(state, stop))]
     }
@@ -48,24 +45,14 @@ async fn poll_queue(state: AppState, mut stop: watch::Receiver<bool>) {
         };
         let mut event = SqsEvent::default();
         event.records = records;
-        let receipts: Vec<(String, String)> = event
-            .records
-            .iter()
-            .filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?)))
-            .collect();
+        let receipts: Vec<(String, String)> =
+            event.records.iter().filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?))).collect();
         let response = consume(state.clone(), event).await;
         // As the event source mapping does: delete what succeeded; failures reappear after
         // their visibility timeout and, past maxReceiveCount, move to the dead-letter queue.
-        let failed: HashSet<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        let done: Vec<String> = receipts
-            .into_iter()
-            .filter(|(id, _)| !failed.contains(id.as_str()))
-            .map(|(_, r)| r)
-            .collect();
+        let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let done: Vec<String> =
+            receipts.into_iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, r)| r).collect();
         if let Err(e) = queue.delete(&done).await {
             tracing::warn!(error = %e, "could not delete consumed messages; they will be redelivered and deduplicated");
         }

@@ -11,7 +11,13 @@ use serde_json::json;
 async fn register_login_me_refresh_reuse_and_logout() {
     let app = TestApp::spawn().await;
 
-    let r = app.post("/api/v1/auth/register", None, json!({"tenantName": "Acme", "email": "Ann@Acme.test", "password": PASSWORD, "name": "Ann"})).await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"tenantName": "Acme", "email": "Ann@Acme.test", "password": PASSWORD, "name": "Ann"}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let user = &r.body["user"];
     assert_eq!(user["email"], "ann@acme.test");
@@ -20,11 +26,7 @@ async fn register_login_me_refresh_reuse_and_logout() {
     assert_eq!(user["tenantId"], r.body["tenant"]["id"]);
     assert_eq!(r.body["tenant"]["name"], "Acme");
     assert_eq!(r.body["expiresIn"], 900);
-    assert!(
-        user.get("passwordHash").is_none() && !r.body.to_string().contains("argon2"),
-        "no hash leaks: {}",
-        r.body
-    );
+    assert!(user.get("passwordHash").is_none() && !r.body.to_string().contains("argon2"), "no hash leaks: {}", r.body);
 
     let login = app.login("ANN@acme.test", PASSWORD).await;
     assert_eq!(login.status, 200, "{}", login.body);
@@ -37,78 +39,28 @@ async fn register_login_me_refresh_reuse_and_logout() {
     assert_eq!(me.body["tenant"]["name"], "Acme");
 
     // Rotation: a new pair; the old refresh token is spent.
-    let refreshed = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refreshToken": first.refresh}),
-        )
-        .await;
+    let refreshed = app.post("/api/v1/auth/refresh", None, json!({"refreshToken": first.refresh})).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     let second = session(&refreshed.body);
     assert_ne!(second.refresh, first.refresh);
-    assert_eq!(
-        app.get("/api/v1/auth/me", Some(&second.access))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get("/api/v1/auth/me", Some(&second.access)).await.status, 200);
 
     // Reusing the spent token is refused and revokes the whole family, including the
     // token that was rotated from it.
-    let reuse = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refreshToken": first.refresh}),
-        )
-        .await;
+    let reuse = app.post("/api/v1/auth/refresh", None, json!({"refreshToken": first.refresh})).await;
     reuse.problem(401);
-    let after_reuse = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refreshToken": second.refresh}),
-        )
-        .await;
+    let after_reuse = app.post("/api/v1/auth/refresh", None, json!({"refreshToken": second.refresh})).await;
     after_reuse.problem(401);
 
     // Another login is another family, untouched by that revocation; logout ends it.
     let third = session(&app.login("ann@acme.test", PASSWORD).await.body);
-    let out = app
-        .post(
-            "/api/v1/auth/logout",
-            None,
-            json!({"refreshToken": third.refresh}),
-        )
-        .await;
+    let out = app.post("/api/v1/auth/logout", None, json!({"refreshToken": third.refresh})).await;
     assert_eq!(out.status, 204);
     assert!(out.body.is_null());
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({"refreshToken": third.refresh}),
-    )
-    .await
-    .problem(401);
+    app.post("/api/v1/auth/refresh", None, json!({"refreshToken": third.refresh})).await.problem(401);
     // Logging out twice is fine; a token we never issued is not.
-    assert_eq!(
-        app.post(
-            "/api/v1/auth/logout",
-            None,
-            json!({"refreshToken": third.refresh})
-        )
-        .await
-        .status,
-        204
-    );
-    app.post(
-        "/api/v1/auth/logout",
-        None,
-        json!({"refreshToken": "bm90IGEgdG9rZW4"}),
-    )
-    .await
-    .problem(401);
+    assert_eq!(app.post("/api/v1/auth/logout", None, json!({"refreshToken": third.refresh})).await.status, 204);
+    app.post("/api/v1/auth/logout", None, json!({"refreshToken": "bm90IGEgdG9rZW4"})).await.problem(401);
 }
 
 #[tokio::test]
@@ -139,12 +91,7 @@ async fn registering_a_taken_email_conflicts() {
             json!({"tenantName": "Other", "email": "ANN@acme.test", "password": PASSWORD}),
         )
         .await;
-    assert!(
-        again.problem(409)["detail"]
-            .as_str()
-            .unwrap()
-            .contains("email")
-    );
+    assert!(again.problem(409)["detail"].as_str().unwrap().contains("email"));
 }
 
 fn forge(alg: Algorithm, key: &[u8], claims: serde_json::Value) -> String {
@@ -159,15 +106,8 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     let claims = |exp: i64| json!({"sub": s.user_id, "tenantId": s.tenant_id, "role": "admin", "iat": now - 10, "exp": exp, "jti": uuid::Uuid::now_v7()});
 
     let payload = URL_SAFE_NO_PAD.encode(claims(now + 600).to_string());
-    let alg_none = format!(
-        "{}.{payload}.",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#)
-    );
-    let other_key = forge(
-        Algorithm::HS256,
-        b"some-other-key-that-is-long-enough-0123",
-        claims(now + 600),
-    );
+    let alg_none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#));
+    let other_key = forge(Algorithm::HS256, b"some-other-key-that-is-long-enough-0123", claims(now + 600));
     let other_alg = forge(Algorithm::HS512, JWT_SECRET.as_bytes(), claims(now + 600));
     let expired = forge(Algorithm::HS256, JWT_SECRET.as_bytes(), claims(now - 120));
     // The right key and algorithm still work, so the refusals above are about the forgery.
@@ -186,17 +126,9 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
         let p = r.problem(401);
         assert!(p["detail"].is_string(), "{what}");
     }
-    let r = app
-        .send(reqwest::Method::GET, "/api/v1/users", None, None)
-        .await;
+    let r = app.send(reqwest::Method::GET, "/api/v1/users", None, None).await;
     r.problem(401);
-    let basic = app
-        .http
-        .get(app.url("/api/v1/auth/me"))
-        .header("authorization", "Basic YTpi")
-        .send()
-        .await
-        .unwrap();
+    let basic = app.http.get(app.url("/api/v1/auth/me")).header("authorization", "Basic YTpi").send().await.unwrap();
     TestApp::reply(basic).await.problem(401);
 }
 
@@ -207,38 +139,15 @@ async fn a_disabled_user_can_neither_log_in_nor_refresh() {
     let agent_id = app.add_user(&admin, "bob@acme.test", "agent").await;
     let bob = session(&app.login("bob@acme.test", PASSWORD).await.body);
 
-    let r = app
-        .patch(
-            &format!("/api/v1/users/{agent_id}"),
-            Some(&admin.access),
-            json!({"disabled": true}),
-        )
-        .await;
+    let r = app.patch(&format!("/api/v1/users/{agent_id}"), Some(&admin.access), json!({"disabled": true})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["disabled"], true);
 
     app.login("bob@acme.test", PASSWORD).await.problem(401);
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({"refreshToken": bob.refresh}),
-    )
-    .await
-    .problem(401);
+    app.post("/api/v1/auth/refresh", None, json!({"refreshToken": bob.refresh})).await.problem(401);
 
     // Enabled again, Bob logs in; the session revoked while disabled stays revoked.
-    app.patch(
-        &format!("/api/v1/users/{agent_id}"),
-        Some(&admin.access),
-        json!({"disabled": false}),
-    )
-    .await;
+    app.patch(&format!("/api/v1/users/{agent_id}"), Some(&admin.access), json!({"disabled": false})).await;
     assert_eq!(app.login("bob@acme.test", PASSWORD).await.status, 200);
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        json!({"refreshToken": bob.refresh}),
-    )
-    .await
-    .problem(401);
+    app.post("/api/v1/auth/refresh", None, json!({"refreshToken": bob.refresh})).await.problem(401);
 }

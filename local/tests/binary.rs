@@ -14,11 +14,7 @@ use crm_core::db::testing::TestDb;
 use serde_json::{Value, json};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test]
@@ -41,12 +37,8 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let lines = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<String>>()
-    });
+    let lines =
+        std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>());
 
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
@@ -57,10 +49,7 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
         {
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "crm-local did not come up"
-        );
+        assert!(started.elapsed() < Duration::from_secs(60), "crm-local did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -75,12 +64,7 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
         .unwrap();
     let access = registered["accessToken"].as_str().unwrap();
     let refresh = registered["refreshToken"].as_str().unwrap();
-    let me = http
-        .get(format!("{base}/api/v1/auth/me"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let me = http.get(format!("{base}/api/v1/auth/me")).bearer_auth(access).send().await.unwrap();
     assert_eq!(me.status(), 200);
     let wrong = http
         .post(format!("{base}/api/v1/auth/login"))
@@ -89,25 +73,16 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    http.post(format!("{base}/api/v1/auth/refresh"))
-        .json(&json!({"refreshToken": refresh}))
-        .send()
-        .await
-        .unwrap();
+    http.post(format!("{base}/api/v1/auth/refresh")).json(&json!({"refreshToken": refresh})).send().await.unwrap();
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "exits 0 on SIGTERM");
 
     let lines = lines.join().unwrap();
-    let records: Vec<Value> = lines
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
-        .collect();
+    let records: Vec<Value> =
+        lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}"))).collect();
     let me_line = records
         .iter()
         .find(|r| r["span"]["function"] == "auth-me" && r["status"] == 200)
@@ -118,21 +93,10 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
     assert_eq!(span["user_id"], registered["user"]["id"]);
     assert!(span["request_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert!(me_line["latency_ms"].is_number());
-    assert!(
-        records
-            .iter()
-            .any(|r| r["span"]["function"] == "auth-login" && r["status"] == 401)
-    );
+    assert!(records.iter().any(|r| r["span"]["function"] == "auth-login" && r["status"] == 401));
 
     let all = lines.join("\n");
-    for secret in [
-        PASSWORD,
-        "wrong password",
-        access,
-        refresh,
-        jwt_secret,
-        "$argon2id",
-    ] {
+    for secret in [PASSWORD, "wrong password", access, refresh, jwt_secret, "$argon2id"] {
         assert!(!all.contains(secret), "the logs leak a secret: {secret}");
     }
 }

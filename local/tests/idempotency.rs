@@ -6,13 +6,7 @@ use common::TestApp;
 use serde_json::json;
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.db
-        .connect()
-        .await
-        .query_one(sql, &[])
-        .await
-        .unwrap()
-        .get(0)
+    app.db.connect().await.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 #[tokio::test]
@@ -39,28 +33,12 @@ async fn the_same_key_twice_and_twice_at_once_makes_one_ticket_and_one_event() {
     assert_eq!(retry.headers.get("idempotent-replayed").unwrap(), "true");
 
     let (a, b) = tokio::join!(post("key-2", body.clone()), post("key-2", body.clone()));
-    assert_eq!(
-        (a.status.as_u16(), b.status.as_u16()),
-        (201, 201),
-        "{} / {}",
-        a.body,
-        b.body
-    );
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (201, 201), "{} / {}", a.body, b.body);
     assert_eq!(a.body, b.body);
-    assert_ne!(
-        a.body["id"], first.body["id"],
-        "another key is another ticket"
-    );
+    assert_ne!(a.body["id"], first.body["id"], "another key is another ticket");
 
     assert_eq!(count(&app, "SELECT count(*) FROM tickets").await, 2);
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM outbox WHERE event_type = 'ticket.created'"
-        )
-        .await,
-        2
-    );
+    assert_eq!(count(&app, "SELECT count(*) FROM outbox WHERE event_type = 'ticket.created'").await, 2);
 
     let other_body = json!({"title": "Something else", "description": "", "customerId": customer});
     let misuse = post("key-1", other_body).await;
@@ -79,8 +57,7 @@ async fn the_same_key_twice_and_twice_at_once_makes_one_ticket_and_one_event() {
         .unwrap();
     TestApp::reply(bad).await.problem(400);
     // Without a key every POST is a new ticket.
-    app.post("/api/v1/tickets", Some(&admin.access), body.clone())
-        .await;
+    app.post("/api/v1/tickets", Some(&admin.access), body.clone()).await;
     assert_eq!(count(&app, "SELECT count(*) FROM tickets").await, 3);
 }
 

@@ -14,12 +14,8 @@ async fn walking_250_tickets_by_7_while_more_arrive_sees_each_original_exactly_o
 
     let mut originals = Vec::new();
     for chunk in 0..25 {
-        let titles: Vec<String> = (0..10)
-            .map(|i| format!("ticket {}", chunk * 10 + i))
-            .collect();
-        let batch = titles
-            .iter()
-            .map(|title| app.ticket(&admin, &customer, title, None));
+        let titles: Vec<String> = (0..10).map(|i| format!("ticket {}", chunk * 10 + i)).collect();
+        let batch = titles.iter().map(|title| app.ticket(&admin, &customer, title, None));
         for t in futures::future::join_all(batch).await {
             originals.push(t["id"].as_str().unwrap().to_owned());
         }
@@ -35,10 +31,8 @@ async fn walking_250_tickets_by_7_while_more_arrive_sees_each_original_exactly_o
             None => "/api/v1/tickets?limit=7".to_owned(),
         };
         // Inserts land between page reads.
-        let (page, _) = tokio::join!(
-            app.get(&path, Some(&admin.access)),
-            app.ticket(&admin, &customer, "arrived meanwhile", None)
-        );
+        let (page, _) =
+            tokio::join!(app.get(&path, Some(&admin.access)), app.ticket(&admin, &customer, "arrived meanwhile", None));
         assert_eq!(page.status, 200, "{}", page.body);
         let items = page.body["items"].as_array().unwrap();
         assert!(items.len() <= 7);
@@ -55,13 +49,8 @@ async fn walking_250_tickets_by_7_while_more_arrive_sees_each_original_exactly_o
     let originals_seen: Vec<&String> = seen.iter().filter(|id| originals.contains(id)).collect();
     let mut expected: Vec<&String> = originals.iter().collect();
     expected.sort_by(|a, b| b.cmp(a));
-    assert_eq!(
-        originals_seen, expected,
-        "every original, newest first, no gaps"
-    );
+    assert_eq!(originals_seen, expected, "every original, newest first, no gaps");
 
-    let bad = app
-        .get("/api/v1/tickets?cursor=not-a-cursor", Some(&admin.access))
-        .await;
+    let bad = app.get("/api/v1/tickets?cursor=not-a-cursor", Some(&admin.access)).await;
     assert_eq!(bad.problem(400)["errors"][0]["field"], "cursor");
 }

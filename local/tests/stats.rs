@@ -36,14 +36,8 @@ async fn brute_force(app: &TestApp, s: &Session) -> Value {
         )
         .await
         .unwrap();
-    let customers: i64 = owner
-        .query_one(
-            "SELECT count(*) FROM customers WHERE tenant_id = $1",
-            &[&tenant],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let customers: i64 =
+        owner.query_one("SELECT count(*) FROM customers WHERE tenant_id = $1", &[&tenant]).await.unwrap().get(0);
     json!({
         "totalTickets": t.get::<_, i64>(0), "open": t.get::<_, i64>(1), "inProgress": t.get::<_, i64>(2),
         "resolved": t.get::<_, i64>(3), "totalCustomers": customers,
@@ -55,10 +49,7 @@ async fn brute_force(app: &TestApp, s: &Session) -> Value {
 fn assert_same(stats: &Value, expected: &Value) {
     let mut a = stats.clone();
     let mut b = expected.clone();
-    let (x, y) = (
-        a["avgResolutionSeconds"].take(),
-        b["avgResolutionSeconds"].take(),
-    );
+    let (x, y) = (a["avgResolutionSeconds"].take(), b["avgResolutionSeconds"].take());
     assert_eq!(a, b, "counters");
     match (x.as_f64(), y.as_f64()) {
         (None, None) => {}
@@ -88,43 +79,24 @@ async fn counters_equal_a_brute_force_count_after_a_random_story() {
             1..=3 => {
                 let customer = rng.pick(&customers).clone();
                 let priority = *rng.pick(&["LOW", "MEDIUM", "HIGH", "URGENT"]);
-                tickets.push(
-                    app.ticket(&acme, &customer, "T", Some(priority)).await["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                );
+                tickets
+                    .push(app.ticket(&acme, &customer, "T", Some(priority)).await["id"].as_str().unwrap().to_owned());
             }
             4..=6 if !tickets.is_empty() => {
                 let t = rng.pick(&tickets).clone();
                 let status = *rng.pick(&["OPEN", "IN_PROGRESS", "RESOLVED", "RESOLVED"]);
-                app.patch(
-                    &format!("/api/v1/tickets/{t}/status"),
-                    Some(&acme.access),
-                    json!({"status": status}),
-                )
-                .await;
+                app.patch(&format!("/api/v1/tickets/{t}/status"), Some(&acme.access), json!({"status": status})).await;
             }
             7 if !tickets.is_empty() => {
                 let t = rng.pick(&tickets).clone();
                 let priority = *rng.pick(&["LOW", "MEDIUM", "HIGH", "URGENT"]);
-                app.patch(
-                    &format!("/api/v1/tickets/{t}"),
-                    Some(&acme.access),
-                    json!({"priority": priority}),
-                )
-                .await;
+                app.patch(&format!("/api/v1/tickets/{t}"), Some(&acme.access), json!({"priority": priority})).await;
             }
             8 if customers.len() > 1 => {
                 // Deleting succeeds only without open tickets; either way counters must hold.
                 let c = rng.pick(&customers).clone();
                 let r = app
-                    .send(
-                        reqwest::Method::DELETE,
-                        &format!("/api/v1/customers/{c}"),
-                        Some(&acme.access),
-                        None,
-                    )
+                    .send(reqwest::Method::DELETE, &format!("/api/v1/customers/{c}"), Some(&acme.access), None)
                     .await;
                 if r.status == 204 {
                     customers.retain(|x| *x != c);
@@ -132,8 +104,7 @@ async fn counters_equal_a_brute_force_count_after_a_random_story() {
             }
             _ => {
                 // Noise in another tenant, which must never count here.
-                let noise = app.get("/api/v1/customers", Some(&other.access)).await.body["items"]
-                    [0]["id"]
+                let noise = app.get("/api/v1/customers", Some(&other.access)).await.body["items"][0]["id"]
                     .as_str()
                     .unwrap()
                     .to_owned();
@@ -144,19 +115,10 @@ async fn counters_equal_a_brute_force_count_after_a_random_story() {
     let stats = app.get("/api/v1/stats", Some(&acme.access)).await;
     assert_eq!(stats.status, 200);
     let expected = brute_force(&app, &acme).await;
-    assert!(
-        expected["totalTickets"].as_i64().unwrap() > 10,
-        "the story made tickets (seed {seed:#x}): {expected}"
-    );
-    assert!(
-        expected["resolved"].as_i64().unwrap() > 0,
-        "and resolved some: {expected}"
-    );
+    assert!(expected["totalTickets"].as_i64().unwrap() > 10, "the story made tickets (seed {seed:#x}): {expected}");
+    assert!(expected["resolved"].as_i64().unwrap() > 0, "and resolved some: {expected}");
     assert_same(&stats.body, &expected);
-    assert_same(
-        &app.get("/api/v1/stats", Some(&other.access)).await.body,
-        &brute_force(&app, &other).await,
-    );
+    assert_same(&app.get("/api/v1/stats", Some(&other.access)).await.body, &brute_force(&app, &other).await);
 }
 
 #[tokio::test]
@@ -164,35 +126,17 @@ async fn concurrent_changes_keep_the_counters_exact() {
     let app = TestApp::spawn().await;
     let acme = app.register("Acme", "ann@acme.test").await;
     let customer = app.customer(&acme, "Globex", "ops@globex.test").await;
-    let created =
-        futures::future::join_all((0..40).map(|_| app.ticket(&acme, &customer, "T", Some("HIGH"))))
-            .await;
-    let ids: Vec<String> = created
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect();
-    let paths: Vec<String> = ids
-        .iter()
-        .map(|id| format!("/api/v1/tickets/{id}/status"))
-        .collect();
+    let created = futures::future::join_all((0..40).map(|_| app.ticket(&acme, &customer, "T", Some("HIGH")))).await;
+    let ids: Vec<String> = created.iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
+    let paths: Vec<String> = ids.iter().map(|id| format!("/api/v1/tickets/{id}/status")).collect();
     let answers = futures::future::join_all(
-        paths
-            .iter()
-            .map(|p| app.patch(p, Some(&acme.access), json!({"status": "RESOLVED"}))),
+        paths.iter().map(|p| app.patch(p, Some(&acme.access), json!({"status": "RESOLVED"}))),
     )
     .await;
-    assert!(
-        answers.iter().all(|r| r.status == 200),
-        "{:?}",
-        answers.iter().map(|r| r.status).collect::<Vec<_>>()
-    );
+    assert!(answers.iter().all(|r| r.status == 200), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
     let stats = app.get("/api/v1/stats", Some(&acme.access)).await.body;
     assert_eq!(
-        (
-            stats["totalTickets"].as_i64(),
-            stats["resolved"].as_i64(),
-            stats["byPriority"]["HIGH"].as_i64()
-        ),
+        (stats["totalTickets"].as_i64(), stats["resolved"].as_i64(), stats["byPriority"]["HIGH"].as_i64()),
         (Some(40), Some(40), Some(40))
     );
     assert_same(&stats, &brute_force(&app, &acme).await);

@@ -66,10 +66,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(variable: &'static str, reason: impl Into<String>) -> Self {
-        Self {
-            variable,
-            reason: reason.into(),
-        }
+        Self { variable, reason: reason.into() }
     }
 }
 
@@ -112,10 +109,7 @@ impl Config {
         let (jwt_secret, jwt_secret_generated) = match get("JWT_SECRET") {
             Some(s) if s.len() >= MIN_JWT_SECRET_BYTES => (Secret::new(s.into_bytes()), false),
             Some(_) => {
-                return Err(ConfigError::new(
-                    "JWT_SECRET",
-                    format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
-                ));
+                return Err(ConfigError::new("JWT_SECRET", format!("must be at least {MIN_JWT_SECRET_BYTES} bytes")));
             }
             None if production => {
                 return Err(ConfigError::new("JWT_SECRET", "required in production"));
@@ -130,18 +124,13 @@ impl Config {
         let listen_addr = get("LISTEN_ADDR")
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
             .parse()
-            .map_err(|_| {
-                ConfigError::new("LISTEN_ADDR", "expected host:port, e.g. 127.0.0.1:3000")
-            })?;
+            .map_err(|_| ConfigError::new("LISTEN_ADDR", "expected host:port, e.g. 127.0.0.1:3000"))?;
 
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
             Some(other) => {
-                return Err(ConfigError::new(
-                    "LOG_FORMAT",
-                    format!("expected `json` or `pretty`, got `{other}`"),
-                ));
+                return Err(ConfigError::new("LOG_FORMAT", format!("expected `json` or `pretty`, got `{other}`")));
             }
         };
 
@@ -182,10 +171,7 @@ fn check_http_url(variable: &'static str, url: &str) -> Result<(), ConfigError> 
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(())
     } else {
-        Err(ConfigError::new(
-            variable,
-            "expected an http:// or https:// URL",
-        ))
+        Err(ConfigError::new(variable, "expected an http:// or https:// URL"))
     }
 }
 
@@ -195,10 +181,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -213,46 +196,20 @@ mod tests {
 
     #[test]
     fn production_requires_a_strong_jwt_secret() {
-        let err = config(&[
-            ("APP_ENV", "production"),
-            ("DATABASE_URL", "postgres://x@h/db"),
-        ])
-        .unwrap_err();
+        let err = config(&[("APP_ENV", "production"), ("DATABASE_URL", "postgres://x@h/db")]).unwrap_err();
         assert_eq!(err.variable, "JWT_SECRET");
         let err = config(&[("JWT_SECRET", "short")]).unwrap_err();
         assert_eq!(err.variable, "JWT_SECRET");
-        assert!(
-            err.to_string()
-                .starts_with("configuration error: JWT_SECRET")
-        );
+        assert!(err.to_string().starts_with("configuration error: JWT_SECRET"));
     }
 
     #[test]
     fn malformed_values_name_their_variable() {
-        assert_eq!(
-            config(&[("LISTEN_ADDR", "nope")]).unwrap_err().variable,
-            "LISTEN_ADDR"
-        );
-        assert_eq!(
-            config(&[("LOG_FORMAT", "xml")]).unwrap_err().variable,
-            "LOG_FORMAT"
-        );
-        assert_eq!(
-            config(&[("APP_ENV", "staging")]).unwrap_err().variable,
-            "APP_ENV"
-        );
-        assert_eq!(
-            config(&[("DATABASE_URL", "postgres://h:notaport/db")])
-                .unwrap_err()
-                .variable,
-            "DATABASE_URL"
-        );
-        assert_eq!(
-            config(&[("AWS_ENDPOINT_URL", "localhost:4566")])
-                .unwrap_err()
-                .variable,
-            "AWS_ENDPOINT_URL"
-        );
+        assert_eq!(config(&[("LISTEN_ADDR", "nope")]).unwrap_err().variable, "LISTEN_ADDR");
+        assert_eq!(config(&[("LOG_FORMAT", "xml")]).unwrap_err().variable, "LOG_FORMAT");
+        assert_eq!(config(&[("APP_ENV", "staging")]).unwrap_err().variable, "APP_ENV");
+        assert_eq!(config(&[("DATABASE_URL", "postgres://h:notaport/db")]).unwrap_err().variable, "DATABASE_URL");
+        assert_eq!(config(&[("AWS_ENDPOINT_URL", "localhost:4566")]).unwrap_err().variable, "AWS_ENDPOINT_URL");
     }
 
     #[test]

@@ -12,10 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -98,10 +95,7 @@ impl Error {
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             Error::Validation(_) => ("validation", "Your request is not valid"),
-            Error::InvalidParameters(_) => (
-                "invalid-parameters",
-                "Your request parameters are not valid",
-            ),
+            Error::InvalidParameters(_) => ("invalid-parameters", "Your request parameters are not valid"),
             Error::MalformedBody(_) => ("malformed-body", "Your request body is not valid JSON"),
             Error::Unauthorized(_) => ("unauthorized", "Authentication is required"),
             Error::Forbidden(_) => ("forbidden", "You may not do this"),
@@ -176,8 +170,7 @@ mod tests {
 
     #[test]
     fn validation_problems_list_their_fields() {
-        let p = Error::validation("email", "must be an email address")
-            .problem(Some("/x".into()), Some("r1".into()));
+        let p = Error::validation("email", "must be an email address").problem(Some("/x".into()), Some("r1".into()));
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["status"], 422);
         assert_eq!(json["errors"][0]["field"], "email");

@@ -38,10 +38,7 @@ impl PageRequest {
             Some(raw) => match raw.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
-                    return Err(Error::invalid_parameter(
-                        "limit",
-                        format!("must be an integer from 1 to {MAX_LIMIT}"),
-                    ));
+                    return Err(Error::invalid_parameter("limit", format!("must be an integer from 1 to {MAX_LIMIT}")));
                 }
             },
         };
@@ -57,15 +54,8 @@ impl PageRequest {
     pub fn into_page<T>(self, mut rows: Vec<T>, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
         let has_more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        let next_cursor = if has_more {
-            rows.last().map(|r| encode_cursor(id_of(r)))
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next_cursor,
-        }
+        let next_cursor = if has_more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
+        Page { items: rows, next_cursor }
     }
 }
 
@@ -90,26 +80,9 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         let id = Uuid::now_v7();
         let page = PageRequest::parse(Some("5"), Some(&encode_cursor(id))).unwrap();
-        assert_eq!(
-            page,
-            PageRequest {
-                limit: 5,
-                after: Some(id)
-            }
-        );
-        for bad in [
-            "",
-            "zzz",
-            "!!",
-            &URL_SAFE_NO_PAD.encode(b"c2xxxxxxxxxxxxxxxx"),
-        ] {
-            assert!(
-                matches!(
-                    PageRequest::parse(None, Some(bad)),
-                    Err(Error::InvalidParameters(_))
-                ),
-                "{bad}"
-            );
+        assert_eq!(page, PageRequest { limit: 5, after: Some(id) });
+        for bad in ["", "zzz", "!!", &URL_SAFE_NO_PAD.encode(b"c2xxxxxxxxxxxxxxxx")] {
+            assert!(matches!(PageRequest::parse(None, Some(bad)), Err(Error::InvalidParameters(_))), "{bad}");
         }
     }
 
@@ -124,18 +97,10 @@ mod tests {
     #[test]
     fn a_full_extra_row_means_a_next_page() {
         let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
-        let page = PageRequest {
-            limit: 2,
-            after: None,
-        }
-        .into_page(ids.clone(), |id| *id);
+        let page = PageRequest { limit: 2, after: None }.into_page(ids.clone(), |id| *id);
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.next_cursor, Some(encode_cursor(ids[1])));
-        let last = PageRequest {
-            limit: 3,
-            after: None,
-        }
-        .into_page(ids, |id| *id);
+        let last = PageRequest { limit: 3, after: None }.into_page(ids, |id| *id);
         assert_eq!(last.next_cursor, None);
     }
 }

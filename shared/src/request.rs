@@ -10,48 +10,33 @@ use crate::error::{Error, FieldError};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Parses and validates a JSON body. `content_type` is the request's header, if any.
-pub fn json_body<T: DeserializeOwned + Validate>(
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<T, Error> {
+pub fn json_body<T: DeserializeOwned + Validate>(content_type: Option<&str>, body: &[u8]) -> Result<T, Error> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        });
+        return Err(Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
     if !is_json(content_type) {
         return Err(Error::UnsupportedMediaType);
     }
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {
-            return Err(Error::MalformedBody(
-                "the request body is empty; a JSON object is expected".into(),
-            ));
+            return Err(Error::MalformedBody("the request body is empty; a JSON object is expected".into()));
         }
         Some(b'{') => {}
         // serde's derives also accept a struct as an array of its fields; our API does not.
         // Malformed JSON stays a 400; well-formed JSON of the wrong kind is a 422.
         Some(_) => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(body)
-                .map_err(|e| describe(".".into(), e))?;
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| describe(".".into(), e))?;
             return Err(Error::validation("body", "must be a JSON object"));
         }
     }
     let value: T = deserialize(body)?;
-    value
-        .validate()
-        .map_err(|e| Error::Validation(field_errors(&e)))?;
+    value.validate().map_err(|e| Error::Validation(field_errors(&e)))?;
     Ok(value)
 }
 
 fn is_json(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -71,16 +56,11 @@ fn describe(path: String, err: serde_json::Error) -> Error {
     use serde_json::error::Category;
     let message = strip_location(&err.to_string());
     match err.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            Error::MalformedBody(format!("malformed JSON: {message}"))
-        }
+        Category::Syntax | Category::Eof | Category::Io => Error::MalformedBody(format!("malformed JSON: {message}")),
         Category::Data => {
             // serde names missing and unknown fields in backticks, at the parent's path.
             let named = backticked(&message);
-            let field = match (
-                message.starts_with("missing field") || message.starts_with("unknown field"),
-                named,
-            ) {
+            let field = match (message.starts_with("missing field") || message.starts_with("unknown field"), named) {
                 // A missing field is reported at its parent, an unknown one at itself.
                 (true, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => path,
                 (true, Some(name)) => join_path(&path, name),
@@ -113,11 +93,7 @@ fn backticked(message: &str) -> Option<&str> {
 }
 
 fn join_path(parent: &str, field: &str) -> String {
-    if parent == "." {
-        field.to_owned()
-    } else {
-        format!("{parent}.{field}")
-    }
+    if parent == "." { field.to_owned() } else { format!("{parent}.{field}") }
 }
 
 /// Flattens validator's tree into `[{field, message}]`, camelCasing Rust field names.
@@ -134,11 +110,8 @@ fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
         match kind {
             ValidationErrorsKind::Field(list) => {
                 for e in list {
-                    let message = e
-                        .message
-                        .as_deref()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| format!("is invalid ({})", e.code));
+                    let message =
+                        e.message.as_deref().map(str::to_owned).unwrap_or_else(|| format!("is invalid ({})", e.code));
                     out.push(FieldError::new(name.clone(), message));
                 }
             }
@@ -202,11 +175,9 @@ mod tests {
             fields(json_body::<Sample>(JSON, b"{}").unwrap_err()),
             [("tenantName".into(), "is required".into())]
         );
-        let unknown =
-            fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","admin":true}"#).unwrap_err());
+        let unknown = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","admin":true}"#).unwrap_err());
         assert_eq!(unknown[0].0, "admin");
-        let typed =
-            fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","age":"old"}"#).unwrap_err());
+        let typed = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","age":"old"}"#).unwrap_err());
         assert_eq!(typed[0].0, "age");
         let empty = fields(json_body::<Sample>(JSON, br#"{"tenantName":""}"#).unwrap_err());
         assert_eq!(empty, [("tenantName".into(), "must not be empty".into())]);
@@ -214,38 +185,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_oversized_and_non_json_bodies() {
-        assert!(matches!(
-            json_body::<Sample>(JSON, b"{\"tenantName\":"),
-            Err(Error::MalformedBody(_))
-        ));
-        assert!(matches!(
-            json_body::<Sample>(JSON, br#"{"tenantName":"a"} x"#),
-            Err(Error::MalformedBody(_))
-        ));
-        assert!(matches!(
-            json_body::<Sample>(JSON, b""),
-            Err(Error::MalformedBody(_))
-        ));
-        assert!(matches!(
-            json_body::<Sample>(JSON, br#"["Acme", 3]"#),
-            Err(Error::Validation(_))
-        ));
-        assert!(matches!(
-            json_body::<Sample>(JSON, b"null"),
-            Err(Error::Validation(_))
-        ));
+        assert!(matches!(json_body::<Sample>(JSON, b"{\"tenantName\":"), Err(Error::MalformedBody(_))));
+        assert!(matches!(json_body::<Sample>(JSON, br#"{"tenantName":"a"} x"#), Err(Error::MalformedBody(_))));
+        assert!(matches!(json_body::<Sample>(JSON, b""), Err(Error::MalformedBody(_))));
+        assert!(matches!(json_body::<Sample>(JSON, br#"["Acme", 3]"#), Err(Error::Validation(_))));
+        assert!(matches!(json_body::<Sample>(JSON, b"null"), Err(Error::Validation(_))));
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert!(matches!(
-            json_body::<Sample>(JSON, &big),
-            Err(Error::PayloadTooLarge { .. })
-        ));
-        assert!(matches!(
-            json_body::<Sample>(Some("text/plain"), b"{}"),
-            Err(Error::UnsupportedMediaType)
-        ));
-        assert!(matches!(
-            json_body::<Sample>(None, b"{}"),
-            Err(Error::UnsupportedMediaType)
-        ));
+        assert!(matches!(json_body::<Sample>(JSON, &big), Err(Error::PayloadTooLarge { .. })));
+        assert!(matches!(json_body::<Sample>(Some("text/plain"), b"{}"), Err(Error::UnsupportedMediaType)));
+        assert!(matches!(json_body::<Sample>(None, b"{}"), Err(Error::UnsupportedMediaType)));
     }
 }

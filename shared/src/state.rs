@@ -19,12 +19,7 @@ impl AppState {
     pub fn new(config: Config, pool_size: usize) -> Result<Self, Error> {
         let db = Db::new(&config, pool_size)?;
         let tokens = Arc::new(TokenKeys::new(&config.jwt_secret));
-        let events = Arc::new(Events::new(config.sqs_queue_url.as_deref()));
-        Ok(Self {
-            config: Arc::new(config),
-            db,
-            tokens,
-            events,
-        })
+        let events = Arc::new(Events::new(config.sqs_queue_url.as_deref(), config.aws_endpoint_url.as_deref()));
+        Ok(Self { config: Arc::new(config), db, tokens, events })
     }
 }

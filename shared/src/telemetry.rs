@@ -22,8 +22,6 @@ pub fn init(config: &Config) {
         LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),
     };
     if config.jwt_secret_generated {
-        tracing::warn!(
-            "JWT_SECRET is not set: using a random key for this process; tokens will not survive a restart"
-        );
+        tracing::warn!("JWT_SECRET is not set: using a random key for this process; tokens will not survive a restart");
     }
 }

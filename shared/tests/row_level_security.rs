@@ -11,11 +11,7 @@ use uuid::Uuid;
 async fn app_connection(db: &TestDb) -> Client {
     let url = db.url.clone();
     let config = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
-    let (client, connection) = runtime_pg_config(&config)
-        .unwrap()
-        .connect(NoTls)
-        .await
-        .unwrap();
+    let (client, connection) = runtime_pg_config(&config).unwrap().connect(NoTls).await.unwrap();
     tokio::spawn(connection);
     client
 }
@@ -25,13 +21,7 @@ async fn seed(db: &TestDb) -> (Uuid, Uuid) {
     let owner = db.connect().await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     for (tenant, email) in [(a, "a@example.test"), (b, "b@example.test")] {
-        owner
-            .execute(
-                "INSERT INTO tenants (id, name) VALUES ($1, 'T')",
-                &[&tenant],
-            )
-            .await
-            .unwrap();
+        owner.execute("INSERT INTO tenants (id, name) VALUES ($1, 'T')", &[&tenant]).await.unwrap();
         owner
             .execute(
                 "INSERT INTO users (tenant_id, id, email, role, password_hash) VALUES ($1, $2, $3, 'admin', 'x')",
@@ -46,13 +36,7 @@ async fn seed(db: &TestDb) -> (Uuid, Uuid) {
 async fn begin_as(client: &Client, tenant: Option<Uuid>) {
     client.batch_execute("BEGIN").await.unwrap();
     if let Some(t) = tenant {
-        client
-            .execute(
-                "SELECT set_config('app.tenant_id', $1, true)",
-                &[&t.to_string()],
-            )
-            .await
-            .unwrap();
+        client.execute("SELECT set_config('app.tenant_id', $1, true)", &[&t.to_string()]).await.unwrap();
     }
 }
 
@@ -60,15 +44,18 @@ async fn begin_as(client: &Client, tenant: Option<Uuid>) {
 async fn the_app_connects_as_a_role_that_owns_nothing_and_cannot_bypass_rls() {
     let db = TestDb::create().await;
     let app = app_connection(&db).await;
-    let row = app.query_one("SELECT current_user::text, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user", &[]).await.unwrap();
+    let row = app
+        .query_one("SELECT current_user::text, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user", &[])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, String>(0), RUNTIME_ROLE);
     assert!(!row.get::<_, bool>(1), "runtime role must lack BYPASSRLS");
-    assert!(
-        !row.get::<_, bool>(2),
-        "runtime role must not be a superuser"
-    );
+    assert!(!row.get::<_, bool>(2), "runtime role must not be a superuser");
     let owned: i64 = app
-        .query_one("SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -91,26 +78,12 @@ async fn tenant_a_can_neither_read_nor_write_tenant_b() {
     let app = app_connection(&db).await;
 
     begin_as(&app, Some(a)).await;
-    let visible: Vec<Uuid> = app
-        .query("SELECT tenant_id FROM users", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let visible: Vec<Uuid> =
+        app.query("SELECT tenant_id FROM users", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(visible, [a], "only tenant A's users are visible");
-    let b_rows = app
-        .query("SELECT id FROM users WHERE tenant_id = $1", &[&b])
-        .await
-        .unwrap();
+    let b_rows = app.query("SELECT id FROM users WHERE tenant_id = $1", &[&b]).await.unwrap();
     assert!(b_rows.is_empty(), "tenant B's users are invisible");
-    let updated = app
-        .execute(
-            "UPDATE users SET name = 'pwned' WHERE tenant_id = $1",
-            &[&b],
-        )
-        .await
-        .unwrap();
+    let updated = app.execute("UPDATE users SET name = 'pwned' WHERE tenant_id = $1", &[&b]).await.unwrap();
     assert_eq!(updated, 0);
     let insert = app
         .execute(
@@ -119,27 +92,13 @@ async fn tenant_a_can_neither_read_nor_write_tenant_b() {
         )
         .await
         .unwrap_err();
-    assert_eq!(
-        insert.code(),
-        Some(&SqlState::INSUFFICIENT_PRIVILEGE),
-        "{insert}"
-    );
+    assert_eq!(insert.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{insert}");
     app.batch_execute("ROLLBACK").await.unwrap();
 
     // Without a tenant nothing is visible, and the setting does not outlive its transaction.
     begin_as(&app, None).await;
-    assert!(
-        app.query("SELECT id FROM users", &[])
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        app.query("SELECT id FROM tenants", &[])
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.query("SELECT id FROM users", &[]).await.unwrap().is_empty());
+    assert!(app.query("SELECT id FROM tenants", &[]).await.unwrap().is_empty());
     app.batch_execute("COMMIT").await.unwrap();
 
     let owner = db.connect().await;
@@ -159,20 +118,8 @@ async fn login_lookup_is_the_only_door_before_the_tenant_is_known() {
     let (_, b) = seed(&db).await;
     let app = app_connection(&db).await;
     begin_as(&app, None).await;
-    let found = app
-        .query(
-            "SELECT tenant_id FROM auth_login_lookup('B@Example.test')",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        found
-            .iter()
-            .map(|r| r.get::<_, Uuid>(0))
-            .collect::<Vec<_>>(),
-        [b]
-    );
+    let found = app.query("SELECT tenant_id FROM auth_login_lookup('B@Example.test')", &[]).await.unwrap();
+    assert_eq!(found.iter().map(|r| r.get::<_, Uuid>(0)).collect::<Vec<_>>(), [b]);
     app.batch_execute("ROLLBACK").await.unwrap();
     // The function's owner is no back door: the runtime role is not a member of it, and it
     // may only read the columns login needs.
@@ -187,12 +134,7 @@ async fn login_lookup_is_the_only_door_before_the_tenant_is_known() {
         .await
         .unwrap();
     assert_eq!(
-        (
-            row.get::<_, bool>(0),
-            row.get::<_, bool>(1),
-            row.get::<_, bool>(2),
-            row.get::<_, bool>(3)
-        ),
+        (row.get::<_, bool>(0), row.get::<_, bool>(1), row.get::<_, bool>(2), row.get::<_, bool>(3)),
         (false, false, false, false)
     );
 }

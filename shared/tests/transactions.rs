@@ -18,30 +18,19 @@ async fn a_dropped_transaction_rolls_back_and_its_connection_is_reused() {
     let tenant = TenantId::generate();
 
     let tx = db.begin_for(tenant).await.unwrap();
-    auth_db::manager::create_tenant(&tx, tenant, "Acme")
-        .await
-        .unwrap();
+    auth_db::manager::create_tenant(&tx, tenant, "Acme").await.unwrap();
     tx.commit().await.unwrap();
 
     let user = UserId::generate();
     let tx = db.begin_for(tenant).await.unwrap();
-    let new = NewUser {
-        id: user,
-        email: "ann@acme.test",
-        name: None,
-        role: Role::Admin,
-        password_hash: "x",
-    };
+    let new = NewUser { id: user, email: "ann@acme.test", name: None, role: Role::Admin, password_hash: "x" };
     users_db::manager::create(&tx, tenant, &new).await.unwrap();
     drop(tx); // an error path: `?` returned before commit
 
     // The pool has one connection: this waits for the rollback, then reuses it.
     let tx = db.begin_for(tenant).await.unwrap();
     let found = users_db::manager::get(&tx, tenant, user).await;
-    assert!(
-        matches!(found, Err(Error::NotFound("user"))),
-        "the dropped insert was rolled back"
-    );
+    assert!(matches!(found, Err(Error::NotFound("user"))), "the dropped insert was rolled back");
     tx.commit().await.unwrap();
 
     let owner = test_db.connect().await;

@@ -26,35 +26,17 @@ pub struct Reply {
 
 impl Reply {
     pub fn content_type(&self) -> &str {
-        self.headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     /// Asserts an RFC 9457 problem with this status, and returns its body.
     #[track_caller]
     pub fn problem(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(
-            self.content_type(),
-            "application/problem+json",
-            "body: {}",
-            self.body
-        );
+        assert_eq!(self.content_type(), "application/problem+json", "body: {}", self.body);
         assert_eq!(self.body["status"], status);
-        assert!(
-            self.body["type"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("https://")),
-            "{}",
-            self.body
-        );
-        assert!(
-            self.body["title"].is_string() && self.body["detail"].is_string(),
-            "{}",
-            self.body
-        );
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{}", self.body);
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "{}", self.body);
         &self.body
     }
 
@@ -62,11 +44,7 @@ impl Reply {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     }
 }
@@ -97,25 +75,14 @@ impl TestApp {
         tokio::spawn(crm_local::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Self {
-            addr,
-            http: reqwest::Client::new(),
-            db,
-            stop: Some(stop),
-        }
+        Self { addr, http: reqwest::Client::new(), db, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -133,14 +100,9 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -156,13 +118,7 @@ impl TestApp {
     }
 
     /// Sends raw bytes with the given content type, for malformed-input tests.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Reply {
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Reply {
         let mut req = self.http.post(self.url(path)).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
@@ -174,18 +130,19 @@ impl TestApp {
     }
 
     pub async fn register(&self, tenant: &str, email: &str) -> Session {
-        let r = self.post("/api/v1/auth/register", None, json!({"tenantName": tenant, "email": email, "password": PASSWORD, "name": "Founder"})).await;
+        let r = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"tenantName": tenant, "email": email, "password": PASSWORD, "name": "Founder"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "register: {}", r.body);
         session(&r.body)
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post(
-            "/api/v1/auth/login",
-            None,
-            json!({"email": email, "password": password}),
-        )
-        .await
+        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
     }
 
     /// An admin adds a user; returns the new user's id.
@@ -204,20 +161,11 @@ impl TestApp {
 
 pub fn session(body: &Value) -> Session {
     Session {
-        access: body["accessToken"]
-            .as_str()
-            .expect("accessToken")
-            .to_owned(),
-        refresh: body["refreshToken"]
-            .as_str()
-            .expect("refreshToken")
-            .to_owned(),
+        access: body["accessToken"].as_str().expect("accessToken").to_owned(),
+        refresh: body["refreshToken"].as_str().expect("refreshToken").to_owned(),
         user_id: body["user"]["id"].as_str().expect("user.id").to_owned(),
         tenant_id: body["tenant"]["id"].as_str().expect("tenant.id").to_owned(),
-        email: body["user"]["email"]
-            .as_str()
-            .expect("user.email")
-            .to_owned(),
+        email: body["user"]["email"].as_str().expect("user.email").to_owned(),
     }
 }
 
@@ -232,25 +180,13 @@ impl Drop for TestApp {
 impl TestApp {
     /// Creates a customer; returns its id.
     pub async fn customer(&self, s: &Session, name: &str, email: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/customers",
-                Some(&s.access),
-                json!({"name": name, "email": email}),
-            )
-            .await;
+        let r = self.post("/api/v1/customers", Some(&s.access), json!({"name": name, "email": email})).await;
         assert_eq!(r.status, StatusCode::CREATED, "create customer: {}", r.body);
         r.body["id"].as_str().unwrap().to_owned()
     }
 
     /// Opens a ticket; returns its body.
-    pub async fn ticket(
-        &self,
-        s: &Session,
-        customer: &str,
-        title: &str,
-        priority: Option<&str>,
-    ) -> Value {
+    pub async fn ticket(&self, s: &Session, customer: &str, title: &str, priority: Option<&str>) -> Value {
         let mut body = json!({"title": title, "description": format!("{title}: details"), "customerId": customer});
         if let Some(p) = priority {
             body["priority"] = json!(p);
@@ -266,14 +202,8 @@ impl TestApp {
         let owner = self.db.connect().await;
         let started = std::time::Instant::now();
         loop {
-            let pending: i64 = owner
-                .query_one(
-                    "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-                    &[],
-                )
-                .await
-                .unwrap()
-                .get(0);
+            let pending: i64 =
+                owner.query_one("SELECT count(*) FROM outbox WHERE published_at IS NULL", &[]).await.unwrap().get(0);
             if pending == 0 {
                 return;
             }
@@ -303,19 +233,9 @@ impl TestApp {
             "idempotency_keys",
             "refresh_tokens",
         ] {
-            let key = if table == "tenants" {
-                "id"
-            } else {
-                "tenant_id"
-            };
-            let sql = format!(
-                "SELECT coalesce(json_agg(t ORDER BY t.id)::text, '[]') FROM {table} t WHERE {key} = $1"
-            );
-            let sql = if table == "idempotency_keys" {
-                sql.replace("ORDER BY t.id", "ORDER BY t.key")
-            } else {
-                sql
-            };
+            let key = if table == "tenants" { "id" } else { "tenant_id" };
+            let sql = format!("SELECT coalesce(json_agg(t ORDER BY t.id)::text, '[]') FROM {table} t WHERE {key} = $1");
+            let sql = if table == "idempotency_keys" { sql.replace("ORDER BY t.id", "ORDER BY t.key") } else { sql };
             let rows: String = owner.query_one(&sql, &[&tenant]).await.unwrap().get(0);
             out.push(format!("{table}: {rows}"));
         }

@@ -21,25 +21,18 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, Error> {
         .map_err(|e| Error::Internal(format!("migration failed: {e}")));
     drop(client);
     let _ = driver.await;
-    Ok(report?
-        .applied_migrations()
-        .iter()
-        .map(|m| m.to_string())
-        .collect())
+    Ok(report?.applied_migrations().iter().map(|m| m.to_string()).collect())
 }
 
 /// Creates the database named in `database_url` when it does not exist (local runs, tests).
 pub async fn create_database_if_missing(database_url: &str) -> Result<bool, Error> {
-    let config: tokio_postgres::Config = database_url
-        .parse()
-        .map_err(|e| Error::Internal(format!("database url: {e}")))?;
+    let config: tokio_postgres::Config =
+        database_url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
     let name = config.get_dbname().unwrap_or("postgres").to_owned();
     let mut admin = config.clone();
     admin.dbname("postgres");
-    let (client, connection) = admin
-        .connect(NoTls)
-        .await
-        .map_err(|e| Error::Unavailable(format!("connect to the postgres database: {e}")))?;
+    let (client, connection) =
+        admin.connect(NoTls).await.map_err(|e| Error::Unavailable(format!("connect to the postgres database: {e}")))?;
     let driver = tokio::spawn(connection);
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
@@ -49,10 +42,7 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<bool, Erro
     if !exists {
         // Identifiers cannot be bound as parameters; quote it as PostgreSQL would.
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        if let Err(e) = client
-            .batch_execute(&format!("CREATE DATABASE {quoted}"))
-            .await
-        {
+        if let Err(e) = client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
             // Another process may have created it between the check and now.
             if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
                 return Err(Error::Internal(format!("create database: {e}")));

@@ -41,13 +41,7 @@ pub struct Db {
 impl Db {
     pub fn new(config: &Config, max_size: usize) -> Result<Self, Error> {
         let pg = runtime_pg_config(config)?;
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .runtime(Runtime::Tokio1)
@@ -60,10 +54,7 @@ impl Db {
     }
 
     async fn connection(&self) -> Result<Object, Error> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| Error::Unavailable(format!("database pool: {e}")))
+        self.pool.get().await.map_err(|e| Error::Unavailable(format!("database pool: {e}")))
     }
 
     /// A transaction in which row-level security sees only `tenant`.
@@ -72,10 +63,7 @@ impl Db {
         // `set_config(.., true)` is transaction-local: a pooled connection (or RDS Proxy)
         // never carries one tenant into the next unit of work. The id is a typed UUID, so
         // formatting it into the statement is safe, and saves a round trip.
-        let sql = format!(
-            "BEGIN; SELECT set_config('app.tenant_id', '{}', true)",
-            tenant.0
-        );
+        let sql = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0);
         Tx::start(conn, &sql).await
     }
 
@@ -89,9 +77,7 @@ impl Db {
     /// `SELECT 1` through the pool: is the database answering?
     pub async fn ping(&self) -> Result<(), Error> {
         let conn = self.connection().await?;
-        conn.simple_query("SELECT 1")
-            .await
-            .map_err(|e| DbError::from(e).into_error("ping"))?;
+        conn.simple_query("SELECT 1").await.map_err(|e| DbError::from(e).into_error("ping"))?;
         Ok(())
     }
 }
@@ -103,9 +89,7 @@ pub fn runtime_pg_config(config: &Config) -> Result<PgConfig, Error> {
         Some(url) => (url.as_str(), false),
         None => (config.database_url.as_str(), true),
     };
-    let mut pg: PgConfig = url
-        .parse()
-        .map_err(|e| Error::Internal(format!("database url: {e}")))?;
+    let mut pg: PgConfig = url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
     if switch_role {
         // A superuser bypasses row-level security even when it is FORCEd.
         pg.options(format!("-c role={RUNTIME_ROLE}"));
@@ -149,9 +133,7 @@ impl Tx {
 
     pub(crate) fn client(&self) -> &deadpool_postgres::ClientWrapper {
         // `conn` is only None after commit, which consumes self.
-        self.conn
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("transaction used after commit"))
+        self.conn.as_deref().unwrap_or_else(|| unreachable!("transaction used after commit"))
     }
 
     pub async fn commit(self) -> Result<(), Error> {

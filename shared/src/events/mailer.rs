@@ -19,20 +19,14 @@ pub struct Notice {
 }
 
 pub trait Mailer: Send + Sync {
-    fn send<'a>(
-        &'a self,
-        notice: &'a Notice,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+    fn send<'a>(&'a self, notice: &'a Notice) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
 }
 
 /// Logs each notice as a JSON line instead of emailing it.
 pub struct LogMailer;
 
 impl Mailer for LogMailer {
-    fn send<'a>(
-        &'a self,
-        notice: &'a Notice,
-    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+    fn send<'a>(&'a self, notice: &'a Notice) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
         Box::pin(async move {
             tracing::info!(
                 tenant_id = %notice.tenant_id,

@@ -1,9 +1,13 @@
 //! The events queue. The client is built on first use, once per container, from the
 //! standard AWS environment (`AWS_ENDPOINT_URL` points it at LocalStack or moto locally).
 
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::{
     Client,
+    config::Credentials,
     types::{
         DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
         SendMessageBatchRequestEntry,
@@ -18,15 +22,14 @@ const BATCH: usize = 10;
 
 pub struct EventsQueue {
     url: String,
+    /// `AWS_ENDPOINT_URL`: LocalStack or moto locally; unset in AWS.
+    endpoint: Option<String>,
     client: OnceCell<Client>,
 }
 
 impl EventsQueue {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            client: OnceCell::new(),
-        }
+    pub fn new(url: impl Into<String>, endpoint: Option<String>) -> Self {
+        Self { url: url.into(), endpoint, client: OnceCell::new() }
     }
 
     pub fn url(&self) -> &str {
@@ -36,8 +39,28 @@ impl EventsQueue {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let config = aws_config::load_from_env().await;
-                Client::new(&config)
+                // A request never waits long on a queue outage: the event is safe in the
+                // outbox and the sweeper sends it later.
+                let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                    .retry_config(RetryConfig::standard().with_max_attempts(2))
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(Duration::from_secs(1))
+                            .operation_attempt_timeout(Duration::from_secs(5))
+                            .build(),
+                    );
+                if let Some(endpoint) = &self.endpoint {
+                    // Local endpoints check no signature: fill in what a laptop lacks.
+                    loader = loader.endpoint_url(endpoint);
+                    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+                        loader = loader.region(Region::new("us-east-1"));
+                    }
+                    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+                        loader =
+                            loader.credentials_provider(Credentials::new("test", "test", None, None, "local-endpoint"));
+                    }
+                }
+                Client::new(&loader.load().await)
             })
             .await
     }
@@ -52,18 +75,10 @@ impl EventsQueue {
             for (i, event) in chunk.iter().enumerate() {
                 entries.push(entry(i, event)?);
             }
-            let output = client
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::Unavailable(format!(
-                        "SQS send: {}",
-                        aws_sdk_sqs::error::DisplayErrorContext(&e)
-                    ))
-                })?;
+            let output =
+                client.send_message_batch().queue_url(&self.url).set_entries(Some(entries)).send().await.map_err(
+                    |e| Error::Unavailable(format!("SQS send: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))),
+                )?;
             for ok in output.successful() {
                 if let Some(event) = ok.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
                     sent.push(event.id);
@@ -94,18 +109,8 @@ impl EventsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
-            .map_err(|e| {
-                Error::Unavailable(format!(
-                    "SQS receive: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        Ok(output
-            .messages
-            .unwrap_or_default()
-            .iter()
-            .map(as_lambda_record)
-            .collect())
+            .map_err(|e| Error::Unavailable(format!("SQS receive: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))))?;
+        Ok(output.messages.unwrap_or_default().iter().map(as_lambda_record).collect())
     }
 
     /// Deletes processed messages by receipt handle.
@@ -129,10 +134,7 @@ impl EventsQueue {
                 .send()
                 .await
                 .map_err(|e| {
-                    Error::Unavailable(format!(
-                        "SQS delete: {}",
-                        aws_sdk_sqs::error::DisplayErrorContext(&e)
-                    ))
+                    Error::Unavailable(format!("SQS delete: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
                 })?;
         }
         Ok(())
@@ -147,10 +149,7 @@ fn as_lambda_record(message: &Message) -> SqsMessage {
     record.md5_of_body = message.md5_of_body.clone();
     record.event_source = Some("aws:sqs".to_owned());
     if let Some(attributes) = &message.attributes {
-        record.attributes = attributes
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-            .collect();
+        record.attributes = attributes.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
     }
     if let Some(attributes) = &message.message_attributes {
         for (name, value) in attributes {

@@ -34,11 +34,8 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Er
             Some(s) => s,
             None => dummy_hash()?.to_owned(),
         };
-        let parsed = PasswordHash::new(&stored)
-            .map_err(|e| Error::Internal(format!("stored hash unreadable: {e}")))?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let parsed = PasswordHash::new(&stored).map_err(|e| Error::Internal(format!("stored hash unreadable: {e}")))?;
+        let matches = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
         Ok(known && matches)
     })
     .await
@@ -62,11 +59,7 @@ mod tests {
     async fn hashes_are_argon2id_and_verify() {
         let h = hash("correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(
-            verify("correct horse".into(), Some(h.clone()))
-                .await
-                .unwrap()
-        );
+        assert!(verify("correct horse".into(), Some(h.clone())).await.unwrap());
         assert!(!verify("wrong horse".into(), Some(h)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
     }

@@ -57,11 +57,7 @@ pub fn parse(token: &str) -> Option<PresentedToken> {
     let tenant = Uuid::from_slice(&raw[..16]).ok()?;
     let id = Uuid::from_slice(&raw[16..32]).ok()?;
     let secret: [u8; SECRET_LEN] = raw[32..].try_into().ok()?;
-    Some(PresentedToken {
-        tenant_id: TenantId(tenant),
-        id: RefreshTokenId(id),
-        secret,
-    })
+    Some(PresentedToken { tenant_id: TenantId(tenant), id: RefreshTokenId(id), secret })
 }
 
 impl PresentedToken {

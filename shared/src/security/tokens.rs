@@ -73,21 +73,14 @@ impl TokenKeys {
             }
         })?;
         let c = data.claims;
-        Ok(Principal {
-            user_id: c.sub,
-            tenant_id: c.tenant_id,
-            role: c.role,
-        })
+        Ok(Principal { user_id: c.sub, tenant_id: c.tenant_id, role: c.role })
     }
 
     /// Reads `Authorization: Bearer <token>` (scheme case-insensitive, RFC 7235 §2.1).
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
-        let header =
-            authorization.ok_or(Error::Unauthorized("a bearer access token is required"))?;
-        let (scheme, token) = header
-            .trim()
-            .split_once(' ')
-            .ok_or(Error::Unauthorized("a bearer access token is required"))?;
+        let header = authorization.ok_or(Error::Unauthorized("a bearer access token is required"))?;
+        let (scheme, token) =
+            header.trim().split_once(' ').ok_or(Error::Unauthorized("a bearer access token is required"))?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(Error::Unauthorized("a bearer access token is required"));
         }
@@ -110,30 +103,18 @@ mod tests {
         let (u, t) = (UserId::generate(), TenantId::generate());
         let token = k.issue(u, t, Role::Agent).unwrap();
         let p = k.authenticate(Some(&format!("Bearer {token}"))).unwrap();
-        assert_eq!(
-            p,
-            Principal {
-                user_id: u,
-                tenant_id: t,
-                role: Role::Agent
-            }
-        );
+        assert_eq!(p, Principal { user_id: u, tenant_id: t, role: Role::Agent });
     }
 
     #[test]
     fn forged_tokens_are_refused() {
         let k = keys("0123456789abcdef0123456789abcdef");
         let other = keys("another-key-another-key-another-key");
-        let token = other
-            .issue(UserId::generate(), TenantId::generate(), Role::Admin)
-            .unwrap();
+        let token = other.issue(UserId::generate(), TenantId::generate(), Role::Admin).unwrap();
         assert!(k.verify(&token).is_err(), "another key");
 
         let payload = token.split('.').nth(1).unwrap();
-        let none = format!(
-            "{}.{payload}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#)
-        );
+        let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#));
         assert!(k.verify(&none).is_err(), "alg none");
         assert!(k.verify("not.a.jwt").is_err());
         assert!(k.authenticate(Some("Basic abc")).is_err());

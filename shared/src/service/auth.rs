@@ -23,10 +23,7 @@ const INVALID_REFRESH: Error = Error::Unauthorized("the refresh token is not val
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RegisterInput {
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub tenant_name: String,
     #[validate(
@@ -38,10 +35,7 @@ pub struct RegisterInput {
     #[validate(length(min = 8, max = 128, message = "must be 8 to 128 characters"))]
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
 }
@@ -93,11 +87,7 @@ pub async fn login(state: &AppState, input: LoginInput) -> Result<AuthSession, E
     tx.commit().await?;
 
     // Verify even when there is no such user, so both cost the same time.
-    let verified = password::verify(
-        input.password,
-        record.as_ref().map(|r| r.password_hash.clone()),
-    )
-    .await?;
+    let verified = password::verify(input.password, record.as_ref().map(|r| r.password_hash.clone())).await?;
     let record = match record {
         Some(r) if verified && !r.disabled => r,
         _ => return Err(INVALID_CREDENTIALS),
@@ -118,13 +108,7 @@ pub async fn refresh(state: &AppState, input: RefreshInput) -> Result<AuthSessio
     let tenant_id = presented.tenant_id;
     let tx = state.db.begin_for(tenant_id).await?;
     let stored = match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
-        Some(s)
-            if presented.matches(&s.token_hash)
-                && s.revoked_at.is_none()
-                && s.expires_at > Utc::now() =>
-        {
-            s
-        }
+        Some(s) if presented.matches(&s.token_hash) && s.revoked_at.is_none() && s.expires_at > Utc::now() => s,
         _ => {
             tx.rollback().await?;
             return Err(INVALID_REFRESH);
@@ -168,12 +152,10 @@ pub async fn logout(state: &AppState, input: RefreshInput) -> Result<(), Error> 
 
 pub async fn me(state: &AppState, principal: &Principal) -> Result<Me, Error> {
     let tx = state.db.begin_for(principal.tenant_id).await?;
-    let user = users_db::manager::get(&tx, principal.tenant_id, principal.user_id)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound(_) => Error::Unauthorized("the user of this token no longer exists"),
-            other => other,
-        })?;
+    let user = users_db::manager::get(&tx, principal.tenant_id, principal.user_id).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::Unauthorized("the user of this token no longer exists"),
+        other => other,
+    })?;
     let tenant = auth_db::manager::get_tenant(&tx, principal.tenant_id).await?;
     tx.commit().await?;
     Ok(Me { user, tenant })
@@ -189,11 +171,5 @@ async fn open_session(
     let minted = refresh::mint(tenant.id);
     auth_db::manager::store_refresh_token(tx, tenant.id, user.id, family, &minted).await?;
     let access_token = state.tokens.issue(user.id, tenant.id, user.role)?;
-    Ok(AuthSession {
-        user,
-        tenant,
-        access_token,
-        refresh_token: minted.token,
-        expires_in: ACCESS_TOKEN_TTL_SECS,
-    })
+    Ok(AuthSession { user, tenant, access_token, refresh_token: minted.token, expires_in: ACCESS_TOKEN_TTL_SECS })
 }

@@ -27,10 +27,7 @@ const CREATE_ROUTE: &str = "POST /api/v1/customers";
 #[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateCustomerInput {
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(
@@ -39,16 +36,10 @@ pub struct CreateCustomerInput {
     )]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
-    #[validate(
-        length(min = 1, max = 50, message = "must be 1 to 50 characters"),
-        custom(function = "phone_number")
-    )]
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters"), custom(function = "phone_number"))]
     #[schema(min_length = 1, max_length = 50, pattern = r"^\+?[0-9 ().\-]+$")]
     pub phone: Option<String>,
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub company: Option<String>,
 }
@@ -57,10 +48,7 @@ pub struct CreateCustomerInput {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateCustomerInput {
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[validate(
@@ -69,16 +57,10 @@ pub struct UpdateCustomerInput {
     )]
     #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
-    #[validate(
-        length(min = 1, max = 50, message = "must be 1 to 50 characters"),
-        custom(function = "phone_number")
-    )]
+    #[validate(length(min = 1, max = 50, message = "must be 1 to 50 characters"), custom(function = "phone_number"))]
     #[schema(min_length = 1, max_length = 50, pattern = r"^\+?[0-9 ().\-]+$")]
     pub phone: Option<String>,
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub company: Option<String>,
 }
@@ -91,9 +73,7 @@ pub async fn create(
 ) -> Result<Created<Customer>, Error> {
     let tenant = principal.tenant_id;
     let tx = state.db.begin_for(tenant).await?;
-    if let Some(replay) =
-        idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await?
-    {
+    if let Some(replay) = idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await? {
         tx.rollback().await?;
         return Ok(Created::Replayed(replay));
     }
@@ -119,18 +99,12 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Customer>, Error> {
     let tx = state.db.begin_for(principal.tenant_id).await?;
-    let rows =
-        customers_db::manager::list(&tx, principal.tenant_id, q, page.after, page.fetch_limit())
-            .await?;
+    let rows = customers_db::manager::list(&tx, principal.tenant_id, q, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |c| c.id.0))
 }
 
-pub async fn get(
-    state: &AppState,
-    principal: &Principal,
-    id: CustomerId,
-) -> Result<Customer, Error> {
+pub async fn get(state: &AppState, principal: &Principal, id: CustomerId) -> Result<Customer, Error> {
     let tx = state.db.begin_for(principal.tenant_id).await?;
     let customer = customers_db::manager::get(&tx, principal.tenant_id, id).await?;
     tx.commit().await?;
@@ -166,9 +140,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: CustomerId) -> 
     let open = customers_db::manager::count_open_tickets(&tx, tenant, id).await?;
     if open > 0 {
         tx.rollback().await?;
-        return Err(Error::Conflict(format!(
-            "the customer has {open} open ticket(s); resolve them first"
-        )));
+        return Err(Error::Conflict(format!("the customer has {open} open ticket(s); resolve them first")));
     }
     customers_db::manager::delete(&tx, tenant, id).await?;
     tx.commit().await?;

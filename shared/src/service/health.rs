@@ -12,8 +12,5 @@ pub struct Health {
 
 pub async fn check(state: &AppState) -> Result<Health, Error> {
     state.db.ping().await?;
-    Ok(Health {
-        status: "ok",
-        database: "up",
-    })
+    Ok(Health { status: "ok", database: "up" })
 }

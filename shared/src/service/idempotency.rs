@@ -24,10 +24,7 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         if raw.is_empty() || raw.len() > MAX_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::invalid_parameter(
-                HEADER,
-                "must be 1 to 255 visible ASCII characters",
-            ));
+            return Err(Error::invalid_parameter(HEADER, "must be 1 to 255 visible ASCII characters"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -77,14 +74,12 @@ pub(crate) async fn remember<T: Serialize>(
     value: &T,
 ) -> Result<(), Error> {
     let Some(key) = key else { return Ok(()) };
-    let body = serde_json::to_value(value)
-        .map_err(|e| Error::Internal(format!("serialize response: {e}")))?;
+    let body = serde_json::to_value(value).map_err(|e| Error::Internal(format!("serialize response: {e}")))?;
     idempotency_db::manager::store_response(tx, tenant, route, &key.0, status, &body).await
 }
 
 fn request_hash<I: Serialize>(input: &I) -> Result<Vec<u8>, Error> {
-    let canonical = serde_json::to_vec(input)
-        .map_err(|e| Error::Internal(format!("serialize request: {e}")))?;
+    let canonical = serde_json::to_vec(input).map_err(|e| Error::Internal(format!("serialize request: {e}")))?;
     Ok(Sha256::digest(canonical).to_vec())
 }
 

@@ -17,14 +17,8 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Notification>, Error> {
     let tx = state.db.begin_for(principal.tenant_id).await?;
-    let rows = notifications_db::manager::list(
-        &tx,
-        principal.tenant_id,
-        ticket,
-        page.after,
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows =
+        notifications_db::manager::list(&tx, principal.tenant_id, ticket, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |n| n.id.0))
 }

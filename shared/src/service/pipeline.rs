@@ -26,11 +26,9 @@ pub struct Events {
 }
 
 impl Events {
-    pub fn new(queue_url: Option<&str>) -> Self {
-        Self {
-            queue: queue_url.map(EventsQueue::new),
-            mailer: Arc::new(LogMailer),
-        }
+    pub fn new(queue_url: Option<&str>, endpoint: Option<&str>) -> Self {
+        let queue = queue_url.map(|url| EventsQueue::new(url, endpoint.map(str::to_owned)));
+        Self { queue, mailer: Arc::new(LogMailer) }
     }
 }
 
@@ -67,12 +65,7 @@ async fn mark_published(state: &AppState, ids: &[EventId]) -> Result<(), Error> 
 
 /// Publishes up to `limit` events left unpublished for at least `min_age`, oldest first.
 /// Rows are locked while they are sent, so concurrent sweepers never send one twice.
-pub async fn sweep(
-    state: &AppState,
-    queue: &EventsQueue,
-    min_age: Duration,
-    limit: i32,
-) -> Result<usize, Error> {
+pub async fn sweep(state: &AppState, queue: &EventsQueue, min_age: Duration, limit: i32) -> Result<usize, Error> {
     let tx = state.db.begin_unscoped().await?;
     let events = outbox_db::manager::claim_stale(&tx, min_age, limit).await?;
     if events.is_empty() {
@@ -84,12 +77,7 @@ pub async fn sweep(
     tx.commit().await?;
     if let Some(oldest) = events.first() {
         let lag = (Utc::now() - oldest.created_at).num_milliseconds();
-        tracing::info!(
-            published = sent.len(),
-            claimed = events.len(),
-            oldest_lag_ms = lag,
-            "outbox swept"
-        );
+        tracing::info!(published = sent.len(), claimed = events.len(), oldest_lag_ms = lag, "outbox swept");
     }
     Ok(sent.len())
 }
@@ -130,17 +118,14 @@ pub async fn consume_batch(state: &AppState, event: SqsEvent) -> SqsBatchRespons
 }
 
 async fn consume_record(state: &AppState, record: &SqsMessage) -> Result<(), Error> {
-    let body = record
-        .body
-        .as_deref()
-        .ok_or_else(|| Error::MalformedBody("an event message without a body".into()))?;
+    let body = record.body.as_deref().ok_or_else(|| Error::MalformedBody("an event message without a body".into()))?;
     consume_body(state, body).await
 }
 
 /// Writes the notification for one event (once per event id) and sends it.
 pub async fn consume_body(state: &AppState, body: &str) -> Result<(), Error> {
-    let event: EventPayload = serde_json::from_str(body)
-        .map_err(|e| Error::MalformedBody(format!("not a ticket event: {e}")))?;
+    let event: EventPayload =
+        serde_json::from_str(body).map_err(|e| Error::MalformedBody(format!("not a ticket event: {e}")))?;
     let notice = Notice {
         tenant_id: event.tenant_id,
         ticket_id: event.ticket_id,
@@ -174,29 +159,18 @@ pub async fn consume_body(state: &AppState, body: &str) -> Result<(), Error> {
 }
 
 fn message(event: &EventPayload) -> Result<String, Error> {
-    let text = |v: &serde_json::Value, key: &str| {
-        v.get(key)
-            .and_then(|x| x.as_str())
-            .unwrap_or("?")
-            .to_owned()
-    };
+    let text = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("?").to_owned();
     Ok(match event.event_type.as_str() {
         "ticket.created" => format!("Ticket \"{}\" was opened", text(&event.after, "title")),
         "ticket.status_changed" => {
-            format!(
-                "Ticket status changed from {} to {}",
-                text(&event.before, "status"),
-                text(&event.after, "status")
-            )
+            format!("Ticket status changed from {} to {}", text(&event.before, "status"), text(&event.after, "status"))
         }
         "ticket.assigned" => match event.after.get("assigneeId").and_then(|v| v.as_str()) {
             Some(user) => format!("Ticket assigned to user {user}"),
             None => "Ticket unassigned".to_owned(),
         },
         other => {
-            return Err(Error::MalformedBody(format!(
-                "unknown event type `{other}`"
-            )));
+            return Err(Error::MalformedBody(format!("unknown event type `{other}`")));
         }
     })
 }

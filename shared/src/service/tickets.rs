@@ -33,10 +33,7 @@ const CREATE_ROUTE: &str = "POST /api/v1/tickets";
 #[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateTicketInput {
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[validate(length(max = 10000, message = "must be at most 10000 characters"))]
@@ -51,10 +48,7 @@ pub struct CreateTicketInput {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateTicketInput {
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[validate(length(max = 10000, message = "must be at most 10000 characters"))]
@@ -93,9 +87,7 @@ pub async fn create(
 ) -> Result<Created<Ticket>, Error> {
     let tenant = principal.tenant_id;
     let tx = state.db.begin_for(tenant).await?;
-    if let Some(replay) =
-        idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await?
-    {
+    if let Some(replay) = idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await? {
         tx.rollback().await?;
         return Ok(Created::Replayed(replay));
     }
@@ -111,15 +103,7 @@ pub async fn create(
         "title": ticket.title, "status": ticket.status, "priority": ticket.priority,
         "customerId": ticket.customer_id, "assigneeId": ticket.assignee_id,
     });
-    let event = record(
-        &tx,
-        principal,
-        &ticket,
-        EventType::Created,
-        Value::Null,
-        after,
-    )
-    .await?;
+    let event = record(&tx, principal, &ticket, EventType::Created, Value::Null, after).await?;
     idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &ticket).await?;
     tx.commit().await?;
     pipeline::publish_committed(state, event.into_iter().collect()).await;
@@ -134,14 +118,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Ticket>, Error> {
     let tx = state.db.begin_for(principal.tenant_id).await?;
-    let rows = tickets_db::manager::list(
-        &tx,
-        principal.tenant_id,
-        &filter,
-        page.after,
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows = tickets_db::manager::list(&tx, principal.tenant_id, &filter, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |t| t.id.0))
 }
@@ -175,35 +152,16 @@ pub async fn update(
             after.insert(field.to_owned(), new);
         }
     };
-    changed(
-        "title",
-        json!(current.title),
-        patch.title.as_ref().map(|v| json!(v)),
-    );
-    changed(
-        "description",
-        json!(current.description),
-        patch.description.as_ref().map(|v| json!(v)),
-    );
-    changed(
-        "priority",
-        json!(current.priority),
-        patch.priority.map(|v| json!(v)),
-    );
+    changed("title", json!(current.title), patch.title.as_ref().map(|v| json!(v)));
+    changed("description", json!(current.description), patch.description.as_ref().map(|v| json!(v)));
+    changed("priority", json!(current.priority), patch.priority.map(|v| json!(v)));
     if after.is_empty() {
         tx.rollback().await?;
         return Ok(current);
     }
     let ticket = tickets_db::manager::update(&tx, tenant, id, &patch).await?;
-    let event = record(
-        &tx,
-        principal,
-        &ticket,
-        EventType::Updated,
-        Value::Object(before),
-        Value::Object(after),
-    )
-    .await?;
+    let event =
+        record(&tx, principal, &ticket, EventType::Updated, Value::Object(before), Value::Object(after)).await?;
     tx.commit().await?;
     pipeline::publish_committed(state, event.into_iter().collect()).await;
     Ok(ticket)
@@ -282,11 +240,7 @@ pub async fn assign(
 }
 
 /// The timeline, oldest first.
-pub async fn events(
-    state: &AppState,
-    principal: &Principal,
-    id: TicketId,
-) -> Result<Vec<TicketEvent>, Error> {
+pub async fn events(state: &AppState, principal: &Principal, id: TicketId) -> Result<Vec<TicketEvent>, Error> {
     let tenant = principal.tenant_id;
     let tx = state.db.begin_for(tenant).await?;
     // A ticket of another tenant is as absent as one that never existed.
@@ -318,8 +272,7 @@ async fn record(
     let tenant = principal.tenant_id;
     let id = EventId::generate();
     let data = json!({"before": before, "after": after});
-    tickets_db::manager::record_event(tx, tenant, id, ticket.id, principal.user_id, kind, &data)
-        .await?;
+    tickets_db::manager::record_event(tx, tenant, id, ticket.id, principal.user_id, kind, &data).await?;
     if let Some(event_type) = published_as(kind) {
         let payload = json!({
             "eventId": id,

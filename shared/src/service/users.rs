@@ -27,10 +27,7 @@ pub struct CreateUserInput {
     )]
     #[schema(format = Email, max_length = 254)]
     pub email: String,
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(length(min = 8, max = 128, message = "must be 8 to 128 characters"))]
@@ -42,21 +39,14 @@ pub struct CreateUserInput {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateUserInput {
-    #[validate(
-        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "not_blank")
-    )]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
 }
 
-pub async fn create(
-    state: &AppState,
-    principal: &Principal,
-    input: CreateUserInput,
-) -> Result<User, Error> {
+pub async fn create(state: &AppState, principal: &Principal, input: CreateUserInput) -> Result<User, Error> {
     principal.require_admin()?;
     let email = normalize_email(&input.email);
     let password_hash = password::hash(input.password).await?;
@@ -83,14 +73,7 @@ pub async fn list(
 ) -> Result<Page<User>, Error> {
     principal.require_admin()?;
     let tx = state.db.begin_for(principal.tenant_id).await?;
-    let rows = users_db::manager::list(
-        &tx,
-        principal.tenant_id,
-        role,
-        page.after,
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows = users_db::manager::list(&tx, principal.tenant_id, role, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |u| u.id.0))
 }
@@ -119,24 +102,15 @@ pub async fn update(
     let tx = state.db.begin_for(tenant).await?;
     // Lock the admins before the target, always in this order, so concurrent demotions
     // serialise instead of deadlocking or both passing the check.
-    let active_admins = if removes_an_admin {
-        users_db::manager::lock_active_admins(&tx, tenant).await?
-    } else {
-        Vec::new()
-    };
+    let active_admins =
+        if removes_an_admin { users_db::manager::lock_active_admins(&tx, tenant).await? } else { Vec::new() };
     let current = users_db::manager::lock(&tx, tenant, id).await?;
     let is_active_admin = current.role == Role::Admin && !current.disabled;
     if removes_an_admin && is_active_admin && active_admins.len() <= 1 {
         tx.rollback().await?;
-        return Err(Error::Conflict(
-            "the last active admin cannot be demoted or disabled".into(),
-        ));
+        return Err(Error::Conflict("the last active admin cannot be demoted or disabled".into()));
     }
-    let patch = UserPatch {
-        name: input.name.map(|n| n.trim().to_owned()),
-        role: input.role,
-        disabled: input.disabled,
-    };
+    let patch = UserPatch { name: input.name.map(|n| n.trim().to_owned()), role: input.role, disabled: input.disabled };
     let user = users_db::manager::update(&tx, tenant, id, &patch).await?;
     if input.disabled == Some(true) && !current.disabled {
         // A disabled user's sessions end now; access tokens lapse within their short TTL.

@@ -19,12 +19,6 @@ pub(crate) fn normalize_email(email: &str) -> String {
 pub(crate) fn phone_number(value: &str) -> Result<(), ValidationError> {
     let digits = value.strip_prefix('+').unwrap_or(value);
     let ok = digits.chars().any(|c| c.is_ascii_digit())
-        && digits
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '.' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ValidationError::new("phone").with_message("must be a phone number".into()))
-    }
+        && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '.' | '-'));
+    if ok { Ok(()) } else { Err(ValidationError::new("phone").with_message("must be a phone number".into())) }
 }

@@ -27,42 +27,26 @@ pub struct StoredRefreshToken {
 }
 
 fn tenant(row: &Row) -> Result<Tenant, DbError> {
-    Ok(Tenant {
-        id: TenantId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-    })
+    Ok(Tenant { id: TenantId(row.try_get("id")?), name: row.try_get("name")?, created_at: row.try_get("created_at")? })
 }
 
 pub(super) async fn insert_tenant(tx: &Tx, id: TenantId, name: &str) -> Result<Tenant, DbError> {
     let stmt = tx
         .client()
-        .prepare_cached(
-            "INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
-        )
+        .prepare_cached("INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at")
         .await?;
     tenant(&tx.client().query_one(&stmt, &[&id.0, &name]).await?)
 }
 
 pub(super) async fn get_tenant(tx: &Tx, id: TenantId) -> Result<Option<Tenant>, DbError> {
-    let stmt = tx
-        .client()
-        .prepare_cached("SELECT id, name, created_at FROM tenants WHERE id = $1")
-        .await?;
-    tx.client()
-        .query_opt(&stmt, &[&id.0])
-        .await?
-        .as_ref()
-        .map(tenant)
-        .transpose()
+    let stmt = tx.client().prepare_cached("SELECT id, name, created_at FROM tenants WHERE id = $1").await?;
+    tx.client().query_opt(&stmt, &[&id.0]).await?.as_ref().map(tenant).transpose()
 }
 
 pub(super) async fn login_lookup(tx: &Tx, email: &str) -> Result<Option<LoginRecord>, DbError> {
     let stmt = tx
         .client()
-        .prepare_cached(
-            "SELECT user_id, tenant_id, password_hash, disabled FROM auth_login_lookup($1)",
-        )
+        .prepare_cached("SELECT user_id, tenant_id, password_hash, disabled FROM auth_login_lookup($1)")
         .await?;
     let Some(row) = tx.client().query_opt(&stmt, &[&email]).await? else {
         return Ok(None);
@@ -89,19 +73,7 @@ pub(super) async fn insert_refresh_token(
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .await?;
-    tx.client()
-        .execute(
-            &stmt,
-            &[
-                &tenant.0,
-                &token.id.0,
-                &user.0,
-                &family.0,
-                &token.hash,
-                &token.expires_at,
-            ],
-        )
-        .await?;
+    tx.client().execute(&stmt, &[&tenant.0, &token.id.0, &user.0, &family.0, &token.hash, &token.expires_at]).await?;
     Ok(())
 }
 
@@ -131,26 +103,16 @@ pub(super) async fn lock_refresh_token(
     }))
 }
 
-pub(super) async fn mark_refresh_token_used(
-    tx: &Tx,
-    tenant: TenantId,
-    id: RefreshTokenId,
-) -> Result<(), DbError> {
+pub(super) async fn mark_refresh_token_used(tx: &Tx, tenant: TenantId, id: RefreshTokenId) -> Result<(), DbError> {
     let stmt = tx
         .client()
-        .prepare_cached(
-            "UPDATE refresh_tokens SET used_at = now() WHERE tenant_id = $1 AND id = $2",
-        )
+        .prepare_cached("UPDATE refresh_tokens SET used_at = now() WHERE tenant_id = $1 AND id = $2")
         .await?;
     tx.client().execute(&stmt, &[&tenant.0, &id.0]).await?;
     Ok(())
 }
 
-pub(super) async fn revoke_family(
-    tx: &Tx,
-    tenant: TenantId,
-    family: TokenFamilyId,
-) -> Result<u64, DbError> {
+pub(super) async fn revoke_family(tx: &Tx, tenant: TenantId, family: TokenFamilyId) -> Result<u64, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
@@ -161,11 +123,7 @@ pub(super) async fn revoke_family(
     Ok(tx.client().execute(&stmt, &[&tenant.0, &family.0]).await?)
 }
 
-pub(super) async fn revoke_user_tokens(
-    tx: &Tx,
-    tenant: TenantId,
-    user: UserId,
-) -> Result<u64, DbError> {
+pub(super) async fn revoke_user_tokens(tx: &Tx, tenant: TenantId, user: UserId) -> Result<u64, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(

@@ -21,23 +21,15 @@ fn email_taken(e: DbError, operation: &'static str) -> Error {
 }
 
 pub async fn create(tx: &Tx, tenant: TenantId, new: &NewCustomer<'_>) -> Result<Customer, Error> {
-    repository::insert(tx, tenant, new)
-        .await
-        .map_err(|e| email_taken(e, "insert customer"))
+    repository::insert(tx, tenant, new).await.map_err(|e| email_taken(e, "insert customer"))
 }
 
 pub async fn get(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<Customer, Error> {
-    repository::get(tx, tenant, id)
-        .await
-        .map_err(|e| e.into_error("get customer"))?
-        .ok_or(Error::NotFound("customer"))
+    repository::get(tx, tenant, id).await.map_err(|e| e.into_error("get customer"))?.ok_or(Error::NotFound("customer"))
 }
 
 pub async fn lock(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<(), Error> {
-    match repository::lock(tx, tenant, id)
-        .await
-        .map_err(|e| e.into_error("lock customer"))?
-    {
+    match repository::lock(tx, tenant, id).await.map_err(|e| e.into_error("lock customer"))? {
         true => Ok(()),
         false => Err(Error::NotFound("customer")),
     }
@@ -50,17 +42,10 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Customer>, Error> {
-    repository::list(tx, tenant, q, after, limit)
-        .await
-        .map_err(|e| e.into_error("list customers"))
+    repository::list(tx, tenant, q, after, limit).await.map_err(|e| e.into_error("list customers"))
 }
 
-pub async fn update(
-    tx: &Tx,
-    tenant: TenantId,
-    id: CustomerId,
-    patch: &CustomerPatch,
-) -> Result<Customer, Error> {
+pub async fn update(tx: &Tx, tenant: TenantId, id: CustomerId, patch: &CustomerPatch) -> Result<Customer, Error> {
     repository::update(tx, tenant, id, patch)
         .await
         .map_err(|e| email_taken(e, "update customer"))?
@@ -68,16 +53,11 @@ pub async fn update(
 }
 
 pub async fn count_open_tickets(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<i64, Error> {
-    repository::count_open_tickets(tx, tenant, id)
-        .await
-        .map_err(|e| e.into_error("count open tickets"))
+    repository::count_open_tickets(tx, tenant, id).await.map_err(|e| e.into_error("count open tickets"))
 }
 
 pub async fn delete(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<(), Error> {
-    match repository::delete(tx, tenant, id)
-        .await
-        .map_err(|e| e.into_error("delete customer"))?
-    {
+    match repository::delete(tx, tenant, id).await.map_err(|e| e.into_error("delete customer"))? {
         true => Ok(()),
         false => Err(Error::NotFound("customer")),
     }

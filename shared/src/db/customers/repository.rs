@@ -41,59 +41,28 @@ fn customer(row: &Row) -> Result<Customer, DbError> {
     })
 }
 
-pub(super) async fn insert(
-    tx: &Tx,
-    tenant: TenantId,
-    new: &NewCustomer<'_>,
-) -> Result<Customer, DbError> {
+pub(super) async fn insert(tx: &Tx, tenant: TenantId, new: &NewCustomer<'_>) -> Result<Customer, DbError> {
     let sql = format!(
         "INSERT INTO customers (tenant_id, id, name, email, phone, company)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
     );
     let stmt = tx.client().prepare_cached(&sql).await?;
-    let row = tx
-        .client()
-        .query_one(
-            &stmt,
-            &[
-                &tenant.0,
-                &new.id.0,
-                &new.name,
-                &new.email,
-                &new.phone,
-                &new.company,
-            ],
-        )
-        .await?;
+    let row =
+        tx.client().query_one(&stmt, &[&tenant.0, &new.id.0, &new.name, &new.email, &new.phone, &new.company]).await?;
     customer(&row)
 }
 
-pub(super) async fn get(
-    tx: &Tx,
-    tenant: TenantId,
-    id: CustomerId,
-) -> Result<Option<Customer>, DbError> {
+pub(super) async fn get(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<Option<Customer>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND id = $2");
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query_opt(&stmt, &[&tenant.0, &id.0])
-        .await?
-        .as_ref()
-        .map(customer)
-        .transpose()
+    tx.client().query_opt(&stmt, &[&tenant.0, &id.0]).await?.as_ref().map(customer).transpose()
 }
 
 /// Locks the customer: a ticket being created for it (a foreign-key check) waits.
 pub(super) async fn lock(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<bool, DbError> {
-    let stmt = tx
-        .client()
-        .prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .await?;
-    Ok(tx
-        .client()
-        .query_opt(&stmt, &[&tenant.0, &id.0])
-        .await?
-        .is_some())
+    let stmt =
+        tx.client().prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE").await?;
+    Ok(tx.client().query_opt(&stmt, &[&tenant.0, &id.0]).await?.is_some())
 }
 
 /// Newest first; `q` matches a substring of the name or the email, case-insensitively.
@@ -109,10 +78,7 @@ pub(super) async fn list(
     let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&tenant.0];
     if let Some(p) = &pattern {
         params.push(p);
-        sql.push_str(&format!(
-            " AND lower(name || ' ' || email) LIKE ${}",
-            params.len()
-        ));
+        sql.push_str(&format!(" AND lower(name || ' ' || email) LIKE ${}", params.len()));
     }
     if let Some(a) = &after {
         params.push(a);
@@ -121,12 +87,7 @@ pub(super) async fn list(
     params.push(&limit);
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len()));
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query(&stmt, &params)
-        .await?
-        .iter()
-        .map(customer)
-        .collect()
+    tx.client().query(&stmt, &params).await?.iter().map(customer).collect()
 }
 
 pub(super) async fn update(
@@ -147,28 +108,14 @@ pub(super) async fn update(
     );
     let stmt = tx.client().prepare_cached(&sql).await?;
     tx.client()
-        .query_opt(
-            &stmt,
-            &[
-                &tenant.0,
-                &id.0,
-                &patch.name,
-                &patch.email,
-                &patch.phone,
-                &patch.company,
-            ],
-        )
+        .query_opt(&stmt, &[&tenant.0, &id.0, &patch.name, &patch.email, &patch.phone, &patch.company])
         .await?
         .as_ref()
         .map(customer)
         .transpose()
 }
 
-pub(super) async fn count_open_tickets(
-    tx: &Tx,
-    tenant: TenantId,
-    id: CustomerId,
-) -> Result<i64, DbError> {
+pub(super) async fn count_open_tickets(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<i64, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
@@ -176,17 +123,10 @@ pub(super) async fn count_open_tickets(
              WHERE tenant_id = $1 AND customer_id = $2 AND status IN ('OPEN', 'IN_PROGRESS')",
         )
         .await?;
-    Ok(tx
-        .client()
-        .query_one(&stmt, &[&tenant.0, &id.0])
-        .await?
-        .try_get(0)?)
+    Ok(tx.client().query_one(&stmt, &[&tenant.0, &id.0]).await?.try_get(0)?)
 }
 
 pub(super) async fn delete(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<bool, DbError> {
-    let stmt = tx
-        .client()
-        .prepare_cached("DELETE FROM customers WHERE tenant_id = $1 AND id = $2")
-        .await?;
+    let stmt = tx.client().prepare_cached("DELETE FROM customers WHERE tenant_id = $1 AND id = $2").await?;
     Ok(tx.client().execute(&stmt, &[&tenant.0, &id.0]).await? == 1)
 }

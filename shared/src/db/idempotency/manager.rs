@@ -9,16 +9,8 @@ use crate::{
     ids::TenantId,
 };
 
-pub async fn claim(
-    tx: &Tx,
-    tenant: TenantId,
-    route: &str,
-    key: &str,
-    request_hash: &[u8],
-) -> Result<Claim, Error> {
-    repository::claim(tx, tenant, route, key, request_hash)
-        .await
-        .map_err(|e| e.into_error("claim idempotency key"))
+pub async fn claim(tx: &Tx, tenant: TenantId, route: &str, key: &str, request_hash: &[u8]) -> Result<Claim, Error> {
+    repository::claim(tx, tenant, route, key, request_hash).await.map_err(|e| e.into_error("claim idempotency key"))
 }
 
 pub async fn store_response(

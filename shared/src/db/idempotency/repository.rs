@@ -10,11 +10,7 @@ pub enum Claim {
     /// The key is new: this transaction owns it until it commits.
     Claimed,
     /// An earlier request with this key completed: answer what it answered.
-    Replay {
-        request_hash: Vec<u8>,
-        status: u16,
-        body: serde_json::Value,
-    },
+    Replay { request_hash: Vec<u8>, status: u16, body: serde_json::Value },
 }
 
 /// Claims `(tenant, route, key)`. A concurrent request with the same key waits here on
@@ -34,12 +30,7 @@ pub(super) async fn claim(
              ON CONFLICT DO NOTHING",
         )
         .await?;
-    if tx
-        .client()
-        .execute(&insert, &[&tenant.0, &route, &key, &request_hash])
-        .await?
-        == 1
-    {
+    if tx.client().execute(&insert, &[&tenant.0, &route, &key, &request_hash]).await? == 1 {
         return Ok(Claim::Claimed);
     }
     let select = tx
@@ -49,21 +40,14 @@ pub(super) async fn claim(
              WHERE tenant_id = $1 AND route = $2 AND key = $3",
         )
         .await?;
-    let row = tx
-        .client()
-        .query_one(&select, &[&tenant.0, &route, &key])
-        .await?;
+    let row = tx.client().query_one(&select, &[&tenant.0, &route, &key]).await?;
     let status: Option<i16> = row.try_get("response_status")?;
     let body: Option<serde_json::Value> = row.try_get("response_body")?;
     match (status, body) {
-        (Some(status), Some(body)) => Ok(Claim::Replay {
-            request_hash: row.try_get("request_hash")?,
-            status: status as u16,
-            body,
-        }),
-        _ => Err(DbError::Corrupt(
-            "idempotency key committed without its response".into(),
-        )),
+        (Some(status), Some(body)) => {
+            Ok(Claim::Replay { request_hash: row.try_get("request_hash")?, status: status as u16, body })
+        }
+        _ => Err(DbError::Corrupt("idempotency key committed without its response".into())),
     }
 }
 
@@ -82,8 +66,6 @@ pub(super) async fn store_response(
              WHERE tenant_id = $1 AND route = $2 AND key = $3",
         )
         .await?;
-    tx.client()
-        .execute(&stmt, &[&tenant.0, &route, &key, &(status as i16), body])
-        .await?;
+    tx.client().execute(&stmt, &[&tenant.0, &route, &key, &(status as i16), body]).await?;
     Ok(())
 }

@@ -16,9 +16,7 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Notification>, Error> {
-    repository::list(tx, tenant, ticket, after, limit)
-        .await
-        .map_err(|e| e.into_error("list notifications"))
+    repository::list(tx, tenant, ticket, after, limit).await.map_err(|e| e.into_error("list notifications"))
 }
 
 /// `Ok(true)` when written now, `Ok(false)` when this event was recorded before, and
@@ -31,21 +29,13 @@ pub async fn record(
     event_type: &str,
     message: &str,
 ) -> Result<bool, Error> {
-    repository::record(
-        tx,
-        tenant,
-        NotificationId::generate(),
-        event.0,
-        ticket,
-        event_type,
-        message,
+    repository::record(tx, tenant, NotificationId::generate(), event.0, ticket, event_type, message).await.map_err(
+        |e: DbError| {
+            if e.is_foreign_key_violation("notifications_tenant_id_ticket_id_fkey") {
+                Error::NotFound("ticket")
+            } else {
+                e.into_error("record notification")
+            }
+        },
     )
-    .await
-    .map_err(|e: DbError| {
-        if e.is_foreign_key_violation("notifications_tenant_id_ticket_id_fkey") {
-            Error::NotFound("ticket")
-        } else {
-            e.into_error("record notification")
-        }
-    })
 }

@@ -28,9 +28,8 @@ pub(super) async fn list(
     limit: i64,
 ) -> Result<Vec<Notification>, DbError> {
     let ticket = ticket.map(|t| t.0);
-    let mut sql = String::from(
-        "SELECT id, ticket_id, event_type, message, created_at FROM notifications WHERE tenant_id = $1",
-    );
+    let mut sql =
+        String::from("SELECT id, ticket_id, event_type, message, created_at FROM notifications WHERE tenant_id = $1");
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tenant.0];
     if let Some(t) = &ticket {
         params.push(t);
@@ -43,12 +42,7 @@ pub(super) async fn list(
     params.push(&limit);
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len()));
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query(&stmt, &params)
-        .await?
-        .iter()
-        .map(notification)
-        .collect()
+    tx.client().query(&stmt, &params).await?.iter().map(notification).collect()
 }
 
 /// Writes one notification per event id: a redelivered event inserts nothing.
@@ -68,19 +62,5 @@ pub(super) async fn record(
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
         )
         .await?;
-    Ok(tx
-        .client()
-        .execute(
-            &stmt,
-            &[
-                &tenant.0,
-                &id.0,
-                &event_id,
-                &ticket.0,
-                &event_type,
-                &message,
-            ],
-        )
-        .await?
-        == 1)
+    Ok(tx.client().execute(&stmt, &[&tenant.0, &id.0, &event_id, &ticket.0, &event_type, &message]).await? == 1)
 }

@@ -9,19 +9,11 @@ use crate::{
     ids::EventId,
 };
 
-pub async fn claim_stale(
-    tx: &Tx,
-    min_age: Duration,
-    limit: i32,
-) -> Result<Vec<OutboxEvent>, Error> {
-    repository::claim_stale(tx, min_age, limit)
-        .await
-        .map_err(|e| e.into_error("claim outbox events"))
+pub async fn claim_stale(tx: &Tx, min_age: Duration, limit: i32) -> Result<Vec<OutboxEvent>, Error> {
+    repository::claim_stale(tx, min_age, limit).await.map_err(|e| e.into_error("claim outbox events"))
 }
 
 pub async fn mark_published(tx: &Tx, ids: &[EventId]) -> Result<i64, Error> {
     let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
-    repository::mark_published(tx, &ids)
-        .await
-        .map_err(|e| e.into_error("mark outbox events published"))
+    repository::mark_published(tx, &ids).await.map_err(|e| e.into_error("mark outbox events published"))
 }

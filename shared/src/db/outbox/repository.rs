@@ -24,11 +24,7 @@ fn event(row: &Row) -> Result<OutboxEvent, DbError> {
 
 /// Oldest unpublished events at least `min_age` old, locked for this transaction;
 /// rows another transaction holds are skipped, never waited for.
-pub(super) async fn claim_stale(
-    tx: &Tx,
-    min_age: Duration,
-    limit: i32,
-) -> Result<Vec<OutboxEvent>, DbError> {
+pub(super) async fn claim_stale(tx: &Tx, min_age: Duration, limit: i32) -> Result<Vec<OutboxEvent>, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
@@ -36,17 +32,11 @@ pub(super) async fn claim_stale(
              FROM outbox_claim_stale(make_interval(secs => $1), $2)",
         )
         .await?;
-    let rows = tx
-        .client()
-        .query(&stmt, &[&min_age.as_secs_f64(), &limit])
-        .await?;
+    let rows = tx.client().query(&stmt, &[&min_age.as_secs_f64(), &limit]).await?;
     rows.iter().map(event).collect()
 }
 
 pub(super) async fn mark_published(tx: &Tx, ids: &[Uuid]) -> Result<i64, DbError> {
-    let stmt = tx
-        .client()
-        .prepare_cached("SELECT outbox_mark_published($1)")
-        .await?;
+    let stmt = tx.client().prepare_cached("SELECT outbox_mark_published($1)").await?;
     Ok(tx.client().query_one(&stmt, &[&ids]).await?.try_get(0)?)
 }

@@ -8,7 +8,5 @@ use crate::{
 };
 
 pub async fn get(tx: &Tx, tenant: TenantId) -> Result<Stats, Error> {
-    repository::get(tx, tenant)
-        .await
-        .map_err(|e| e.into_error("read stats"))
+    repository::get(tx, tenant).await.map_err(|e| e.into_error("read stats"))
 }

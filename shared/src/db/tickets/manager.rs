@@ -28,66 +28,27 @@ fn found(ticket: Option<Ticket>) -> Result<Ticket, Error> {
 }
 
 pub async fn create(tx: &Tx, tenant: TenantId, new: &NewTicket<'_>) -> Result<Ticket, Error> {
-    found(
-        repository::insert(tx, tenant, new)
-            .await
-            .map_err(|e| missing_reference(e, "insert ticket"))?,
-    )
+    found(repository::insert(tx, tenant, new).await.map_err(|e| missing_reference(e, "insert ticket"))?)
 }
 
 pub async fn get(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Ticket, Error> {
-    found(
-        repository::get(tx, tenant, id)
-            .await
-            .map_err(|e| e.into_error("get ticket"))?,
-    )
+    found(repository::get(tx, tenant, id).await.map_err(|e| e.into_error("get ticket"))?)
 }
 
 pub async fn lock(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Ticket, Error> {
-    found(
-        repository::lock(tx, tenant, id)
-            .await
-            .map_err(|e| e.into_error("lock ticket"))?,
-    )
+    found(repository::lock(tx, tenant, id).await.map_err(|e| e.into_error("lock ticket"))?)
 }
 
-pub async fn update(
-    tx: &Tx,
-    tenant: TenantId,
-    id: TicketId,
-    patch: &TicketPatch,
-) -> Result<Ticket, Error> {
-    found(
-        repository::update(tx, tenant, id, patch)
-            .await
-            .map_err(|e| e.into_error("update ticket"))?,
-    )
+pub async fn update(tx: &Tx, tenant: TenantId, id: TicketId, patch: &TicketPatch) -> Result<Ticket, Error> {
+    found(repository::update(tx, tenant, id, patch).await.map_err(|e| e.into_error("update ticket"))?)
 }
 
-pub async fn set_status(
-    tx: &Tx,
-    tenant: TenantId,
-    id: TicketId,
-    status: TicketStatus,
-) -> Result<Ticket, Error> {
-    found(
-        repository::set_status(tx, tenant, id, status)
-            .await
-            .map_err(|e| e.into_error("set ticket status"))?,
-    )
+pub async fn set_status(tx: &Tx, tenant: TenantId, id: TicketId, status: TicketStatus) -> Result<Ticket, Error> {
+    found(repository::set_status(tx, tenant, id, status).await.map_err(|e| e.into_error("set ticket status"))?)
 }
 
-pub async fn set_assignee(
-    tx: &Tx,
-    tenant: TenantId,
-    id: TicketId,
-    assignee: Option<UserId>,
-) -> Result<Ticket, Error> {
-    found(
-        repository::set_assignee(tx, tenant, id, assignee)
-            .await
-            .map_err(|e| missing_reference(e, "assign ticket"))?,
-    )
+pub async fn set_assignee(tx: &Tx, tenant: TenantId, id: TicketId, assignee: Option<UserId>) -> Result<Ticket, Error> {
+    found(repository::set_assignee(tx, tenant, id, assignee).await.map_err(|e| missing_reference(e, "assign ticket"))?)
 }
 
 pub async fn list(
@@ -97,9 +58,7 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Ticket>, Error> {
-    repository::list(tx, tenant, filter, after, limit)
-        .await
-        .map_err(|e| e.into_error("list tickets"))
+    repository::list(tx, tenant, filter, after, limit).await.map_err(|e| e.into_error("list tickets"))
 }
 
 pub async fn record_event(
@@ -116,14 +75,8 @@ pub async fn record_event(
         .map_err(|e| e.into_error("insert ticket event"))
 }
 
-pub async fn events(
-    tx: &Tx,
-    tenant: TenantId,
-    ticket: TicketId,
-) -> Result<Vec<TicketEvent>, Error> {
-    repository::list_events(tx, tenant, ticket)
-        .await
-        .map_err(|e| e.into_error("list ticket events"))
+pub async fn events(tx: &Tx, tenant: TenantId, ticket: TicketId) -> Result<Vec<TicketEvent>, Error> {
+    repository::list_events(tx, tenant, ticket).await.map_err(|e| e.into_error("list ticket events"))
 }
 
 pub async fn enqueue(

@@ -12,8 +12,7 @@ use crate::{
 /// A ticket with its customer's summary; `t` is the ticket row, `c` the customer.
 const SELECT: &str = "SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
         t.created_at, t.updated_at, t.resolved_at, c.name AS customer_name, c.email AS customer_email";
-const JOIN_CUSTOMER: &str =
-    "JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id";
+const JOIN_CUSTOMER: &str = "JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id";
 
 pub struct NewTicket<'a> {
     pub id: TicketId,
@@ -43,8 +42,7 @@ pub struct TicketFilter {
 
 fn parse<T: std::str::FromStr>(row: &Row, column: &str) -> Result<T, DbError> {
     let text: &str = row.try_get(column)?;
-    text.parse()
-        .map_err(|_| DbError::Corrupt(format!("{column} `{text}`")))
+    text.parse().map_err(|_| DbError::Corrupt(format!("{column} `{text}`")))
 }
 
 fn ticket(row: &Row) -> Result<Ticket, DbError> {
@@ -70,26 +68,13 @@ fn ticket(row: &Row) -> Result<Ticket, DbError> {
 
 /// Runs a data-changing statement on `tickets` aliased `t` and answers the changed row
 /// with its customer, in one round trip.
-async fn write_returning(
-    tx: &Tx,
-    write: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Option<Ticket>, DbError> {
+async fn write_returning(tx: &Tx, write: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Ticket>, DbError> {
     let sql = format!("WITH t AS ({write} RETURNING *) {SELECT} FROM t {JOIN_CUSTOMER}");
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query_opt(&stmt, params)
-        .await?
-        .as_ref()
-        .map(ticket)
-        .transpose()
+    tx.client().query_opt(&stmt, params).await?.as_ref().map(ticket).transpose()
 }
 
-pub(super) async fn insert(
-    tx: &Tx,
-    tenant: TenantId,
-    new: &NewTicket<'_>,
-) -> Result<Option<Ticket>, DbError> {
+pub(super) async fn insert(tx: &Tx, tenant: TenantId, new: &NewTicket<'_>) -> Result<Option<Ticket>, DbError> {
     write_returning(
         tx,
         "INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -98,39 +83,18 @@ pub(super) async fn insert(
     .await
 }
 
-pub(super) async fn get(
-    tx: &Tx,
-    tenant: TenantId,
-    id: TicketId,
-) -> Result<Option<Ticket>, DbError> {
-    let sql =
-        format!("{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1 AND t.id = $2");
+pub(super) async fn get(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>, DbError> {
+    let sql = format!("{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1 AND t.id = $2");
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query_opt(&stmt, &[&tenant.0, &id.0])
-        .await?
-        .as_ref()
-        .map(ticket)
-        .transpose()
+    tx.client().query_opt(&stmt, &[&tenant.0, &id.0]).await?.as_ref().map(ticket).transpose()
 }
 
 /// Locks the ticket row for a change: concurrent changes apply one after the other, and
 /// each timeline entry's `before` is what the change really replaced.
-pub(super) async fn lock(
-    tx: &Tx,
-    tenant: TenantId,
-    id: TicketId,
-) -> Result<Option<Ticket>, DbError> {
-    let sql = format!(
-        "{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1 AND t.id = $2 FOR UPDATE OF t"
-    );
+pub(super) async fn lock(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Option<Ticket>, DbError> {
+    let sql = format!("{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1 AND t.id = $2 FOR UPDATE OF t");
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query_opt(&stmt, &[&tenant.0, &id.0])
-        .await?
-        .as_ref()
-        .map(ticket)
-        .transpose()
+    tx.client().query_opt(&stmt, &[&tenant.0, &id.0]).await?.as_ref().map(ticket).transpose()
 }
 
 pub(super) async fn update(
@@ -145,13 +109,7 @@ pub(super) async fn update(
         "UPDATE tickets SET title = coalesce($3, title), description = coalesce($4, description),
              priority = coalesce($5, priority), updated_at = now()
          WHERE tenant_id = $1 AND id = $2",
-        &[
-            &tenant.0,
-            &id.0,
-            &patch.title,
-            &patch.description,
-            &priority,
-        ],
+        &[&tenant.0, &id.0, &patch.title, &patch.description, &priority],
     )
     .await
 }
@@ -222,12 +180,7 @@ pub(super) async fn list(
     params.push(&limit);
     sql.push_str(&format!(" ORDER BY t.id DESC LIMIT ${}", params.len()));
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query(&stmt, &params)
-        .await?
-        .iter()
-        .map(ticket)
-        .collect()
+    tx.client().query(&stmt, &params).await?.iter().map(ticket).collect()
 }
 
 pub(super) async fn insert_event(
@@ -245,21 +198,12 @@ pub(super) async fn insert_event(
             "INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_id, type, data) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .await?;
-    tx.client()
-        .execute(
-            &stmt,
-            &[&tenant.0, &id.0, &ticket.0, &actor.0, &kind.as_str(), data],
-        )
-        .await?;
+    tx.client().execute(&stmt, &[&tenant.0, &id.0, &ticket.0, &actor.0, &kind.as_str(), data]).await?;
     Ok(())
 }
 
 /// Oldest first, each with who did it.
-pub(super) async fn list_events(
-    tx: &Tx,
-    tenant: TenantId,
-    ticket: TicketId,
-) -> Result<Vec<TicketEvent>, DbError> {
+pub(super) async fn list_events(tx: &Tx, tenant: TenantId, ticket: TicketId) -> Result<Vec<TicketEvent>, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
@@ -298,10 +242,10 @@ pub(super) async fn insert_outbox(
 ) -> Result<(), DbError> {
     let stmt = tx
         .client()
-        .prepare_cached("INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload) VALUES ($1, $2, $3, $4, $5)")
+        .prepare_cached(
+            "INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload) VALUES ($1, $2, $3, $4, $5)",
+        )
         .await?;
-    tx.client()
-        .execute(&stmt, &[&tenant.0, &id.0, &event_type, &ticket.0, payload])
-        .await?;
+    tx.client().execute(&stmt, &[&tenant.0, &id.0, &event_type, &ticket.0, payload]).await?;
     Ok(())
 }

@@ -34,9 +34,7 @@ fn user(row: &Row) -> Result<User, DbError> {
         tenant_id: TenantId(row.try_get("tenant_id")?),
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        role: role
-            .parse()
-            .map_err(|_| DbError::Corrupt(format!("user role `{role}`")))?,
+        role: role.parse().map_err(|_| DbError::Corrupt(format!("user role `{role}`")))?,
         disabled: row.try_get("disabled")?,
         created_at: row.try_get("created_at")?,
     })
@@ -50,17 +48,7 @@ pub(super) async fn insert(tx: &Tx, tenant: TenantId, new: &NewUser<'_>) -> Resu
     let stmt = tx.client().prepare_cached(&sql).await?;
     let row = tx
         .client()
-        .query_one(
-            &stmt,
-            &[
-                &tenant.0,
-                &new.id.0,
-                &new.email,
-                &new.name,
-                &new.role.as_str(),
-                &new.password_hash,
-            ],
-        )
+        .query_one(&stmt, &[&tenant.0, &new.id.0, &new.email, &new.name, &new.role.as_str(), &new.password_hash])
         .await?;
     user(&row)
 }
@@ -68,23 +56,13 @@ pub(super) async fn insert(tx: &Tx, tenant: TenantId, new: &NewUser<'_>) -> Resu
 pub(super) async fn get(tx: &Tx, tenant: TenantId, id: UserId) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query_opt(&stmt, &[&tenant.0, &id.0])
-        .await?
-        .as_ref()
-        .map(user)
-        .transpose()
+    tx.client().query_opt(&stmt, &[&tenant.0, &id.0]).await?.as_ref().map(user).transpose()
 }
 
 pub(super) async fn lock(tx: &Tx, tenant: TenantId, id: UserId) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE");
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client()
-        .query_opt(&stmt, &[&tenant.0, &id.0])
-        .await?
-        .as_ref()
-        .map(user)
-        .transpose()
+    tx.client().query_opt(&stmt, &[&tenant.0, &id.0]).await?.as_ref().map(user).transpose()
 }
 
 /// Newest first; `after` is the last id of the previous page.
@@ -105,10 +83,7 @@ pub(super) async fn list(
     );
     let stmt = tx.client().prepare_cached(&sql).await?;
     let role = role.map(Role::as_str);
-    let rows = tx
-        .client()
-        .query(&stmt, &[&tenant.0, &role, &after, &limit])
-        .await?;
+    let rows = tx.client().query(&stmt, &[&tenant.0, &role, &after, &limit]).await?;
     rows.iter().map(user).collect()
 }
 
@@ -126,12 +101,7 @@ pub(super) async fn lock_active_admins(tx: &Tx, tenant: TenantId) -> Result<Vec<
     rows.iter().map(|r| Ok(UserId(r.try_get("id")?))).collect()
 }
 
-pub(super) async fn update(
-    tx: &Tx,
-    tenant: TenantId,
-    id: UserId,
-    patch: &UserPatch,
-) -> Result<Option<User>, DbError> {
+pub(super) async fn update(tx: &Tx, tenant: TenantId, id: UserId, patch: &UserPatch) -> Result<Option<User>, DbError> {
     let sql = format!(
         "UPDATE users SET
              name = coalesce($3, name),
@@ -144,10 +114,7 @@ pub(super) async fn update(
     let stmt = tx.client().prepare_cached(&sql).await?;
     let role = patch.role.map(Role::as_str);
     tx.client()
-        .query_opt(
-            &stmt,
-            &[&tenant.0, &id.0, &patch.name, &role, &patch.disabled],
-        )
+        .query_opt(&stmt, &[&tenant.0, &id.0, &patch.name, &role, &patch.disabled])
         .await?
         .as_ref()
         .map(user)
