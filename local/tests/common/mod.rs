@@ -1,6 +1,8 @@
 //! The app under test: `crm-local` on a random port over a fresh, migrated database.
 #![allow(dead_code)]
 
+pub mod sqs;
+
 use std::net::SocketAddr;
 
 use crm_core::{Config, db::testing::TestDb};
@@ -59,13 +61,24 @@ pub struct Session {
 }
 
 impl TestApp {
+    /// The app with the embedded event pipeline (no SQS).
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// The app with SQS: events go through `queue_url` on `endpoint`.
+    pub async fn spawn_with_sqs(endpoint: &str, queue_url: &str) -> Self {
+        Self::spawn_with(&[("AWS_ENDPOINT_URL", endpoint), ("SQS_QUEUE_URL", queue_url)]).await
+    }
+
+    async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let db = TestDb::create().await;
         let url = db.url.clone();
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let config = Config::from_lookup(|k| match k {
             "DATABASE_URL" => Some(url.clone()),
             "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
-            _ => None,
+            _ => vars.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone()),
         })
         .expect("test configuration");
         let state = crm_local::prepare(config).await.expect("prepare the app");
