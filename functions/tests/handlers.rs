@@ -119,3 +119,40 @@ async fn the_migrate_function_applies_pending_migrations_once() {
         .get(0);
     assert_eq!(tables, 3);
 }
+
+#[tokio::test]
+async fn an_sqs_batch_fixture_reports_only_its_poison_record_as_failed() {
+    let f = Fixtures::new().await;
+    let owner = f._db.connect().await;
+    let (tenant, ticket) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    owner
+        .execute(
+            "WITH t AS (INSERT INTO tenants (id, name) VALUES ($1, 'T') RETURNING id),
+                  c AS (INSERT INTO customers (tenant_id, id, name, email) SELECT id, $2, 'C', 'c@c.test' FROM t RETURNING tenant_id, id)
+             INSERT INTO tickets (tenant_id, id, customer_id, title, description) SELECT tenant_id, $2, id, 'Printer', '' FROM c",
+            &[&tenant, &ticket],
+        )
+        .await
+        .unwrap();
+    let body = serde_json::json!({
+        "eventId": uuid::Uuid::now_v7(), "type": "ticket.created", "tenantId": tenant, "ticketId": ticket,
+        "actorId": uuid::Uuid::now_v7(), "occurredAt": "2026-11-25T16:00:00Z", "before": null, "after": {"title": "Printer"},
+    });
+    let text = std::fs::read_to_string(format!("{}/tests/fixtures/sqs-batch.json", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replace("{{goodBody}}", &body.to_string().replace('"', "\\\""));
+    // The same deserialisation lambda_runtime applies to the invocation payload.
+    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
+    let response = crm_functions::pipeline::consume(f.state.clone(), event.clone()).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["22222222-2222-4222-8222-222222222222"]);
+    let json = serde_json::to_value(&response).unwrap();
+    assert_eq!(json["batchItemFailures"][0]["itemIdentifier"], "22222222-2222-4222-8222-222222222222");
+
+    // Delivered again: still one notification for the good record.
+    crm_functions::pipeline::consume(f.state.clone(), event).await;
+    let rows: i64 = owner.query_one("SELECT count(*) FROM notifications", &[]).await.unwrap().get(0);
+    assert_eq!(rows, 1);
+    let message: String = owner.query_one("SELECT message FROM notifications", &[]).await.unwrap().get(0);
+    assert_eq!(message, "Ticket \"Printer\" was opened");
+}
