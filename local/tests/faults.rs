@@ -1,0 +1,51 @@
+//! Faults the API survives: its database connections killed under it (a failover, a
+//! restart, RDS Proxy recycling) cost at most a retryable 503, never a 500 or a hang.
+
+mod common;
+
+use common::TestApp;
+use serde_json::json;
+
+#[tokio::test]
+async fn killed_database_connections_are_replaced() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    let owner = app.db.connect().await;
+
+    for round in 0..3 {
+        let killed: i64 = owner
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name = 'simplecrm') k",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(killed > 0, "round {round}: the app had connections to kill");
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            let r = app
+                .post(
+                    "/api/v1/tickets",
+                    Some(&admin.access),
+                    json!({"title": "T", "description": "", "customerId": customer}),
+                )
+                .await;
+            statuses.push(r.status.as_u16());
+            if r.status == 503 {
+                assert_eq!(r.headers.get("retry-after").unwrap(), "5", "a 503 tells when to retry");
+            }
+        }
+        eprintln!("round {round}: {statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 201 || *s == 503), "round {round}: {statuses:?}");
+        assert!(
+            statuses[1..].iter().all(|s| *s == 201),
+            "round {round}: recovered by the second request: {statuses:?}"
+        );
+    }
+    let stats = app.get("/api/v1/stats", Some(&admin.access)).await.body;
+    let created: i64 = owner.query_one("SELECT count(*) FROM tickets", &[]).await.unwrap().get(0);
+    assert_eq!(stats["totalTickets"].as_i64(), Some(created), "every 201 is a ticket, every 503 wrote nothing");
+}
