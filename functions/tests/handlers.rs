@@ -9,7 +9,7 @@ use serde_json::Value;
 
 struct Fixtures {
     state: AppState,
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl Fixtures {
@@ -22,7 +22,7 @@ impl Fixtures {
             _ => None,
         })
         .unwrap();
-        Self { state: AppState::new(config, 2).unwrap(), _db: db }
+        Self { state: AppState::new(config, 2).unwrap(), db }
     }
 
     /// Loads `fixtures/<name>`, fills `{{placeholders}}`, and runs the function its
@@ -94,7 +94,7 @@ async fn an_unreachable_database_is_a_503_problem_not_a_crash() {
     let config =
         Config::from_lookup(|k| (k == "DATABASE_URL").then(|| "postgres://postgres@127.0.0.1:1/none".to_owned()))
             .unwrap();
-    let f = Fixtures { state: AppState::new(config, 2).unwrap(), _db: TestDb::create().await };
+    let f = Fixtures { state: AppState::new(config, 2).unwrap(), db: TestDb::create().await };
     let (status, problem) = f.invoke("health.json", &[]).await;
     assert_eq!(status, 503, "{problem}");
     assert_eq!(problem["type"], "https://simplecrm.dev/problems/unavailable");
@@ -123,7 +123,7 @@ async fn the_migrate_function_applies_pending_migrations_once() {
 #[tokio::test]
 async fn an_sqs_batch_fixture_reports_only_its_poison_record_as_failed() {
     let f = Fixtures::new().await;
-    let owner = f._db.connect().await;
+    let owner = f.db.connect().await;
     let (tenant, ticket) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     owner
         .execute(
