@@ -11,6 +11,7 @@ pub mod tickets;
 pub mod users;
 
 mod errors;
+mod keyset;
 mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;

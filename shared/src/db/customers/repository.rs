@@ -4,7 +4,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{
-    db::{DbError, Tx, like_pattern},
+    db::{DbError, Tx, keyset::KeysetQuery, like_pattern},
     ids::{CustomerId, TenantId},
     model::Customer,
 };
@@ -73,21 +73,12 @@ pub(super) async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Customer>, DbError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = $1");
     let pattern = q.map(like_pattern);
-    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&tenant.0];
-    if let Some(p) = &pattern {
-        params.push(p);
-        sql.push_str(&format!(" AND lower(name || ' ' || email) LIKE ${}", params.len()));
-    }
-    if let Some(a) = &after {
-        params.push(a);
-        sql.push_str(&format!(" AND id < ${}", params.len()));
-    }
-    params.push(&limit);
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len()));
-    let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client().query(&stmt, &params).await?.iter().map(customer).collect()
+    let rows = KeysetQuery::new(format!("SELECT {COLUMNS} FROM customers"), "tenant_id", &tenant.0)
+        .and("lower(name || ' ' || email) LIKE", &pattern)
+        .fetch(tx, "id", &after, &limit)
+        .await?;
+    rows.iter().map(customer).collect()
 }
 
 pub(super) async fn update(

@@ -1,10 +1,10 @@
 //! SQL for the notification log.
 
-use tokio_postgres::{Row, types::ToSql};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{
-    db::{DbError, Tx},
+    db::{DbError, Tx, keyset::KeysetQuery},
     ids::{NotificationId, TenantId, TicketId},
     model::Notification,
 };
@@ -28,21 +28,12 @@ pub(super) async fn list(
     limit: i64,
 ) -> Result<Vec<Notification>, DbError> {
     let ticket = ticket.map(|t| t.0);
-    let mut sql =
-        String::from("SELECT id, ticket_id, event_type, message, created_at FROM notifications WHERE tenant_id = $1");
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tenant.0];
-    if let Some(t) = &ticket {
-        params.push(t);
-        sql.push_str(&format!(" AND ticket_id = ${}", params.len()));
-    }
-    if let Some(a) = &after {
-        params.push(a);
-        sql.push_str(&format!(" AND id < ${}", params.len()));
-    }
-    params.push(&limit);
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len()));
-    let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client().query(&stmt, &params).await?.iter().map(notification).collect()
+    let select = "SELECT id, ticket_id, event_type, message, created_at FROM notifications".to_owned();
+    let rows = KeysetQuery::new(select, "tenant_id", &tenant.0)
+        .and("ticket_id =", &ticket)
+        .fetch(tx, "id", &after, &limit)
+        .await?;
+    rows.iter().map(notification).collect()
 }
 
 /// Writes one notification per event id: a redelivered event inserts nothing.

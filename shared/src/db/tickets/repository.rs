@@ -4,7 +4,7 @@ use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
 use crate::{
-    db::{DbError, Tx, like_pattern},
+    db::{DbError, Tx, keyset::KeysetQuery, like_pattern},
     ids::{CustomerId, EventId, TenantId, TicketId, UserId},
     model::{Actor, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
 };
@@ -161,26 +161,15 @@ pub(super) async fn list(
     let customer = filter.customer_id.map(|c| c.0);
     let pattern = filter.q.as_deref().map(like_pattern);
 
-    let mut sql = format!("{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = $1");
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tenant.0];
-    macro_rules! narrow {
-        ($condition:literal, $value:expr) => {
-            if let Some(v) = $value {
-                params.push(v);
-                sql.push_str(&format!(concat!(" AND ", $condition, " ${}"), params.len()));
-            }
-        };
-    }
-    narrow!("t.status =", &status);
-    narrow!("t.priority =", &priority);
-    narrow!("t.assignee_id =", &assignee);
-    narrow!("t.customer_id =", &customer);
-    narrow!("lower(t.title || ' ' || t.description) LIKE", &pattern);
-    narrow!("t.id <", &after);
-    params.push(&limit);
-    sql.push_str(&format!(" ORDER BY t.id DESC LIMIT ${}", params.len()));
-    let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client().query(&stmt, &params).await?.iter().map(ticket).collect()
+    let rows = KeysetQuery::new(format!("{SELECT} FROM tickets t {JOIN_CUSTOMER}"), "t.tenant_id", &tenant.0)
+        .and("t.status =", &status)
+        .and("t.priority =", &priority)
+        .and("t.assignee_id =", &assignee)
+        .and("t.customer_id =", &customer)
+        .and("lower(t.title || ' ' || t.description) LIKE", &pattern)
+        .fetch(tx, "t.id", &after, &limit)
+        .await?;
+    rows.iter().map(ticket).collect()
 }
 
 pub(super) async fn insert_event(
