@@ -1,18 +1,16 @@
 //! `/api/v1/customers*`: the people and companies a tenant supports.
 
 use crm_core::{
-    AppState, Error,
+    AppState,
     error::Problem,
     ids::CustomerId,
     model::Customer,
-    pagination::{Page, PageRequest},
+    pagination::Page,
     service::customers::{self, CreateCustomerInput, UpdateCustomerInput},
 };
 use lambda_http::{Request, http::StatusCode};
 
 use crate::{HandlerResult, http};
-
-const MAX_QUERY_CHARS: usize = 200;
 
 /// Adds a customer. Send an `Idempotency-Key` to make retries safe.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CreateCustomerInput,
@@ -34,11 +32,8 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "A page of customers", body = Page<Customer>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
-    let q = http::query(&req, "q");
-    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
-        return Err(Error::invalid_parameter("q", "must be at most 200 characters"));
-    }
+    let page = http::page(&req)?;
+    let q = http::search(&req)?;
     http::json(StatusCode::OK, &customers::list(&state, &principal, q.as_deref(), page).await?)
 }
 

@@ -1,7 +1,9 @@
 //! Request and response helpers every controller shares.
 
 use crm_core::{
-    AppState, Error, request,
+    AppState, Error,
+    pagination::PageRequest,
+    request,
     security::Principal,
     service::idempotency::{self, Created, IdempotencyKey},
 };
@@ -53,6 +55,24 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HandlerResult {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::Text(body))
         .map_err(|e| Error::Internal(format!("build response: {e}")))
+}
+
+/// `limit` and `cursor`, validated: every list route pages the same way.
+pub fn page(req: &Request) -> Result<PageRequest, Error> {
+    PageRequest::parse(query(req, "limit").as_deref(), query(req, "cursor").as_deref())
+}
+
+/// Search text is bounded so a `q` cannot turn a list into an expensive scan pattern.
+const MAX_SEARCH_CHARS: usize = 200;
+
+/// The `q` search parameter, if given, at most 200 characters.
+pub fn search(req: &Request) -> Result<Option<String>, Error> {
+    match query(req, "q") {
+        Some(q) if q.chars().count() > MAX_SEARCH_CHARS => {
+            Err(Error::invalid_parameter("q", format!("must be at most {MAX_SEARCH_CHARS} characters")))
+        }
+        q => Ok(q),
+    }
 }
 
 /// A query parameter parsed into `T` (an enum, a UUID), with a field error naming it.

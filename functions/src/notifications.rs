@@ -1,12 +1,6 @@
 //! `/api/v1/notifications`: the notification log written by the event consumer.
 
-use crm_core::{
-    AppState,
-    ids::TicketId,
-    model::Notification,
-    pagination::{Page, PageRequest},
-    service::notifications,
-};
+use crm_core::{AppState, ids::TicketId, model::Notification, pagination::Page, service::notifications};
 use lambda_http::{Request, http::StatusCode};
 use uuid::Uuid;
 
@@ -20,7 +14,7 @@ use crate::{HandlerResult, http};
     responses((status = 200, description = "A page of notifications", body = Page<Notification>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
+    let page = http::page(&req)?;
     let ticket = http::query_parsed::<Uuid>(&req, "ticketId", "a UUID")?.map(TicketId);
     http::json(StatusCode::OK, &notifications::list(&state, &principal, ticket, page).await?)
 }

@@ -1,20 +1,18 @@
 //! `/api/v1/tickets*`: support tickets, their status, assignment and timeline.
 
 use crm_core::{
-    AppState, Error,
+    AppState,
     db::tickets::TicketFilter,
     error::Problem,
     ids::{CustomerId, TicketId, UserId},
     model::{Priority, Ticket, TicketEvent, TicketStatus},
-    pagination::{Page, PageRequest},
+    pagination::Page,
     service::tickets::{self, AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
 };
 use lambda_http::{Request, http::StatusCode};
 use uuid::Uuid;
 
 use crate::{HandlerResult, http};
-
-const MAX_QUERY_CHARS: usize = 200;
 
 /// Opens a ticket for a customer of this tenant; emits `ticket.created`.
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])), request_body = CreateTicketInput,
@@ -40,11 +38,8 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
-    let q = http::query(&req, "q");
-    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
-        return Err(Error::invalid_parameter("q", "must be at most 200 characters"));
-    }
+    let page = http::page(&req)?;
+    let q = http::search(&req)?;
     let filter = TicketFilter {
         status: http::query_parsed(&req, "status", "OPEN, IN_PROGRESS or RESOLVED")?,
         priority: http::query_parsed(&req, "priority", "LOW, MEDIUM, HIGH or URGENT")?,

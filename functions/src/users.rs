@@ -5,7 +5,7 @@ use crm_core::{
     error::Problem,
     ids::UserId,
     model::{Role, User},
-    pagination::{Page, PageRequest},
+    pagination::Page,
     service::users::{self, CreateUserInput, UpdateUserInput},
 };
 use lambda_http::{Request, http::StatusCode};
@@ -33,7 +33,7 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
         (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let principal = http::principal(&state, &req)?;
-    let page = PageRequest::parse(http::query(&req, "limit").as_deref(), http::query(&req, "cursor").as_deref())?;
+    let page = http::page(&req)?;
     let role = match http::query(&req, "role") {
         None => None,
         Some(raw) => {
