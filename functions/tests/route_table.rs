@@ -1,6 +1,11 @@
-//! `template.yaml`, the binaries and the route table say the same thing.
+//! `template.yaml`, the binaries and the route table say the same thing, and the template
+//! is wired the way its comments say (deploy order, logs, throttling, alarms, IAM).
 
-use std::{collections::BTreeSet, fs, path::Path};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs,
+    path::Path,
+};
 
 use crm_functions::routes::{NON_HTTP_FUNCTIONS, routes};
 use yaml_serde::Value;
@@ -27,14 +32,65 @@ fn logical_id(function: &str) -> String {
 }
 
 fn functions(t: &Value) -> Vec<(String, &Value)> {
+    resources_of_type(t, "AWS::Serverless::Function")
+}
+
+fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(String, &'a Value)> {
     t["Resources"]
         .as_mapping()
         .unwrap()
         .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .filter(|(_, r)| r["Type"] == kind)
         .map(|(id, r)| (id.as_str().unwrap().to_owned(), r))
         .collect()
 }
+
+/// A YAML fragment with CloudFormation short tags, compared tag and all
+/// (`!Ref X` is not the string `X`).
+fn yaml(text: &str) -> Value {
+    yaml_serde::from_str(text).unwrap()
+}
+
+/// `DependsOn` as a list, whether the template wrote one name or a list.
+fn depends_on(resource: &Value) -> Vec<String> {
+    match &resource["DependsOn"] {
+        Value::String(one) => vec![one.clone()],
+        Value::Sequence(many) => many.iter().map(|v| v.as_str().unwrap().to_owned()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// (namespace, metric name) of every graph in the dashboard body: metric rows as they
+/// are, `SEARCH('{"<namespace>",Route} MetricName="<name>"', …)` as "<namespace> by Route".
+fn dashboard_metrics(body: &str) -> BTreeSet<(String, String)> {
+    let doc: serde_json::Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    let mut shown = BTreeSet::new();
+    for widget in doc["widgets"].as_array().unwrap() {
+        for row in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+            if let Some(expression) = row[0]["expression"].as_str() {
+                let schema = expression.split_once("{\"").and_then(|(_, rest)| rest.split_once("\",Route}"));
+                let name = expression.split_once("MetricName=\"").and_then(|(_, rest)| rest.split_once('"'));
+                if let (Some((namespace, _)), Some((name, _))) = (schema, name) {
+                    shown.insert((format!("{namespace} by Route"), name.to_owned()));
+                }
+            } else if let (Some(namespace), Some(name)) = (row[0].as_str(), row[1].as_str()) {
+                shown.insert((namespace.to_owned(), name.to_owned()));
+            }
+        }
+    }
+    shown
+}
+
+/// The function ids the template gives the events queue to: publishers send, the
+/// consumer polls. Which services publish: `shared/src/service/tickets.rs` (create,
+/// set_status, assign; an edit records a timeline entry but no outbox event).
+const QUEUE_USERS: &[(&str, &str)] = &[
+    ("TicketsCreateFunction", "SQSSendMessagePolicy"),
+    ("TicketsStatusFunction", "SQSSendMessagePolicy"),
+    ("TicketsAssignFunction", "SQSSendMessagePolicy"),
+    ("OutboxSweeperFunction", "SQSSendMessagePolicy"),
+    ("TicketConsumerFunction", "SQSPollerPolicy"),
+];
 
 #[test]
 fn template_routes_equal_the_route_table() {
@@ -61,11 +117,16 @@ fn template_routes_equal_the_route_table() {
 }
 
 #[test]
-fn every_function_is_built_by_cargo_lambda_for_arm64_al2023() {
+fn every_function_is_built_by_cargo_lambda_for_al2023_on_the_architecture_parameter() {
     let t = template();
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
-    assert_eq!(globals["Architectures"], yaml_serde::from_str::<Value>("[arm64]").unwrap());
+    assert_eq!(globals["Architectures"], yaml("[!Ref Architecture]"));
+    let architecture = &t["Parameters"]["Architecture"];
+    assert_eq!(architecture["Default"], "arm64");
+    assert_eq!(architecture["AllowedValues"], yaml("[arm64, x86_64]"));
+    assert_eq!(globals["Tracing"], "Active");
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
     let mut binaries = BTreeSet::new();
     for (id, resource) in functions(&t) {
         assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
@@ -145,4 +206,183 @@ fn the_pipeline_is_wired_for_partial_batch_failures_and_a_dead_letter_queue() {
     let sweeper = &resources["OutboxSweeperFunction"]["Properties"]["Events"]["Schedule"];
     assert_eq!(sweeper["Type"], "ScheduleV2");
     assert_eq!(resources["DeadLetterAlarm"]["Type"], "AWS::CloudWatch::Alarm");
+}
+
+#[test]
+fn migrations_run_through_a_custom_resource_before_any_other_function_goes_live() {
+    let t = template();
+    let resources = &t["Resources"];
+    let custom: Vec<(String, &Value)> = resources
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| {
+            r["Type"].as_str().is_some_and(|k| k.starts_with("Custom::") || k == "AWS::CloudFormation::CustomResource")
+        })
+        .map(|(id, r)| (id.as_str().unwrap().to_owned(), r))
+        .collect();
+    assert_eq!(custom.len(), 1, "one custom resource: the migrations");
+    let (migrations, resource) = &custom[0];
+    let properties = &resource["Properties"];
+    assert_eq!(properties["ServiceToken"], yaml("!GetAtt MigrateFunction.Arn"));
+    // A property that changes on every deploy makes CloudFormation send Update each time.
+    assert_eq!(properties["DeployId"], yaml("!Ref DeployId"));
+    assert!(t["Parameters"]["DeployId"]["Default"].as_str().is_some());
+    // The migrate function answers before CloudFormation stops waiting.
+    let service_timeout = properties["ServiceTimeout"].as_u64().expect("ServiceTimeout");
+    let migrate_timeout = resources["MigrateFunction"]["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(migrate_timeout < service_timeout && service_timeout <= 3600, "{migrate_timeout} < {service_timeout}");
+    assert_eq!(resources["MigrateFunction"]["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
+
+    for (id, function) in functions(&t) {
+        let deps = depends_on(function);
+        if id == "MigrateFunction" {
+            assert!(!deps.contains(migrations), "the migrate function cannot wait for itself");
+        } else {
+            assert!(deps.contains(migrations), "{id} must DependsOn {migrations}");
+        }
+    }
+}
+
+#[test]
+fn every_function_has_a_log_group_kept_for_the_retention_parameter() {
+    let t = template();
+    let groups: BTreeMap<String, &Value> = resources_of_type(&t, "AWS::Logs::LogGroup")
+        .into_iter()
+        .filter_map(|(_, g)| Some((g["Properties"]["LogGroupName"].as_str()?.to_owned(), g)))
+        .collect();
+    let retention = yaml("!Ref LogRetentionDays");
+    for (id, _) in functions(&t) {
+        let name = format!("/aws/lambda/${{{id}}}");
+        let group = groups.get(&name).unwrap_or_else(|| panic!("{id} has no log group {name}"));
+        assert_eq!(group["Properties"]["LogGroupName"], yaml(&format!("!Sub '{name}'")), "{id}");
+        assert_eq!(group["Properties"]["RetentionInDays"], retention, "{id}");
+    }
+    let access = &t["Resources"]["ApiAccessLogGroup"];
+    assert_eq!(access["Type"], "AWS::Logs::LogGroup");
+    assert_eq!(access["Properties"]["RetentionInDays"], retention);
+}
+
+#[test]
+fn the_api_throttles_every_route_harder_on_auth_and_logs_each_request_as_json() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let defaults = &api["DefaultRouteSettings"];
+    assert_eq!(defaults["ThrottlingBurstLimit"], yaml("!Ref ApiThrottlingBurstLimit"));
+    assert_eq!(defaults["ThrottlingRateLimit"], yaml("!Ref ApiThrottlingRateLimit"));
+
+    let keys: BTreeSet<String> = routes().iter().map(|r| r.key()).collect();
+    let per_route = api["RouteSettings"].as_mapping().unwrap();
+    let throttled: BTreeSet<String> = per_route.keys().map(|k| k.as_str().unwrap().to_owned()).collect();
+    let expected: BTreeSet<String> =
+        ["POST /api/v1/auth/login", "POST /api/v1/auth/register", "POST /api/v1/auth/refresh"].map(String::from).into();
+    assert_eq!(throttled, expected);
+    for (key, settings) in per_route {
+        assert!(keys.contains(key.as_str().unwrap()), "{key:?} is not a route key of the route table");
+        assert_eq!(settings["ThrottlingBurstLimit"], yaml("!Ref AuthThrottlingBurstLimit"));
+        assert_eq!(settings["ThrottlingRateLimit"], yaml("!Ref AuthThrottlingRateLimit"));
+    }
+    // The stricter limits are stricter by default.
+    let default_of = |name: &str| t["Parameters"][name]["Default"].as_u64().unwrap();
+    assert!(default_of("AuthThrottlingBurstLimit") < default_of("ApiThrottlingBurstLimit"));
+    assert!(default_of("AuthThrottlingRateLimit") < default_of("ApiThrottlingRateLimit"));
+
+    let access = &api["AccessLogSettings"];
+    let destination = access["DestinationArn"].as_str().unwrap();
+    assert!(destination.contains("${ApiAccessLogGroup}"), "access logs go to ApiAccessLogGroup: {destination}");
+    let format: serde_json::Value = serde_json::from_str(access["Format"].as_str().unwrap()).unwrap();
+    for field in [
+        "requestId",
+        "ip",
+        "requestTime",
+        "httpMethod",
+        "routeKey",
+        "status",
+        "protocol",
+        "responseLength",
+        "integrationLatency",
+        "responseLatency",
+        "integrationErrorMessage",
+    ] {
+        assert!(format[field].as_str().is_some_and(|v| v.starts_with("$context.")), "access log lacks {field}");
+    }
+}
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic_and_every_function_has_its_error_and_throttle_alarms() {
+    let t = template();
+    let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
+    let action = yaml("!If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref 'AWS::NoValue']");
+    for (id, alarm) in &alarms {
+        assert_eq!(alarm["Properties"]["AlarmActions"], action, "{id}");
+        assert!(alarm["Properties"]["AlarmDescription"].as_str().is_some(), "{id} says what it means");
+    }
+    let ids: BTreeSet<&str> = alarms.iter().map(|(id, _)| id.as_str()).collect();
+    for named in ["DeadLetterAlarm", "EventsQueueAgeAlarm", "OutboxLagAlarm", "Api5xxRateAlarm"] {
+        assert!(ids.contains(named), "{named} is missing");
+    }
+    for (function, _) in functions(&t) {
+        for metric in ["Errors", "Throttles"] {
+            let id = format!("{function}{metric}Alarm");
+            let alarm = &t["Resources"][id.as_str()]["Properties"];
+            assert_eq!(alarm["Namespace"], "AWS/Lambda", "{id}");
+            assert_eq!(alarm["MetricName"], metric, "{id}");
+            assert_eq!(alarm["Dimensions"][0]["Value"], yaml(&format!("!Ref {function}")), "{id}");
+        }
+    }
+
+    // The alarms and the dashboard read the namespace the code writes its metrics to.
+    let namespace = yaml("!Sub 'SimpleCRM/${AWS::StackName}'");
+    assert_eq!(t["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"], namespace);
+    let lag = &t["Resources"]["OutboxLagAlarm"]["Properties"];
+    assert_eq!(
+        (&lag["Namespace"], &lag["MetricName"], &lag["Statistic"]),
+        (&namespace, &yaml("OutboxLag"), &yaml("Maximum"))
+    );
+    let body = t["Resources"]["Dashboard"]["Properties"]["DashboardBody"].as_str().unwrap();
+    let shown = dashboard_metrics(body);
+    for metric in ["Requests", "Latency", "Errors", "ClientErrors"] {
+        assert!(shown.contains(&("SimpleCRM/${AWS::StackName} by Route".into(), metric.into())), "per-route {metric}");
+    }
+    for metric in ["OutboxLag", "TicketsCreated", "EventsPublished", "ConsumerProcessed", "ConsumerFailed"] {
+        assert!(shown.contains(&("SimpleCRM/${AWS::StackName}".into(), metric.into())), "the dashboard shows {metric}");
+    }
+    for (function, _) in functions(&t) {
+        for metric in ["Errors", "Throttles", "ConcurrentExecutions"] {
+            let row = format!(r#"["AWS/Lambda", "{metric}", "FunctionName", "${{{function}}}""#);
+            assert!(body.contains(&row), "the dashboard shows {metric} of {function}");
+        }
+    }
+}
+
+#[test]
+fn only_the_publishers_the_consumer_and_the_sweeper_touch_the_events_queue() {
+    let t = template();
+    let queue_users: BTreeMap<&str, &str> = QUEUE_USERS.iter().copied().collect();
+    assert!(t["Globals"]["Function"]["Environment"]["Variables"]["SQS_QUEUE_URL"].is_null());
+    for (id, function) in functions(&t) {
+        let properties = &function["Properties"];
+        let policies: Vec<String> = properties["Policies"]
+            .as_sequence()
+            .map(|list| {
+                list.iter()
+                    .flat_map(|p| p.as_mapping().unwrap().keys())
+                    .map(|k| k.as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let queue_url = &properties["Environment"]["Variables"]["SQS_QUEUE_URL"];
+        match queue_users.get(id.as_str()) {
+            Some(policy) => {
+                assert_eq!(policies, [*policy], "{id}");
+                let queue = &function["Properties"]["Policies"][0][*policy]["QueueName"];
+                assert_eq!(queue, &yaml("!GetAtt EventsQueue.QueueName"), "{id}");
+                assert_eq!(queue_url, &yaml("!Ref EventsQueue"), "{id}");
+            }
+            None => {
+                assert!(policies.is_empty(), "{id} needs no policy, has {policies:?}");
+                assert!(queue_url.is_null(), "{id} does not use the queue");
+            }
+        }
+    }
 }
