@@ -3,7 +3,7 @@
 
 use std::{future::Future, time::Instant};
 
-use crm_core::{AppState, Error, error::PROBLEM_CONTENT_TYPE};
+use crm_core::{AppState, Error, error::PROBLEM_CONTENT_TYPE, metrics};
 use lambda_http::{Body, Request, RequestExt, Response, http::header, request::RequestContext};
 use tracing::{Instrument, field};
 
@@ -20,11 +20,12 @@ where
     let request_id = request_id(&req);
     let instance = req.uri().path().to_owned();
     let method = req.method().clone();
+    let route = route_key(&req);
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
         function,
-        route = %route_key(&req),
+        route = %route,
         method = %method,
         path = %instance,
         tenant_id = field::Empty,
@@ -48,6 +49,8 @@ where
             tracing::info!(status, latency_ms, "request");
         }
     });
+    metrics::request(&route, status, latency_ms);
+    metrics::flush();
     response
 }
 

@@ -5,11 +5,8 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::{
-    eventbridge::EventBridgeEvent,
-    sqs::{SqsBatchResponse, SqsEvent},
-};
-use crm_core::{AppState, Error, service::pipeline};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use crm_core::{AppState, Error, metrics, service::pipeline};
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
 
@@ -21,13 +18,16 @@ pub const SWEEP_MIN_AGE: Duration = Duration::from_secs(5);
 pub const SWEEP_LIMIT: i32 = 200;
 
 pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {
-    pipeline::consume_batch(&state, event).await
+    let response = pipeline::consume_batch(&state, event).await;
+    metrics::flush();
+    response
 }
 
 pub async fn sweep(state: AppState) -> Result<Value, Error> {
     let queue = state.events.queue.as_ref().ok_or_else(|| Error::Internal("SQS_QUEUE_URL is not set".into()))?;
-    let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await?;
-    Ok(json!({ "published": published }))
+    let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await;
+    metrics::flush();
+    Ok(json!({ "published": published? }))
 }
 
 pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {
@@ -41,7 +41,9 @@ pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {
 
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
     let state = init();
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<EventBridgeEvent>| {
+    // Whatever the schedule sends (an EventBridge "Scheduled Event", or the Scheduler's
+    // own input, `{}` by default): a tick is a tick, and a strict type would fail them all.
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
         let state = state.clone();
         async move { sweep(state).await.map_err(|e| lambda_runtime::Error::from(e.to_string())) }
     }))

@@ -54,6 +54,8 @@ pub struct Config {
     pub aws_endpoint_url: Option<String>,
     pub listen_addr: SocketAddr,
     pub log_format: LogFormat,
+    /// CloudWatch namespace for EMF metrics; none are written without it.
+    pub metrics_namespace: Option<String>,
 }
 
 /// One line naming the setting that stopped start-up.
@@ -143,6 +145,8 @@ impl Config {
             check_http_url("AWS_ENDPOINT_URL", url)?;
         }
 
+        let metrics_namespace = get("METRICS_NAMESPACE");
+
         Ok(Self {
             database_url,
             app_database_url,
@@ -153,6 +157,7 @@ impl Config {
             aws_endpoint_url,
             listen_addr,
             log_format,
+            metrics_namespace,
         })
     }
 

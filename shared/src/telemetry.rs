@@ -21,6 +21,9 @@ pub fn init(config: &Config) {
             .try_init(),
         LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),
     };
+    if let Some(namespace) = &config.metrics_namespace {
+        crate::metrics::init(namespace);
+    }
     if config.jwt_secret_generated {
         tracing::warn!("JWT_SECRET is not set: using a random key for this process; tokens will not survive a restart");
     }

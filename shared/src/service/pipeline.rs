@@ -15,6 +15,7 @@ use crate::{
         sqs::EventsQueue,
     },
     ids::EventId,
+    metrics,
     state::AppState,
 };
 
@@ -42,7 +43,10 @@ pub async fn publish_committed(state: &AppState, events: Vec<OutboxEvent>) {
         return;
     }
     let sent = match queue.send(&events).await {
-        Ok(sent) => sent,
+        Ok(sent) => {
+            metrics::count(metrics::EVENTS_PUBLISHED, sent.len() as u64);
+            sent
+        }
         Err(e) => {
             tracing::warn!(error = %e, count = events.len(), "events stay in the outbox; the sweeper will publish them");
             return;
@@ -68,11 +72,15 @@ async fn mark_published(state: &AppState, ids: &[EventId]) -> Result<(), Error> 
 pub async fn sweep(state: &AppState, queue: &EventsQueue, min_age: Duration, limit: i32) -> Result<usize, Error> {
     let tx = state.db.begin_unscoped().await?;
     let events = outbox_db::manager::claim_stale(&tx, min_age, limit).await?;
+    // Oldest first: the first claimed row is the lag; nothing claimed means none beyond `min_age`.
+    let lag = events.first().map_or(0.0, |oldest| (Utc::now() - oldest.created_at).as_seconds_f64());
+    metrics::outbox_lag(lag);
     if events.is_empty() {
         tx.rollback().await?;
         return Ok(0);
     }
     let sent = queue.send(&events).await?;
+    metrics::count(metrics::EVENTS_PUBLISHED, sent.len() as u64);
     outbox_db::manager::mark_published(&tx, &sent).await?;
     tx.commit().await?;
     if let Some(oldest) = events.first() {
@@ -107,11 +115,14 @@ pub async fn consume_batch(state: &AppState, event: SqsEvent) -> SqsBatchRespons
     let mut response = SqsBatchResponse::default();
     for record in &event.records {
         if let Err(e) = consume_record(state, record).await {
+            metrics::count(metrics::CONSUMER_FAILED, 1);
             let id = record.message_id.clone().unwrap_or_default();
             tracing::warn!(message_id = %id, error = %e, "event record failed");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
+        } else {
+            metrics::count(metrics::CONSUMER_PROCESSED, 1);
         }
     }
     response
@@ -126,6 +137,7 @@ async fn consume_record(state: &AppState, record: &SqsMessage) -> Result<(), Err
 pub async fn consume_body(state: &AppState, body: &str) -> Result<(), Error> {
     let event: EventPayload =
         serde_json::from_str(body).map_err(|e| Error::MalformedBody(format!("not a ticket event: {e}")))?;
+    metrics::outbox_lag((Utc::now() - event.occurred_at).as_seconds_f64());
     let notice = Notice {
         tenant_id: event.tenant_id,
         ticket_id: event.ticket_id,

@@ -22,6 +22,7 @@ use crate::{
     error::Error,
     events::OutboxEvent,
     ids::{CustomerId, EventId, TicketId, UserId},
+    metrics,
     model::{EventType, Priority, Ticket, TicketEvent, TicketStatus},
     pagination::{Page, PageRequest},
     security::Principal,
@@ -106,6 +107,7 @@ pub async fn create(
     let event = record(&tx, principal, &ticket, EventType::Created, Value::Null, after).await?;
     idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &ticket).await?;
     tx.commit().await?;
+    metrics::count(metrics::TICKETS_CREATED, 1);
     pipeline::publish_committed(state, event.into_iter().collect()).await;
     tracing::info!(tenant_id = %tenant, ticket_id = %ticket.id, "ticket created");
     Ok(Created::New(ticket))

@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""Writes events/: one genuine Lambda event per function, the seed they refer to, and env.json.
+
+    python3 events/generate.py
+
+The events are for `sam local invoke -e events/<function>.json` against the Docker Compose
+PostgreSQL and LocalStack (README, "SAM local"), and `local/tests/sam_events.rs` feeds each
+one, unchanged, into its function. They refer to the tenant that `events/seed.sql` creates
+with fixed ids, and carry an access token for its admin signed with env.json's development
+key (valid until 2099; no deployed stack accepts it, since its key comes from Secrets
+Manager). Rerun after changing a route, the token format or the seed.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import pathlib
+import uuid
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# Development-only signing key, shared with docker-compose.yml's api service.
+JWT_SECRET = "local-development-signing-key-change-me-0123456789"
+TENANT = "0195f000-0000-7000-8000-000000000001"
+ADMIN = "0195f000-0000-7000-8000-000000000002"
+AGENT = "0195f000-0000-7000-8000-000000000003"
+CUSTOMER = "0195f000-0000-7000-8000-000000000004"
+SPARE_CUSTOMER = "0195f000-0000-7000-8000-000000000005"
+TICKET = "0195f000-0000-7000-8000-000000000006"
+EVENT = "0195f000-0000-7000-8000-000000000007"
+REFRESH_FOR_REFRESH = "0195f000-0000-7000-8000-000000000008"
+REFRESH_FOR_LOGOUT = "0195f000-0000-7000-8000-000000000009"
+FAMILY = "0195f000-0000-7000-8000-00000000000a"
+ISSUED_AT = 1795622400  # 2026-11-25T00:00:00Z
+EXPIRES_AT = 4102444800  # 2100-01-01T00:00:00Z
+REGISTER_EMAIL = "owner@sam-local.example"
+REGISTER_PASSWORD = "sam-local-password-2026"
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def access_token() -> str:
+    """HS256, the claims of shared/src/security/tokens.rs."""
+    header = {"typ": "JWT", "alg": "HS256"}
+    claims = {
+        "sub": ADMIN,
+        "tenantId": TENANT,
+        "role": "admin",
+        "exp": EXPIRES_AT,
+        "iat": ISSUED_AT,
+        "jti": "0195f000-0000-7000-8000-0000000000ff",
+    }
+    signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + b64url(
+        json.dumps(claims, separators=(",", ":")).encode()
+    )
+    signature = hmac.new(JWT_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(signature)
+
+
+def refresh_token(token_id: str) -> tuple[str, str]:
+    """base64url(tenant ‖ id ‖ secret); the database keeps SHA-256(secret) (security/refresh.rs)."""
+    secret = hashlib.sha256(f"sam-local-refresh-{token_id}".encode()).digest()
+    raw = uuid.UUID(TENANT).bytes + uuid.UUID(token_id).bytes + secret
+    return b64url(raw), hashlib.sha256(secret).hexdigest()
+
+
+TOKEN = access_token()
+REFRESH, REFRESH_HASH = refresh_token(REFRESH_FOR_REFRESH)
+LOGOUT, LOGOUT_HASH = refresh_token(REFRESH_FOR_LOGOUT)
+
+
+def http_event(route: str, path: str, body=None, query: str = "", auth: bool = True, path_params=None):
+    """An API Gateway HTTP API payload 2.0 event, as the $default stage sends it."""
+    method = route.split(" ", 1)[0]
+    headers = {
+        "accept": "application/json",
+        "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "user-agent": "curl/8.5.0",
+        "x-amzn-trace-id": "Root=1-6744bd80-0123456789abcdef01234567",
+        "x-forwarded-for": "203.0.113.10",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    if auth:
+        headers["authorization"] = f"Bearer {TOKEN}"
+    text = None
+    if body is not None:
+        text = json.dumps(body)
+        headers["content-type"] = "application/json"
+        headers["content-length"] = str(len(text.encode()))
+    event = {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abcdef1234",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "curl/8.5.0",
+            },
+            "requestId": "Rk3xJg0MoAMEb3Q=",
+            "routeKey": route,
+            "stage": "$default",
+            "time": "25/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795665600000,
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&"))
+    if path_params:
+        event["pathParameters"] = path_params
+    if text is not None:
+        event["body"] = text
+    return event
+
+
+def http_events():
+    t = f"/api/v1/tickets/{TICKET}"
+    return {
+        "auth-register": http_event(
+            "POST /api/v1/auth/register",
+            "/api/v1/auth/register",
+            {"tenantName": "Sam Local Ltd", "email": REGISTER_EMAIL, "password": REGISTER_PASSWORD, "name": "Sam"},
+            auth=False,
+        ),
+        "auth-login": http_event(
+            "POST /api/v1/auth/login",
+            "/api/v1/auth/login",
+            {"email": REGISTER_EMAIL, "password": REGISTER_PASSWORD},
+            auth=False,
+        ),
+        "auth-refresh": http_event(
+            "POST /api/v1/auth/refresh", "/api/v1/auth/refresh", {"refreshToken": REFRESH}, auth=False
+        ),
+        "auth-logout": http_event("POST /api/v1/auth/logout", "/api/v1/auth/logout", {"refreshToken": LOGOUT}),
+        "auth-me": http_event("GET /api/v1/auth/me", "/api/v1/auth/me"),
+        "users-create": http_event(
+            "POST /api/v1/users",
+            "/api/v1/users",
+            {"email": "new-agent@sam-local.example", "name": "New Agent", "password": REGISTER_PASSWORD, "role": "agent"},
+        ),
+        "users-list": http_event("GET /api/v1/users", "/api/v1/users", query="limit=20"),
+        "users-get": http_event("GET /api/v1/users/{id}", f"/api/v1/users/{AGENT}", path_params={"id": AGENT}),
+        "users-update": http_event(
+            "PATCH /api/v1/users/{id}", f"/api/v1/users/{AGENT}", {"name": "Agent Smith"}, path_params={"id": AGENT}
+        ),
+        "customers-create": http_event(
+            "POST /api/v1/customers",
+            "/api/v1/customers",
+            {"name": "Globex", "email": "contact@globex.example", "phone": "+1 555 0100"},
+        ),
+        "customers-list": http_event("GET /api/v1/customers", "/api/v1/customers", query="limit=20"),
+        "customers-get": http_event(
+            "GET /api/v1/customers/{id}", f"/api/v1/customers/{CUSTOMER}", path_params={"id": CUSTOMER}
+        ),
+        "customers-update": http_event(
+            "PATCH /api/v1/customers/{id}",
+            f"/api/v1/customers/{CUSTOMER}",
+            {"phone": "+1 555 0199"},
+            path_params={"id": CUSTOMER},
+        ),
+        "customers-delete": http_event(
+            "DELETE /api/v1/customers/{id}", f"/api/v1/customers/{SPARE_CUSTOMER}", path_params={"id": SPARE_CUSTOMER}
+        ),
+        "tickets-create": http_event(
+            "POST /api/v1/tickets",
+            "/api/v1/tickets",
+            {"customerId": CUSTOMER, "title": "Printer on fire", "description": "Smoke since 9am", "priority": "HIGH"},
+        ),
+        "tickets-list": http_event("GET /api/v1/tickets", "/api/v1/tickets", query="status=OPEN&limit=20"),
+        "tickets-get": http_event("GET /api/v1/tickets/{id}", t, path_params={"id": TICKET}),
+        "tickets-update": http_event(
+            "PATCH /api/v1/tickets/{id}", t, {"priority": "URGENT"}, path_params={"id": TICKET}
+        ),
+        "tickets-status": http_event(
+            "PATCH /api/v1/tickets/{id}/status", f"{t}/status", {"status": "IN_PROGRESS"}, path_params={"id": TICKET}
+        ),
+        "tickets-assign": http_event(
+            "PATCH /api/v1/tickets/{id}/assign", f"{t}/assign", {"assigneeId": AGENT}, path_params={"id": TICKET}
+        ),
+        "tickets-events": http_event("GET /api/v1/tickets/{id}/events", f"{t}/events", path_params={"id": TICKET}),
+        "notifications-list": http_event("GET /api/v1/notifications", "/api/v1/notifications", query="limit=20"),
+        "stats": http_event("GET /api/v1/stats", "/api/v1/stats"),
+        "health": http_event("GET /health", "/health", auth=False),
+        "docs": http_event("GET /api-docs/openapi.json", "/api-docs/openapi.json", auth=False),
+    }
+
+
+def consumer_event():
+    body = {
+        "eventId": EVENT,
+        "type": "ticket.created",
+        "tenantId": TENANT,
+        "ticketId": TICKET,
+        "actorId": ADMIN,
+        "occurredAt": "2026-11-25T12:00:00Z",
+        "before": None,
+        "after": {"title": "Cannot log in", "status": "OPEN", "priority": "MEDIUM", "customerId": CUSTOMER},
+    }
+    text = json.dumps(body)
+    return {
+        "Records": [
+            {
+                "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+                "body": text,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795665600000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795665600100",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:simplecrm-events",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+def sweeper_event():
+    return {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": "2026-11-25T12:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/simplecrm-outbox-sweeper"],
+        "detail": {},
+    }
+
+
+def migrate_event():
+    return {
+        "RequestType": "Create",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:simplecrm-dev-MigrateFunction",
+        "ResponseURL": "http://127.0.0.1:9/cloudformation-response",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/simplecrm-dev/5b2d5f40-ab12-11f0-8a5e-0a1b2c3d4e5f",
+        "RequestId": "6a0c7a4e-8c4e-4f6e-9a57-2b8b0f5d3c11",
+        "LogicalResourceId": "DatabaseMigrations",
+        "ResourceType": "Custom::DatabaseMigrations",
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:simplecrm-dev-MigrateFunction",
+            "DeployId": "manual",
+        },
+    }
+
+
+SEED = f"""-- The tenant every file in events/ refers to (written by events/generate.py).
+-- Apply after the migrations: psql "$DATABASE_URL" -f events/seed.sql
+-- Re-running it resets that tenant and leaves every other one alone.
+BEGIN;
+DELETE FROM tenants WHERE id = '{TENANT}';
+DELETE FROM users WHERE lower(email) IN ('{REGISTER_EMAIL}', 'new-agent@sam-local.example');
+DELETE FROM tenants t WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id) AND t.name = 'Sam Local Ltd';
+INSERT INTO tenants (id, name) VALUES ('{TENANT}', 'Acme (sam local)');
+-- Nobody signs in as these two (no password matches the hash); auth-login signs in the
+-- user that auth-register creates.
+INSERT INTO users (tenant_id, id, email, name, role, password_hash) VALUES
+    ('{TENANT}', '{ADMIN}', 'admin@acme-sam-local.example', 'Ada Admin', 'admin', '$argon2id$v=19$m=19456,t=2,p=1$c2FtLWxvY2FsLXNlZWQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+    ('{TENANT}', '{AGENT}', 'agent@acme-sam-local.example', 'Alan Agent', 'agent', '$argon2id$v=19$m=19456,t=2,p=1$c2FtLWxvY2FsLXNlZWQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, expires_at) VALUES
+    ('{TENANT}', '{REFRESH_FOR_REFRESH}', '{ADMIN}', '{FAMILY}', '\\x{REFRESH_HASH}', '2100-01-01'),
+    ('{TENANT}', '{REFRESH_FOR_LOGOUT}', '{ADMIN}', '{REFRESH_FOR_LOGOUT}', '\\x{LOGOUT_HASH}', '2100-01-01');
+INSERT INTO customers (tenant_id, id, name, email) VALUES
+    ('{TENANT}', '{CUSTOMER}', 'Initech', 'support@initech.example'),
+    ('{TENANT}', '{SPARE_CUSTOMER}', 'Hooli', 'hello@hooli.example');
+INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES
+    ('{TENANT}', '{TICKET}', '{CUSTOMER}', 'Cannot log in', 'Password reset mail never arrives');
+COMMIT;
+"""
+
+# `sam local` containers reach the host's Compose ports through host.docker.internal.
+# Only variables the template declares can be set here (a SAM local rule).
+ENV = {
+    "Parameters": {
+        "APP_ENV": "development",
+        "LOG_FORMAT": "json",
+        "DATABASE_URL": "postgres://postgres:postgres@host.docker.internal:5432/simplecrm",
+        "APP_DATABASE_URL": "",
+        "JWT_SECRET": JWT_SECRET,
+        "SQS_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-events",
+        "AWS_ENDPOINT_URL": "http://host.docker.internal:4566",
+        "METRICS_NAMESPACE": "SimpleCRM/sam-local",
+    }
+}
+
+
+def write(path: pathlib.Path, value) -> None:
+    text = value if isinstance(value, str) else json.dumps(value, indent=2) + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    events = http_events()
+    events["ticket-consumer"] = consumer_event()
+    events["outbox-sweeper"] = sweeper_event()
+    events["migrate"] = migrate_event()
+    for old in HERE.glob("*.json"):
+        old.unlink()
+    for name, event in sorted(events.items()):
+        write(HERE / f"{name}.json", event)
+    write(HERE / "seed.sql", SEED)
+    write(ROOT / "env.json", ENV)
+    print(f"wrote {len(events)} events, events/seed.sql and env.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+//! Every file in `events/` (what developers hand to `sam local invoke`) fed, unchanged,
+//! through the real Lambda event types into the function it is named for, over a fresh
+//! database holding `events/seed.sql`, with `env.json`'s settings.
+
+mod common;
+
+use std::{collections::BTreeSet, path::PathBuf};
+
+use aws_lambda_events::sqs::SqsEvent;
+use common::sqs::{DEFAULT_PORT, TestQueue, endpoint};
+use crm_core::{AppState, Config, db::testing::TestDb};
+use crm_functions::{invoke::dispatch, migrate, pipeline, routes};
+use lambda_http::Body;
+use serde_json::Value;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+    sync::oneshot,
+};
+
+const SEEDED_TICKET: &str = "0195f000-0000-7000-8000-000000000006";
+const SEEDED_EVENT: &str = "0195f000-0000-7000-8000-000000000007";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn event_text(function: &str) -> String {
+    let path = root().join("events").join(format!("{function}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn env_json() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("env.json")).unwrap()).unwrap()
+}
+
+/// The functions: one binary each in functions/src/bin.
+fn functions() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("functions/src/bin"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn event_files() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// env.json's settings, pointed at this test's database and queue.
+async fn state(db: &TestDb, queue: &TestQueue) -> AppState {
+    let env = env_json();
+    let params = env["Parameters"].as_object().expect("env.json has Parameters").clone();
+    let url = db.url.clone();
+    let queue_url = queue.url.clone();
+    let config = Config::from_lookup(move |k| match k {
+        "DATABASE_URL" => Some(url.clone()),
+        "SQS_QUEUE_URL" => Some(queue_url.clone()),
+        "AWS_ENDPOINT_URL" => Some(endpoint(DEFAULT_PORT)),
+        // The runtime-role URL is the Compose database's; here the owner serves both.
+        "APP_DATABASE_URL" | "METRICS_NAMESPACE" => None,
+        _ => params.get(k).and_then(|v| v.as_str()).map(str::to_owned),
+    })
+    .expect("env.json is a valid configuration");
+    AppState::new(config, 2).unwrap()
+}
+
+async fn invoke_http(state: &AppState, function: &str) -> (u16, Value) {
+    let text = event_text(function);
+    let route_key = serde_json::from_str::<Value>(&text).unwrap()["routeKey"].as_str().unwrap().to_owned();
+    let request = lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("events/{function}.json is not an API Gateway event: {e}"));
+    let table = routes::routes();
+    let route = table.iter().find(|r| r.key() == route_key).unwrap_or_else(|| panic!("no route {route_key}"));
+    assert_eq!(route.function, function, "events/{function}.json names another function's route");
+    let response = dispatch(route.function, state.clone(), request, route.handler).await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::String(t.clone())),
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+/// A stand-in for CloudFormation's pre-signed S3 URL: takes one PUT and hands over its body.
+async fn response_catcher() -> (String, oneshot::Receiver<(String, Value)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cloudformation-response", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            data.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&data).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let head = &text[..end];
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                if data.len() >= end + 4 + length {
+                    let body = serde_json::from_slice(&data[end + 4..end + 4 + length]).unwrap();
+                    let method = head.split(' ').next().unwrap_or_default().to_owned();
+                    socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+                    let _ = tx.send((method, body));
+                    return;
+                }
+            }
+            if n == 0 {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn there_is_exactly_one_event_per_function() {
+    assert_eq!(event_files(), functions(), "events/*.json must name the functions of functions/src/bin");
+}
+
+#[tokio::test]
+async fn every_event_gets_a_sensible_answer_from_its_function() {
+    let db = TestDb::create().await;
+    db.connect().await.batch_execute(&std::fs::read_to_string(root().join("events/seed.sql")).unwrap()).await.unwrap();
+    let queue = TestQueue::create(DEFAULT_PORT, 5, 30).await;
+    let state = state(&db, &queue).await;
+
+    // Reads first, then writes (the delete last of the customers), as a developer would.
+    let expected: &[(&str, u16)] = &[
+        ("health", 200),
+        ("docs", 200),
+        ("auth-me", 200),
+        ("users-list", 200),
+        ("users-get", 200),
+        ("customers-list", 200),
+        ("customers-get", 200),
+        ("tickets-list", 200),
+        ("tickets-get", 200),
+        ("tickets-events", 200),
+        ("notifications-list", 200),
+        ("stats", 200),
+        ("auth-register", 201),
+        ("auth-login", 200),
+        ("auth-refresh", 200),
+        ("auth-logout", 204),
+        ("users-create", 201),
+        ("users-update", 200),
+        ("customers-create", 201),
+        ("customers-update", 200),
+        ("customers-delete", 204),
+        ("tickets-create", 201),
+        ("tickets-update", 200),
+        ("tickets-status", 200),
+        ("tickets-assign", 200),
+    ];
+    let mut answers = std::collections::HashMap::new();
+    for (function, status) in expected {
+        let (got, body) = invoke_http(&state, function).await;
+        assert_eq!(got, *status, "events/{function}.json answered {got}: {body}");
+        answers.insert(*function, body);
+    }
+    assert_eq!(answers["auth-me"]["user"]["role"], "admin", "{}", answers["auth-me"]);
+    assert!(answers["docs"]["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let listed: Vec<&str> =
+        answers["tickets-list"]["items"].as_array().unwrap().iter().filter_map(|t| t["id"].as_str()).collect();
+    assert_eq!(listed, [SEEDED_TICKET]);
+    assert!(answers["auth-login"]["accessToken"].is_string());
+    assert!(answers["auth-refresh"]["refreshToken"].is_string());
+    assert_eq!(answers["tickets-assign"]["assigneeId"], "0195f000-0000-7000-8000-000000000003");
+
+    // The consumer: the SQS batch's one record becomes one notification, none failed.
+    let batch: SqsEvent = serde_json::from_str(&event_text("ticket-consumer")).unwrap();
+    let reply = pipeline::consume(state.clone(), batch).await;
+    assert!(reply.batch_item_failures.is_empty(), "{:?}", reply.batch_item_failures);
+    let row = db
+        .connect()
+        .await
+        .query_one("SELECT count(*) FROM notifications WHERE event_id = $1::text::uuid", &[&SEEDED_EVENT])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+
+    // The sweeper takes the schedule's event as a tick and answers what it published.
+    let _tick: Value = serde_json::from_str(&event_text("outbox-sweeper")).unwrap();
+    let swept = pipeline::sweep(state.clone()).await.expect("the sweeper runs");
+    assert!(swept["published"].is_u64(), "{swept}");
+
+    // migrate: the CloudFormation Create request, answered on its ResponseURL.
+    let mut request: Value = serde_json::from_str(&event_text("migrate")).unwrap();
+    let (url, answer) = response_catcher().await;
+    request["ResponseURL"] = Value::String(url);
+    migrate::handle(&db.url, request.clone()).await.expect("migrate answers");
+    let (method, body) = answer.await.unwrap();
+    assert_eq!(method, "PUT");
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(body["PhysicalResourceId"], migrate::PHYSICAL_RESOURCE_ID);
+    assert_eq!(body["RequestId"], request["RequestId"]);
+    assert_eq!(body["LogicalResourceId"], "DatabaseMigrations");
+}
+
+#[tokio::test]
+async fn a_failed_migration_fails_the_deploy_and_a_delete_leaves_the_database_alone() {
+    let mut request: Value = serde_json::from_str(&event_text("migrate")).unwrap();
+    let (url, answer) = response_catcher().await;
+    request["ResponseURL"] = Value::String(url);
+    // Nothing listens on port 9: the migration cannot connect.
+    migrate::handle("postgres://postgres@127.0.0.1:9/none", request.clone()).await.expect("answered");
+    let (_, body) = answer.await.unwrap();
+    assert_eq!(body["Status"], "FAILED", "{body}");
+    assert!(body["Reason"].as_str().is_some_and(|r| r.contains("migrations failed")), "{body}");
+
+    let (url, answer) = response_catcher().await;
+    request["ResponseURL"] = Value::String(url);
+    request["RequestType"] = Value::String("Delete".into());
+    request["PhysicalResourceId"] = Value::String(migrate::PHYSICAL_RESOURCE_ID.into());
+    migrate::handle("postgres://postgres@127.0.0.1:9/none", request).await.expect("answered");
+    let (_, body) = answer.await.unwrap();
+    assert_eq!(body["Status"], "SUCCESS", "a Delete never touches the database: {body}");
+}
