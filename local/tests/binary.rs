@@ -30,6 +30,7 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
         .env("LISTEN_ADDR", &addr)
         .env("JWT_SECRET", jwt_secret)
         .env("LOG_FORMAT", "json")
+        .env("METRICS_NAMESPACE", "SimpleCRM/binary-test")
         .env_remove("APP_DATABASE_URL")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -83,6 +84,23 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
     let lines = lines.join().unwrap();
     let records: Vec<Value> =
         lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}"))).collect();
+    // CloudWatch EMF: one metrics document per route per invocation, beside the logs.
+    let emf = records
+        .iter()
+        .find(|r| r["Route"] == "GET /api/v1/auth/me" && r["_aws"].is_object())
+        .unwrap_or_else(|| panic!("no EMF document for auth-me in {lines:#?}"));
+    let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "SimpleCRM/binary-test");
+    assert_eq!(directive["Dimensions"], json!([["Route"]]));
+    let names: Vec<&str> = directive["Metrics"].as_array().unwrap().iter().filter_map(|m| m["Name"].as_str()).collect();
+    assert!(names.contains(&"Requests") && names.contains(&"Latency"), "{names:?}");
+    assert_eq!(emf["Requests"], 1);
+    assert!(emf["_aws"]["Timestamp"].is_u64());
+    let login_failure = records
+        .iter()
+        .find(|r| r["Route"] == "POST /api/v1/auth/login" && r["_aws"].is_object())
+        .unwrap_or_else(|| panic!("no EMF document for auth-login"));
+    assert_eq!(login_failure["ClientErrors"], 1, "a 401 counts as a client error");
     let me_line = records
         .iter()
         .find(|r| r["span"]["function"] == "auth-me" && r["status"] == 200)

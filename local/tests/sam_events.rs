@@ -53,6 +53,7 @@ fn event_files() -> BTreeSet<String> {
 
 /// env.json's settings, pointed at this test's database and queue.
 async fn state(db: &TestDb, queue: &TestQueue) -> AppState {
+    common::capture_logs();
     let env = env_json();
     let params = env["Parameters"].as_object().expect("env.json has Parameters").clone();
     let url = db.url.clone();

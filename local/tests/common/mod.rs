@@ -72,6 +72,7 @@ impl TestApp {
     }
 
     async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        capture_logs();
         let db = TestDb::create().await;
         let url = db.url.clone();
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -101,6 +102,7 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
+            remember_secrets(&b);
             req = req.json(&b);
         }
         Self::reply(req.send().await.expect("request")).await
@@ -115,6 +117,7 @@ impl TestApp {
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
+        remember_secrets(&body);
         Reply { status, headers, body }
     }
 
@@ -253,5 +256,52 @@ impl TestApp {
             out.push(format!("{table}: {rows}"));
         }
         out
+    }
+}
+
+/// Sends this test binary's logs, in the production JSON format, to
+/// `target/tmp/test-logs/<binary>-<pid>.log`, and notes every password and token the tests
+/// use in `<binary>-<pid>.secrets`: `scripts/check-test-logs` (a CI step after the suite)
+/// fails if any secret appears in any log.
+pub fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let file = log_path("log");
+        let log = std::fs::File::create(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        crm_core::telemetry::init_json(std::sync::Mutex::new(log));
+        remember_secret(PASSWORD);
+        remember_secret(JWT_SECRET);
+    });
+}
+
+fn log_path(extension: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    dir.join(format!("{}-{}.{extension}", binary.unwrap_or_default(), std::process::id()))
+}
+
+pub fn remember_secret(secret: &str) {
+    use std::io::Write;
+    if secret.len() < 8 {
+        return;
+    }
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(log_path("secrets")).unwrap();
+    writeln!(file, "{secret}").unwrap();
+}
+
+/// Passwords sent and tokens received, wherever they sit in a JSON body.
+pub fn remember_secrets(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("password" | "accessToken" | "refreshToken", Value::String(s)) => remember_secret(s),
+                    _ => remember_secrets(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(remember_secrets),
+        _ => {}
     }
 }
