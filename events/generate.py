@@ -288,7 +288,8 @@ COMMIT;
 """
 
 # `sam local` containers reach the host's Compose ports through host.docker.internal.
-# Only variables the template declares can be set here (a SAM local rule).
+# Only variables the template declares can be set here (a SAM local rule); the SQS
+# endpoint follows from the queue URL (shared/src/config.rs).
 ENV = {
     "Parameters": {
         "APP_ENV": "development",
@@ -297,7 +298,6 @@ ENV = {
         "APP_DATABASE_URL": "",
         "JWT_SECRET": JWT_SECRET,
         "SQS_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-events",
-        "AWS_ENDPOINT_URL": "http://host.docker.internal:4566",
         "METRICS_NAMESPACE": "SimpleCRM/sam-local",
     }
 }

@@ -144,6 +144,9 @@ impl Config {
         if let Some(url) = &aws_endpoint_url {
             check_http_url("AWS_ENDPOINT_URL", url)?;
         }
+        // `sam local` can only set variables the template declares, and it declares no
+        // endpoint: a queue URL outside AWS (LocalStack, moto) names its own endpoint.
+        let aws_endpoint_url = aws_endpoint_url.or_else(|| sqs_queue_url.as_deref().and_then(local_endpoint));
 
         let metrics_namespace = get("METRICS_NAMESPACE");
 
@@ -172,6 +175,17 @@ fn check_postgres_url(variable: &'static str, url: &str) -> Result<(), ConfigErr
         .map_err(|e| ConfigError::new(variable, format!("not a valid PostgreSQL URL ({e})")))
 }
 
+/// `http://host:port` of a queue URL that is not an AWS one.
+fn local_endpoint(queue_url: &str) -> Option<String> {
+    let (scheme, rest) = queue_url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host);
+    if host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn") {
+        return None;
+    }
+    Some(format!("{scheme}://{authority}"))
+}
+
 fn check_http_url(variable: &'static str, url: &str) -> Result<(), ConfigError> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(())
@@ -188,6 +202,19 @@ mod tests {
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_queue_outside_aws_names_its_endpoint() {
+        let local = config(&[("SQS_QUEUE_URL", "http://host.docker.internal:4566/000000000000/simplecrm-events")]);
+        assert_eq!(local.unwrap().aws_endpoint_url.as_deref(), Some("http://host.docker.internal:4566"));
+        let aws = config(&[("SQS_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/simplecrm-events")]);
+        assert_eq!(aws.unwrap().aws_endpoint_url, None);
+        let explicit = config(&[
+            ("SQS_QUEUE_URL", "http://127.0.0.1:4566/000000000000/q"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]);
+        assert_eq!(explicit.unwrap().aws_endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
     }
 
     #[test]
