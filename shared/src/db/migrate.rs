@@ -9,12 +9,50 @@ mod embedded {
     refinery::embed_migrations!("../migrations");
 }
 
+/// Runs before the migrations so they also apply as a managed database's master user
+/// (RDS: CREATEROLE, not superuser). Such an owner may only hand a function to a role it
+/// belongs to (V1/V3 give the SECURITY DEFINER functions to `crm_auth` and `crm_outbox`),
+/// and that role needs CREATE on the schema, which PostgreSQL 15 no longer grants to
+/// everyone. Creating the roles here is idempotent with V1/V3, which create them only if
+/// missing; a superuser needs none of it.
+const OWNER_BOOTSTRAP: &str = r#"
+DO $bootstrap$
+DECLARE
+    name text;
+BEGIN
+    FOREACH name IN ARRAY ARRAY['crm_app', 'crm_auth', 'crm_outbox'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', name);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL; -- another database's migration created it meanwhile
+            END;
+        END IF;
+    END LOOP;
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        -- crm_app too: without APP_DATABASE_URL the app switches to it on every connection.
+        FOREACH name IN ARRAY ARRAY['crm_app', 'crm_auth', 'crm_outbox'] LOOP
+            IF NOT pg_has_role(current_user, name, 'MEMBER') THEN
+                EXECUTE format('GRANT %I TO %I', name, current_user);
+            END IF;
+        END LOOP;
+        GRANT CREATE ON SCHEMA public TO crm_auth, crm_outbox;
+    END IF;
+END
+$bootstrap$;
+"#;
+
 /// Applies pending migrations; returns the names of those applied now.
 pub async fn migrate(database_url: &str) -> Result<Vec<String>, Error> {
     let (mut client, connection) = tokio_postgres::connect(database_url, NoTls)
         .await
         .map_err(|e| Error::Unavailable(format!("migrate connect: {e}")))?;
     let driver = tokio::spawn(connection);
+    if let Err(e) = client.batch_execute(OWNER_BOOTSTRAP).await {
+        drop(client);
+        let _ = driver.await;
+        return Err(Error::Internal(format!("migration bootstrap failed: {e}")));
+    }
     let report = embedded::migrations::runner()
         .run_async(&mut client)
         .await
