@@ -1,8 +1,7 @@
 //! Schema migrations (refinery, SQL files in `/migrations`), run with the owner connection
 //! by `crm-local` at start and by the `migrate` function on deploy.
 
-use tokio_postgres::NoTls;
-
+use super::tls;
 use crate::error::Error;
 
 mod embedded {
@@ -44,22 +43,18 @@ $bootstrap$;
 
 /// Applies pending migrations; returns the names of those applied now.
 pub async fn migrate(database_url: &str) -> Result<Vec<String>, Error> {
-    let (mut client, connection) = tokio_postgres::connect(database_url, NoTls)
+    let config: tokio_postgres::Config =
+        database_url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
+    let mut client = tls::connect(&config).await?;
+    client
+        .batch_execute(OWNER_BOOTSTRAP)
         .await
-        .map_err(|e| Error::Unavailable(format!("migrate connect: {e}")))?;
-    let driver = tokio::spawn(connection);
-    if let Err(e) = client.batch_execute(OWNER_BOOTSTRAP).await {
-        drop(client);
-        let _ = driver.await;
-        return Err(Error::Internal(format!("migration bootstrap failed: {e}")));
-    }
+        .map_err(|e| Error::Internal(format!("migration bootstrap failed: {e}")))?;
     let report = embedded::migrations::runner()
         .run_async(&mut client)
         .await
-        .map_err(|e| Error::Internal(format!("migration failed: {e}")));
-    drop(client);
-    let _ = driver.await;
-    Ok(report?.applied_migrations().iter().map(|m| m.to_string()).collect())
+        .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+    Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
 }
 
 /// Creates the database named in `database_url` when it does not exist (local runs, tests).
@@ -69,9 +64,7 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<bool, Erro
     let name = config.get_dbname().unwrap_or("postgres").to_owned();
     let mut admin = config.clone();
     admin.dbname("postgres");
-    let (client, connection) =
-        admin.connect(NoTls).await.map_err(|e| Error::Unavailable(format!("connect to the postgres database: {e}")))?;
-    let driver = tokio::spawn(connection);
+    let client = tls::connect(&admin).await?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await
@@ -87,7 +80,5 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<bool, Erro
             }
         }
     }
-    drop(client);
-    let _ = driver.await;
     Ok(!exists)
 }

@@ -15,6 +15,7 @@ mod keyset;
 mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -42,7 +43,12 @@ pub struct Db {
 impl Db {
     pub fn new(config: &Config, max_size: usize) -> Result<Self, Error> {
         let pg = runtime_pg_config(config)?;
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = if tls::wants_tls(&pg) {
+            Manager::from_config(pg, tls::connector()?, manager_config)
+        } else {
+            Manager::from_config(pg, NoTls, manager_config)
+        };
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .runtime(Runtime::Tokio1)
@@ -55,7 +61,7 @@ impl Db {
     }
 
     async fn connection(&self) -> Result<Object, Error> {
-        self.pool.get().await.map_err(|e| Error::Unavailable(format!("database pool: {e}")))
+        self.pool.get().await.map_err(|e| Error::Unavailable(format!("database pool: {}", tls::chain(&e))))
     }
 
     /// A transaction in which row-level security sees only `tenant`.
