@@ -48,7 +48,7 @@ where
             tracing::info!(status, latency_ms, "request");
         }
     });
-    response
+    crate::headers::secure(response)
 }
 
 /// API Gateway's route key (`GET /api/v1/users/{id}`), or the method and path without one.
