@@ -1,0 +1,183 @@
+//! Security hardening seen from outside: security headers on every kind of answer, strict
+//! JSON, and `crm-local` refusing huge bodies without buffering them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{PASSWORD, Reply, TestApp};
+use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+const REGISTER: &str = "/api/v1/auth/register";
+
+#[track_caller]
+fn assert_secure(r: &Reply, what: &str) {
+    for (name, value) in
+        [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")]
+    {
+        assert_eq!(r.headers.get(name).map(|v| v.to_str().unwrap()), Some(value), "{what}: {name}");
+    }
+    assert!(r.headers.contains_key("content-security-policy"), "{what}: CSP");
+}
+
+fn cache(r: &Reply) -> &str {
+    r.headers.get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+#[tokio::test]
+async fn every_kind_of_answer_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let registered =
+        app.post(REGISTER, None, json!({"tenantName": "Acme", "email": "ann@acme.test", "password": PASSWORD})).await;
+    assert_eq!(registered.status, 201);
+    assert_secure(&registered, "register");
+    assert_eq!(cache(&registered), "no-store", "tokens are never cached");
+    let token = registered.body["accessToken"].as_str().unwrap();
+
+    let login = app.login("ann@acme.test", PASSWORD).await;
+    assert_eq!((login.status.as_u16(), cache(&login)), (200, "no-store"));
+    assert_secure(&login, "login");
+    let me = app.get("/api/v1/auth/me", Some(token)).await;
+    assert_eq!((me.status.as_u16(), cache(&me)), (200, "no-store"));
+    assert_eq!(me.headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+
+    let problem = app.get("/api/v1/users", None).await;
+    problem.problem(401);
+    assert_secure(&problem, "controller problem");
+    assert_eq!(cache(&problem), "no-store");
+    let no_route = app.get("/nowhere", None).await;
+    no_route.problem(404);
+    assert_secure(&no_route, "crm-local 404");
+    let wrong_method = app.send(reqwest::Method::PUT, "/health", None, None).await;
+    wrong_method.problem(405);
+    assert_secure(&wrong_method, "crm-local 405");
+    assert_secure(&app.get("/health", None).await, "health");
+
+    let page = app.get("/api-docs", None).await;
+    assert_secure(&page, "docs page");
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"), "{csp}");
+    let html = page.body.as_str().unwrap();
+    // No inline script: every <script> loads a file, which `default-src 'self'` allows.
+    assert_eq!(html.matches("<script").count(), html.matches("<script src=\"/api-docs/assets/").count(), "{html}");
+    let init = app.get("/api-docs/assets/swagger-initializer.js", None).await;
+    assert_eq!(init.status, 200);
+    assert!(init.body.as_str().unwrap().contains("SwaggerUIBundle"));
+    let asset = app.get("/api-docs/assets/swagger-ui.css", None).await;
+    assert_secure(&asset, "asset");
+    assert!(cache(&asset).starts_with("public, max-age="), "static assets may be cached");
+}
+
+#[tokio::test]
+async fn strict_json_refuses_duplicates_deep_nesting_and_impossible_numbers() {
+    let app = TestApp::spawn().await;
+    let ct = Some("application/json");
+    let send = |body: String| app.post_raw(REGISTER, None, ct, body.into_bytes());
+
+    let r = send(format!(
+        r#"{{"tenantName":"Acme","email":"ann@acme.test","email":"eve@evil.test","password":"{PASSWORD}"}}"#
+    ))
+    .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), ["email"], "{}", r.body);
+
+    let deep = format!(r#"{{"tenantName":{}1{}}}"#, "[".repeat(33), "]".repeat(33));
+    let r = send(deep).await;
+    assert!(r.problem(400)["detail"].as_str().unwrap().contains("32"), "{}", r.body);
+    let very_deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    send(very_deep).await.problem(400);
+
+    for number in ["1e400", "-1e400", "123456789012345678901234567890"] {
+        let r = send(format!(r#"{{"tenantName":{number},"email":"a@b.test","password":"{PASSWORD}"}}"#)).await;
+        assert!(r.status.is_client_error(), "{number}: {}", r.body);
+        r.problem(422);
+        assert_eq!(r.error_fields(), ["tenantName"], "{number}: {}", r.body);
+    }
+    for not_json in ["NaN", "Infinity", "-Infinity"] {
+        send(format!(r#"{{"tenantName":{not_json},"email":"a@b.test","password":"{PASSWORD}"}}"#)).await.problem(400);
+    }
+    // Nothing was created by any of it.
+    let owner = app.db.connect().await;
+    let users: i64 = owner.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0);
+    assert_eq!(users, 0);
+}
+
+/// Reads one HTTP/1.1 answer off a raw socket: its status and body text.
+async fn read_answer(stream: &mut TcpStream) -> (u16, String) {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => raw.extend_from_slice(&buf[..n]),
+        }
+        let text = String::from_utf8_lossy(&raw);
+        if let Some(end) = text.find("\r\n\r\n")
+            && let Some(len) = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+            && raw.len() >= end + 4 + len.parse::<usize>().unwrap()
+        {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn a_100_megabyte_body_is_refused_without_being_read() {
+    let app = TestApp::spawn().await;
+    let head = |extra: &str| {
+        format!("POST {REGISTER} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n{extra}\r\n")
+    };
+
+    // Declared by Content-Length: refused at once, before a single body byte is sent.
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(head("content-length: 104857600\r\n").as_bytes()).await.unwrap();
+    let (status, text) = read_answer(&mut stream).await;
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("application/problem+json") && text.contains("1048576"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("x-content-type-options: nosniff"), "{text}");
+
+    // Chunked, no length: streamed with a cap, refused once the cap is passed; the client
+    // cannot push 100 MB into it.
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(head("transfer-encoding: chunked\r\n").as_bytes()).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let pusher = tokio::spawn(async move {
+        let chunk = format!("{:x}\r\n{}\r\n", 1024 * 1024, " ".repeat(1024 * 1024));
+        let mut sent = 0usize;
+        for _ in 0..100 {
+            if writer.write_all(chunk.as_bytes()).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        sent
+    });
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(20), reader.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    let sent = pusher.await.unwrap();
+    assert!(sent < 100, "the server stopped reading long before 100 MB ({sent} MiB accepted)");
+
+    // And it keeps serving.
+    let health = app.get("/health", None).await;
+    assert_eq!(health.status, 200);
+    let r =
+        app.post(REGISTER, None, json!({"tenantName": "Acme", "email": "ann@acme.test", "password": PASSWORD})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
