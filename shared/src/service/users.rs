@@ -14,7 +14,7 @@ use crate::{
     ids::UserId,
     model::{Role, User},
     pagination::{Page, PageRequest},
-    security::{Principal, password},
+    security::Principal,
     state::AppState,
 };
 
@@ -49,7 +49,7 @@ pub struct UpdateUserInput {
 pub async fn create(state: &AppState, principal: &Principal, input: CreateUserInput) -> Result<User, Error> {
     principal.require_admin()?;
     let email = normalize_email(&input.email);
-    let password_hash = password::hash(input.password).await?;
+    let password_hash = state.passwords.hash(input.password).await?;
     let tenant = principal.tenant_id;
     let tx = state.db.begin_for(tenant).await?;
     let new = NewUser {
