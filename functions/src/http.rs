@@ -80,6 +80,8 @@ pub fn search(req: &Request) -> Result<Option<String>, Error> {
         Some(q) if q.chars().count() > MAX_SEARCH_CHARS => {
             Err(Error::invalid_parameter("q", format!("must be at most {MAX_SEARCH_CHARS} characters")))
         }
+        // PostgreSQL text cannot hold U+0000: refused here rather than failing as a 500.
+        Some(q) if q.contains('\0') => Err(Error::invalid_parameter("q", "must not contain the character U+0000")),
         q => Ok(q),
     }
 }

@@ -181,3 +181,40 @@ async fn a_100_megabyte_body_is_refused_without_being_read() {
         app.post(REGISTER, None, json!({"tenantName": "Acme", "email": "ann@acme.test", "password": PASSWORD})).await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+/// Inputs the fuzzer (scripts/fuzz-api) found answering 500, now refused as 4xx.
+#[tokio::test]
+async fn fuzzer_findings_are_client_errors() {
+    let app = TestApp::spawn().await;
+    let s = app.register("Acme", "ann@acme.test").await;
+
+    // U+0000 cannot be stored in PostgreSQL text: refused before it gets there.
+    let r = app
+        .post_raw(
+            "/api/v1/auth/login",
+            None,
+            Some("application/json"),
+            br#"{"email":"a\u0000@b.test","password":"x"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "email");
+    let r =
+        app.post("/api/v1/customers", Some(&s.access), json!({"name": "Nul\u{0}", "email": "nul@globex.test"})).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "name");
+    let r = app.get("/api/v1/customers?q=%00", Some(&s.access)).await;
+    assert_eq!(r.problem(400)["errors"][0]["field"], "q");
+
+    // A header value that is not UTF-8 cannot travel in an API Gateway event.
+    let res = app
+        .http
+        .post(app.url("/api/v1/customers"))
+        .bearer_auth(&s.access)
+        .header("idempotency-key", reqwest::header::HeaderValue::from_bytes(b"key-\xff").unwrap())
+        .json(&json!({"name": "Globex", "email": "ops@globex.test"}))
+        .send()
+        .await
+        .unwrap();
+    let r = TestApp::reply(res).await;
+    assert_eq!(r.problem(400)["errors"][0]["field"], "idempotency-key");
+    assert_eq!(app.get("/health", None).await.status, 200);
+}

@@ -27,7 +27,7 @@ const INVALID_REFRESH: Error = Error::Unauthorized("the refresh token is not val
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RegisterInput {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub tenant_name: String,
     #[validate(
         email(message = "must be an email address"),
@@ -39,7 +39,7 @@ pub struct RegisterInput {
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
 }
 
