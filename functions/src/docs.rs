@@ -50,9 +50,22 @@ pub async fn spec(_state: AppState, _req: Request) -> HandlerResult {
     text(openapi::json(), "application/json", "no-cache")
 }
 
+/// The files `/api-docs/assets/{file}` serves (the document lists them, so a client or a
+/// fuzzer knows the only names that exist).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // only its schema is used
+enum AssetFile {
+    #[schema(rename = "swagger-ui-bundle.js")]
+    Bundle,
+    #[schema(rename = "swagger-ui.css")]
+    Css,
+    #[schema(rename = "swagger-initializer.js")]
+    Initializer,
+}
+
 /// Swagger UI's script and stylesheet.
 #[utoipa::path(get, path = "/api-docs/assets/{file}", tag = "system",
-    params(("file" = String, Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css` or `swagger-initializer.js`")),
+    params(("file" = inline(AssetFile), Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css` or `swagger-initializer.js`")),
     responses((status = 200, description = "The asset"), (status = 404, description = "No such asset", body = crm_core::error::Problem, content_type = "application/problem+json")))]
 pub async fn asset(_state: AppState, req: Request) -> HandlerResult {
     let file = http::path_param(&req, "file")?;
