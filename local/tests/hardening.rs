@@ -106,55 +106,16 @@ async fn strict_json_refuses_duplicates_deep_nesting_and_impossible_numbers() {
     assert_eq!(users, 0);
 }
 
-/// Reads one HTTP/1.1 answer off a raw socket: its status and body text.
-async fn read_answer(stream: &mut TcpStream) -> (u16, String) {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
-            Ok(Ok(n)) => raw.extend_from_slice(&buf[..n]),
-        }
-        let text = String::from_utf8_lossy(&raw);
-        if let Some(end) = text.find("\r\n\r\n")
-            && let Some(len) = text[..end]
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
-            && raw.len() >= end + 4 + len.parse::<usize>().unwrap()
-        {
-            break;
-        }
-    }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, text)
-}
-
-#[tokio::test]
-async fn a_100_megabyte_body_is_refused_without_being_read() {
-    let app = TestApp::spawn().await;
-    let head = |extra: &str| {
-        format!("POST {REGISTER} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n{extra}\r\n")
-    };
-
-    // Declared by Content-Length: refused at once, before a single body byte is sent.
+/// Sends `head`, then pushes up to 100 MiB of `chunk`s while reading the answer; returns
+/// the answer's text and how many chunks the server took before it stopped reading.
+async fn push_100_mib(app: &TestApp, head: String, chunk: Vec<u8>) -> (String, usize) {
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
-    stream.write_all(head("content-length: 104857600\r\n").as_bytes()).await.unwrap();
-    let (status, text) = read_answer(&mut stream).await;
-    assert_eq!(status, 413, "{text}");
-    assert!(text.contains("application/problem+json") && text.contains("1048576"), "{text}");
-    assert!(text.to_ascii_lowercase().contains("x-content-type-options: nosniff"), "{text}");
-
-    // Chunked, no length: streamed with a cap, refused once the cap is passed; the client
-    // cannot push 100 MB into it.
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
-    stream.write_all(head("transfer-encoding: chunked\r\n").as_bytes()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
     let pusher = tokio::spawn(async move {
-        let chunk = format!("{:x}\r\n{}\r\n", 1024 * 1024, " ".repeat(1024 * 1024));
         let mut sent = 0usize;
         for _ in 0..100 {
-            if writer.write_all(chunk.as_bytes()).await.is_err() {
+            if writer.write_all(&chunk).await.is_err() {
                 break;
             }
             sent += 1;
@@ -169,10 +130,29 @@ async fn a_100_megabyte_body_is_refused_without_being_read() {
         }
         raw.extend_from_slice(&buf[..n]);
     }
-    let text = String::from_utf8_lossy(&raw);
+    (String::from_utf8_lossy(&raw).into_owned(), pusher.await.unwrap())
+}
+
+#[tokio::test]
+async fn a_100_megabyte_body_is_refused_without_being_read() {
+    let app = TestApp::spawn().await;
+    let head = |extra: &str| {
+        format!("POST {REGISTER} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n{extra}\r\n")
+    };
+    let mib = 1024 * 1024;
+
+    // Declared by Content-Length: refused on the headers alone.
+    let (text, sent) = push_100_mib(&app, head("content-length: 104857600\r\n"), vec![b' '; mib]).await;
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
-    let sent = pusher.await.unwrap();
-    assert!(sent < 100, "the server stopped reading long before 100 MB ({sent} MiB accepted)");
+    assert!(text.contains("application/problem+json") && text.contains("limit of 1048576 bytes"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("x-content-type-options: nosniff"), "{text}");
+    assert!(sent < 100, "the server stopped reading long before 100 MiB ({sent} MiB accepted)");
+
+    // Chunked, no length: streamed with a cap, refused once the cap is passed.
+    let chunk = format!("{:x}\r\n{}\r\n", mib, " ".repeat(mib)).into_bytes();
+    let (text, sent) = push_100_mib(&app, head("transfer-encoding: chunked\r\n"), chunk).await;
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(sent < 100, "the server stopped reading long before 100 MiB ({sent} MiB accepted)");
 
     // And it keeps serving.
     let health = app.get("/health", None).await;
