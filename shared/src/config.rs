@@ -224,8 +224,14 @@ impl Config {
         ) {
             return Err(ConfigError::new("ARGON2_MEMORY_KIB", format!("invalid Argon2 parameters ({e})")));
         }
-        if production && password_hashing.memory_kib < defaults.memory_kib {
-            return Err(ConfigError::new("ARGON2_MEMORY_KIB", "below the OWASP minimum (19456) in production"));
+        // OWASP's equivalent Argon2id settings run from 47 MiB × 1 pass to 7 MiB × 5 passes:
+        // at least 7168 KiB, and memory × passes at least 35840 (7 MiB × 5).
+        let cost = u64::from(password_hashing.memory_kib) * u64::from(password_hashing.iterations);
+        if production && (password_hashing.memory_kib < 7168 || cost < 35_840) {
+            return Err(ConfigError::new(
+                "ARGON2_MEMORY_KIB",
+                "with ARGON2_ITERATIONS below OWASP's minimum in production (e.g. 19456 KiB × 2, 12288 × 3, 7168 × 5)",
+            ));
         }
 
         let listen_addr = get("LISTEN_ADDR")
@@ -349,6 +355,17 @@ mod tests {
         assert!(c.jwt_previous_secret.is_none());
         let c = config(&[("AUTH_LOGIN_MAX_FAILURES_PER_IP", "7"), ("ARGON2_ITERATIONS", "3")]).unwrap();
         assert_eq!((c.throttle.login_ip_max_failures, c.password_hashing.iterations), (7, 3));
+        let production =
+            [("APP_ENV", "production"), ("DATABASE_URL", "postgres://x@h/db"), ("JWT_SECRET", &"k".repeat(32))];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars: Vec<(&str, &str)> = production.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        assert!(with(&[]).is_ok());
+        assert!(with(&[("ARGON2_MEMORY_KIB", "12288"), ("ARGON2_ITERATIONS", "3")]).is_ok(), "an OWASP alternative");
+        assert_eq!(with(&[("ARGON2_MEMORY_KIB", "8192")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
+        assert_eq!(with(&[("ARGON2_ITERATIONS", "1")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
     }
 
     #[test]
