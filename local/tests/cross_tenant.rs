@@ -112,25 +112,17 @@ async fn tenant_b_never_reaches_tenant_a() {
     // An idempotency key is scoped to its tenant: B reusing A's key gets its own resource,
     // never A's stored answer.
     let key = "shared-key-0001";
-    let first = app
-        .http
-        .post(app.url("/api/v1/customers"))
-        .bearer_auth(&a.session.access)
-        .header("idempotency-key", key)
-        .json(&json!({"name": "A's idempotent", "email": "idem@globex.test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(first.status(), 201);
-    let reused = app
-        .http
-        .post(app.url("/api/v1/customers"))
-        .bearer_auth(&b.access)
-        .header("idempotency-key", key)
-        .json(&json!({"name": "B's own", "email": "idem@evil.test"}))
-        .send()
-        .await
-        .unwrap();
+    let create_with_key = |access: &str, body: Value| {
+        app.http
+            .post(app.url("/api/v1/customers"))
+            .bearer_auth(access)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let first = create_with_key(&a.session.access, json!({"name": "A's idempotent", "email": "idem@globex.test"}));
+    assert_eq!(first.await.unwrap().status(), 201);
+    let reused = create_with_key(&b.access, json!({"name": "B's own", "email": "idem@evil.test"})).await.unwrap();
     assert_eq!(reused.status(), 201);
     assert!(reused.headers().get("idempotent-replayed").is_none());
     let body: Value = reused.json().await.unwrap();

@@ -98,10 +98,8 @@ fn nul_path(value: &serde_json::Value, at: &str) -> Option<String> {
     match value {
         Value::String(s) if s.contains('\0') => Some(at.to_owned()),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if k.contains('\0') {
-                return Some(join_path(if at.is_empty() { "." } else { at }, k));
-            }
-            nul_path(v, &join_path(if at.is_empty() { "." } else { at }, k))
+            let field = join_path(if at.is_empty() { "." } else { at }, k);
+            if k.contains('\0') { Some(field) } else { nul_path(v, &field) }
         }),
         Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_path(v, &format!("{at}[{i}]"))),
         _ => None,

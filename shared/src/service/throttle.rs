@@ -48,7 +48,7 @@ impl RefreshKey {
 
 /// 429 when the address or the IP is locked.
 pub async fn check_login(tx: &Tx, keys: &LoginKeys) -> Result<(), Error> {
-    refuse_if_locked(throttle_db::locked_for(tx, &[keys.email.clone(), keys.ip.clone()]).await?)
+    refuse_if_locked(throttle_db::locked_for(tx, &[&keys.email, &keys.ip]).await?)
 }
 
 /// Counts a failed login against the address and the IP.
@@ -68,7 +68,7 @@ pub async fn login_succeeded(tx: &Tx, keys: &LoginKeys) -> Result<(), Error> {
 }
 
 pub async fn check_refresh(tx: &Tx, key: &RefreshKey) -> Result<(), Error> {
-    refuse_if_locked(throttle_db::locked_for(tx, std::slice::from_ref(&key.0)).await?)
+    refuse_if_locked(throttle_db::locked_for(tx, &[&key.0]).await?)
 }
 
 pub async fn refresh_failed(tx: &Tx, config: &ThrottleConfig, key: &RefreshKey) -> Result<(), Error> {

@@ -7,7 +7,7 @@ use crate::{
 };
 
 /// Seconds until the last lock among `keys` ends (0: none is locked).
-pub async fn locked_for(tx: &Tx, keys: &[Vec<u8>]) -> Result<u64, Error> {
+pub async fn locked_for(tx: &Tx, keys: &[&[u8]]) -> Result<u64, Error> {
     let secs = repository::locked_for(tx, keys).await.map_err(|e| e.into_error("throttle check"))?;
     Ok(u64::try_from(secs).unwrap_or(0))
 }

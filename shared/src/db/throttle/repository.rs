@@ -11,7 +11,7 @@ pub struct Limits {
     pub max_lock_secs: i32,
 }
 
-pub(super) async fn locked_for(tx: &Tx, keys: &[Vec<u8>]) -> Result<i32, DbError> {
+pub(super) async fn locked_for(tx: &Tx, keys: &[&[u8]]) -> Result<i32, DbError> {
     let stmt = tx.client().prepare_cached("SELECT auth_throttle_locked($1::bytea[])").await?;
     Ok(tx.client().query_one(&stmt, &[&keys]).await?.try_get(0)?)
 }
