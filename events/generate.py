@@ -44,8 +44,9 @@ def b64url(raw: bytes) -> str:
 
 
 def access_token() -> str:
-    """HS256, the claims of shared/src/security/tokens.rs."""
-    header = {"typ": "JWT", "alg": "HS256"}
+    """HS256, the header and claims of shared/src/security/tokens.rs (kid: key_id)."""
+    kid = hashlib.sha256(JWT_SECRET.encode()).digest()[:8].hex()
+    header = {"typ": "JWT", "alg": "HS256", "kid": kid}
     claims = {
         "sub": ADMIN,
         "tenantId": TENANT,

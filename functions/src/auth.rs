@@ -24,10 +24,11 @@ pub async fn register(state: AppState, req: Request) -> HandlerResult {
 /// answer the same 401.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginInput,
     responses((status = 200, description = "A token pair", body = AuthSession),
-        (status = 401, description = "Wrong email or password, or a disabled account", body = Problem, content_type = "application/problem+json")))]
+        (status = 401, description = "Wrong email or password, or a disabled account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this address or from this IP; see `Retry-After`", body = Problem, content_type = "application/problem+json")))]
 pub async fn login(state: AppState, req: Request) -> HandlerResult {
     let input = http::json_body(&req)?;
-    let session = auth::login(&state, input).await?;
+    let session = auth::login(&state, input, http::source_ip(&req).as_deref()).await?;
     http::json(StatusCode::OK, &session)
 }
 
@@ -35,10 +36,11 @@ pub async fn login(state: AppState, req: Request) -> HandlerResult {
 /// the whole session (token family).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshInput,
     responses((status = 200, description = "A new token pair", body = AuthSession),
-        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json")))]
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many refused refresh tokens from this IP; see `Retry-After`", body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(state: AppState, req: Request) -> HandlerResult {
     let input = http::json_body(&req)?;
-    let session = auth::refresh(&state, input).await?;
+    let session = auth::refresh(&state, input, http::source_ip(&req).as_deref()).await?;
     http::json(StatusCode::OK, &session)
 }
 

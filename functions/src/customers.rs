@@ -14,7 +14,7 @@ use crate::{HandlerResult, http};
 
 /// Adds a customer. Send an `Idempotency-Key` to make retries safe.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CreateCustomerInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body answers the first response; another body answers 422")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]+$", description = "Retrying with the same key and body answers the first response; another body answers 422")),
     responses((status = 201, description = "The new customer (or, for a repeated key, the first answer)", body = Customer),
         (status = 409, description = "A customer with this email exists in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(state: AppState, req: Request) -> HandlerResult {

@@ -7,7 +7,7 @@ use crm_core::{
     security::Principal,
     service::idempotency::{self, Created, IdempotencyKey},
 };
-use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode, http::header};
+use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode, http::header, request::RequestContext};
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 use validator::Validate;
@@ -28,6 +28,15 @@ pub fn principal(state: &AppState, req: &Request) -> Result<Principal, Error> {
     span.record("tenant_id", tracing::field::display(principal.tenant_id));
     span.record("user_id", tracing::field::display(principal.user_id));
     Ok(principal)
+}
+
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`), never a
+/// header the client could set.
+pub fn source_ip(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    }
 }
 
 /// A path parameter (API Gateway fills `pathParameters` from the route template).
@@ -71,6 +80,8 @@ pub fn search(req: &Request) -> Result<Option<String>, Error> {
         Some(q) if q.chars().count() > MAX_SEARCH_CHARS => {
             Err(Error::invalid_parameter("q", format!("must be at most {MAX_SEARCH_CHARS} characters")))
         }
+        // PostgreSQL text cannot hold U+0000: refused here rather than failing as a 500.
+        Some(q) if q.contains('\0') => Err(Error::invalid_parameter("q", "must not contain the character U+0000")),
         q => Ok(q),
     }
 }

@@ -51,7 +51,7 @@ where
     });
     metrics::request(&route, status, latency_ms);
     metrics::flush();
-    response
+    crate::headers::secure(response)
 }
 
 /// API Gateway's route key (`GET /api/v1/users/{id}`), or the method and path without one.

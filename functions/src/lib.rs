@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod customers;
 pub mod docs;
+pub mod headers;
 pub mod http;
 pub mod invoke;
 pub mod lambda;

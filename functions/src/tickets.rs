@@ -16,7 +16,7 @@ use crate::{HandlerResult, http};
 
 /// Opens a ticket for a customer of this tenant; emits `ticket.created`.
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])), request_body = CreateTicketInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key and body answers the first response (one ticket, one event); another body answers 422")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]+$", description = "Retrying with the same key and body answers the first response (one ticket, one event); another body answers 422")),
     responses((status = 201, description = "The new ticket, status OPEN", body = Ticket),
         (status = 404, description = "`customerId` is not a customer of this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(state: AppState, req: Request) -> HandlerResult {

@@ -65,6 +65,11 @@ pub fn to_event(
     let mut headers = HeaderMap::new();
     let mut cookies = Vec::new();
     for (name, value) in &parts.headers {
+        // The event is JSON: a header value that is not text cannot travel in it. Refused
+        // as the client's error (400 naming the header), never a 500.
+        if std::str::from_utf8(value.as_bytes()).is_err() {
+            return Err(Error::invalid_parameter(name.as_str(), "must be text (UTF-8)"));
+        }
         if name == header::COOKIE {
             // API Gateway moves cookies out of the headers into `cookies`.
             if let Ok(v) = value.to_str() {

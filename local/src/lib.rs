@@ -10,8 +10,9 @@ pub mod workers;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
-use crm_core::{AppState, Config, Error, db};
+use crm_core::{AppState, Config, Error, db, request};
 use crm_functions::{
+    headers,
     invoke::{dispatch, problem_response},
     routes::{self, Match, Route},
 };
@@ -21,8 +22,12 @@ use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use lambda_http::Body;
 use tokio::net::TcpListener;
 
-/// API Gateway refuses payloads over 10 MB before any function runs; so do we.
-pub const GATEWAY_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Bodies up to this size reach the function, which refuses anything over the
+/// application's 1 MiB itself (exactly as on Lambda, where API Gateway forwards up to its
+/// own 10 MB). Past it `crm-local` answers 413 without reading the body whole: at once
+/// when `Content-Length` declares it, after this many bytes when the body is chunked. A
+/// local server must not buffer a 100 MB upload to refuse it.
+pub const LOCAL_MAX_BODY_BYTES: usize = 2 * request::MAX_BODY_BYTES;
 /// A local run serves many requests at once, unlike one Lambda container.
 pub const LOCAL_POOL_SIZE: usize = 10;
 
@@ -99,12 +104,16 @@ pub async fn handle(
         }
         Match::NotFound => return gateway_problem(&Error::NoRoute, &path),
     };
+    // The client sees the application's limit, the one it can act on.
+    let too_large = Error::PayloadTooLarge { limit: request::MAX_BODY_BYTES };
+    let declared = req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > LOCAL_MAX_BODY_BYTES as u64) {
+        return close_after(gateway_problem(&too_large, &path));
+    }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, GATEWAY_MAX_BODY_BYTES).collect().await {
+    let body = match Limited::new(body, LOCAL_MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return gateway_problem(&Error::PayloadTooLarge { limit: GATEWAY_MAX_BODY_BYTES }, &path);
-        }
+        Err(_) => return close_after(gateway_problem(&too_large, &path)),
     };
     let (route, params) = route;
     let request = match event::to_lambda_request(route, params, &parts, &body, remote) {
@@ -118,7 +127,14 @@ pub async fn handle(
 /// An answer API Gateway itself gives, before any function runs.
 fn gateway_problem(error: &Error, path: &str) -> Response<Full<Bytes>> {
     tracing::info!(status = error.status(), path, "gateway refused the request");
-    into_hyper(problem_response(error, Some(path.to_owned()), None))
+    into_hyper(headers::secure(problem_response(error, Some(path.to_owned()), None)))
+}
+
+/// The rest of the refused body is never read, so the connection cannot carry another
+/// request: say so, and hyper closes it after the answer.
+fn close_after(mut response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    response
 }
 
 fn into_hyper(response: lambda_http::Response<Body>) -> Response<Full<Bytes>> {

@@ -4,6 +4,7 @@ mod common;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use common::{JWT_SECRET, PASSWORD, TestApp, session};
+use crm_core::{config::Secret, security::tokens::key_id};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
@@ -94,8 +95,11 @@ async fn registering_a_taken_email_conflicts() {
     assert!(again.problem(409)["detail"].as_str().unwrap().contains("email"));
 }
 
+/// A token as this API would sign it with `key`: the key's id in the header.
 fn forge(alg: Algorithm, key: &[u8], claims: serde_json::Value) -> String {
-    jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(key)).unwrap()
+    let mut header = Header::new(alg);
+    header.kid = Some(key_id(&Secret::new(key.to_vec())));
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(key)).unwrap()
 }
 
 #[tokio::test]
@@ -110,6 +114,17 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     let other_key = forge(Algorithm::HS256, b"some-other-key-that-is-long-enough-0123", claims(now + 600));
     let other_alg = forge(Algorithm::HS512, JWT_SECRET.as_bytes(), claims(now + 600));
     let expired = forge(Algorithm::HS256, JWT_SECRET.as_bytes(), claims(now - 120));
+    let no_kid = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims(now + 600),
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let unknown_kid = {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("0011223344556677".into());
+        jsonwebtoken::encode(&header, &claims(now + 600), &EncodingKey::from_secret(JWT_SECRET.as_bytes())).unwrap()
+    };
     // The right key and algorithm still work, so the refusals above are about the forgery.
     let genuine = forge(Algorithm::HS256, JWT_SECRET.as_bytes(), claims(now + 600));
     assert_eq!(app.get("/api/v1/auth/me", Some(&genuine)).await.status, 200);
@@ -119,6 +134,8 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
         ("HS256 with another key", &other_key),
         ("HS512", &other_alg),
         ("expired", &expired),
+        ("no kid", &no_kid),
+        ("unknown kid", &unknown_kid),
         ("malformed", "definitely.not.a-jwt"),
         ("empty", ""),
     ] {
@@ -150,4 +167,61 @@ async fn a_disabled_user_can_neither_log_in_nor_refresh() {
     app.patch(&format!("/api/v1/users/{agent_id}"), Some(&admin.access), json!({"disabled": false})).await;
     assert_eq!(app.login("bob@acme.test", PASSWORD).await.status, 200);
     app.post("/api/v1/auth/refresh", None, json!({"refreshToken": bob.refresh})).await.problem(401);
+}
+
+#[tokio::test]
+async fn a_disabled_users_access_token_no_longer_reads_its_profile() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let agent_id = app.add_user(&admin, "bob@acme.test", "agent").await;
+    let bob = session(&app.login("bob@acme.test", PASSWORD).await.body);
+    app.patch(&format!("/api/v1/users/{agent_id}"), Some(&admin.access), json!({"disabled": true})).await;
+    app.get("/api/v1/auth/me", Some(&bob.access)).await.problem(401);
+}
+
+#[tokio::test]
+async fn a_changed_role_takes_effect_at_the_next_refresh() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let bob_id = app.add_user(&admin, "bob@acme.test", "agent").await;
+    let bob = session(&app.login("bob@acme.test", PASSWORD).await.body);
+    app.get("/api/v1/users", Some(&bob.access)).await.problem(403);
+
+    let r = app.patch(&format!("/api/v1/users/{bob_id}"), Some(&admin.access), json!({"role": "admin"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let refreshed = app.post("/api/v1/auth/refresh", None, json!({"refreshToken": bob.refresh})).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(refreshed.body["user"]["role"], "admin");
+    let promoted = session(&refreshed.body);
+    assert_eq!(app.get("/api/v1/users", Some(&promoted.access)).await.status, 200);
+
+    app.patch(&format!("/api/v1/users/{bob_id}"), Some(&admin.access), json!({"role": "agent"})).await;
+    let demoted =
+        session(&app.post("/api/v1/auth/refresh", None, json!({"refreshToken": promoted.refresh})).await.body);
+    app.get("/api/v1/users", Some(&demoted.access)).await.problem(403);
+}
+
+#[tokio::test]
+async fn the_signing_key_rotates_without_logging_anyone_out() {
+    const K1: &str = "rotation-test-key-one-0123456789abcdef";
+    const K2: &str = "rotation-test-key-two-0123456789abcdef";
+    const K3: &str = "rotation-test-key-three-0123456789abcd";
+    let before = TestApp::spawn_with(&[("JWT_SECRET", K1)]).await;
+    let old = before.register("Acme", "ann@acme.test").await;
+    let header = jsonwebtoken::decode_header(&old.access).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(key_id(&Secret::new(K1.as_bytes().to_vec())).as_str()));
+
+    // Rotated: K2 signs, K1 still verifies.
+    let rotated = before.spawn_sharing(&[("JWT_SECRET", K2), ("JWT_PREVIOUS_SECRET", K1)]).await;
+    assert_eq!(rotated.get("/api/v1/auth/me", Some(&old.access)).await.status, 200, "the previous key still works");
+    let new = session(&rotated.post("/api/v1/auth/refresh", None, json!({"refreshToken": old.refresh})).await.body);
+    assert_eq!(rotated.get("/api/v1/auth/me", Some(&new.access)).await.status, 200);
+
+    // Rotated again: K1 is retired and its tokens are refused; K2's still work.
+    let again = before.spawn_sharing(&[("JWT_SECRET", K3), ("JWT_PREVIOUS_SECRET", K2)]).await;
+    let r = again.get("/api/v1/auth/me", Some(&old.access)).await;
+    assert!(r.problem(401)["detail"].as_str().unwrap().contains("key"), "{}", r.body);
+    assert_eq!(again.get("/api/v1/auth/me", Some(&new.access)).await.status, 200);
+    // The app without any rotation refuses K2's token too.
+    before.get("/api/v1/auth/me", Some(&new.access)).await.problem(401);
 }

@@ -1,6 +1,9 @@
 //! The cross-tenant matrix, generated from the route table: tenant B, an admin, aims every
 //! route at tenant A's ids (in the path, the query and the body). Each answer is a 404 or
 //! 422 or an empty list, never A's data, and A's rows are byte-for-byte unchanged.
+//!
+//! Every function of the route table must have an entry in [`expectation`]: a route added
+//! without one fails the test, so no route is left out of the matrix by accident.
 
 mod common;
 
@@ -34,6 +37,38 @@ async fn victim(app: &TestApp) -> Victim {
         .await
         .unwrap();
     Victim { session, user, customer, ticket }
+}
+
+/// What tenant B may see from a route aimed at tenant A.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// The route takes one of A's ids in its path: 404 (or 422 for a body B got wrong).
+    ForeignId,
+    /// The route acts on B's own tenant whatever it is sent: any non-5xx, never A's data.
+    OwnTenant,
+    /// A list filtered by A's ids: 200 and empty.
+    FilteredList,
+    /// Not a tenant-data route (credentials, docs, health); the reason is the string.
+    Exempt(&'static str),
+}
+
+/// The matrix's plan for every function of the route table. Adding a route means adding
+/// it here (the test fails otherwise).
+fn expectation(function: &str) -> Option<Expect> {
+    use Expect::*;
+    const CREDENTIALS: &str = "takes credentials, not ids: whoever holds A's password or refresh token is A";
+    Some(match function {
+        "auth-register" | "auth-login" | "auth-refresh" | "auth-logout" => Exempt(CREDENTIALS),
+        "auth-me" => OwnTenant,
+        "users-create" | "users-list" | "customers-create" | "customers-list" | "stats" => OwnTenant,
+        "tickets-create" => ForeignId,
+        "users-get" | "users-update" | "customers-get" | "customers-update" | "customers-delete" => ForeignId,
+        "tickets-get" | "tickets-update" | "tickets-status" | "tickets-assign" | "tickets-events" => ForeignId,
+        "tickets-list" | "notifications-list" => FilteredList,
+        "health" => Exempt("holds no tenant data"),
+        "docs" => Exempt("the public API description"),
+        _ => return None,
+    })
 }
 
 /// A body the route would accept from its own tenant, carrying A's ids where it takes ids.
@@ -74,19 +109,49 @@ async fn tenant_b_never_reaches_tenant_a() {
     let b = app.register("Evil", "eve@evil.test").await;
     let b_customer = app.customer(&b, "Evil customer", "c@evil.test").await;
     let b_ticket = app.ticket(&b, &b_customer, "B's own ticket", None).await["id"].as_str().unwrap().to_owned();
+    // An idempotency key is scoped to its tenant: B reusing A's key gets its own resource,
+    // never A's stored answer.
+    let key = "shared-key-0001";
+    let create_with_key = |access: &str, body: Value| {
+        app.http
+            .post(app.url("/api/v1/customers"))
+            .bearer_auth(access)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let first = create_with_key(&a.session.access, json!({"name": "A's idempotent", "email": "idem@globex.test"}));
+    assert_eq!(first.await.unwrap().status(), 201);
+    let reused = create_with_key(&b.access, json!({"name": "B's own", "email": "idem@evil.test"})).await.unwrap();
+    assert_eq!(reused.status(), 201);
+    assert!(reused.headers().get("idempotent-replayed").is_none());
+    let body: Value = reused.json().await.unwrap();
+    assert_eq!(body["name"], "B's own");
     let before = app.snapshot(&a.session.tenant_id).await;
     let secrets =
         [a.user.as_str(), a.customer.as_str(), a.ticket.as_str(), "Secret outage", "ops@globex.test", "bob@acme.test"];
 
+    let routes = routes();
+    let uncovered: Vec<String> = routes.iter().filter(|r| expectation(r.function).is_none()).map(|r| r.key()).collect();
+    assert!(uncovered.is_empty(), "routes missing from the cross-tenant matrix: {uncovered:?}");
+
     let mut checked = 0;
-    for route in routes() {
-        // Auth routes take credentials, not ids: whoever holds A's password or refresh
-        // token is A. Docs and health hold no tenant data.
-        if route.path.starts_with("/api/v1/auth/") || route.path.starts_with("/api-docs") || route.path == "/health" {
+    let mut tried = std::collections::BTreeSet::new();
+    for route in &routes {
+        let expect = expectation(route.function).unwrap_or(Expect::Exempt("checked above"));
+        if let Expect::Exempt(_) = expect {
             continue;
         }
+        let takes_body = matches!(route.method.as_str(), "POST" | "PATCH" | "PUT");
+        assert!(
+            !takes_body || body_for(route.function, &a).is_some(),
+            "{}: the matrix has no body for {} (add one to body_for)",
+            route.key(),
+            route.function
+        );
         let mut targets = Vec::new();
         if route.path.contains('{') {
+            assert_eq!(expect, Expect::ForeignId, "{} takes an id: it must be a ForeignId route", route.key());
             targets.push(id_for(route.path, &a));
         } else {
             targets.push(route.path.to_owned());
@@ -99,6 +164,9 @@ async fn tenant_b_never_reaches_tenant_a() {
             }
             "notifications-list" => targets.push(format!("{}?ticketId={}", route.path, a.ticket)),
             _ => {}
+        }
+        if expect == Expect::FilteredList {
+            assert!(targets.len() > 1, "{}: a filtered list needs A's ids in its query", route.key());
         }
         for target in targets {
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
@@ -113,19 +181,24 @@ async fn tenant_b_never_reaches_tenant_a() {
                 assert!(!text.contains(secret), "{} {target} leaked {secret}: {text}", route.method);
             }
             let status = r.status.as_u16();
-            let allowed = match route.function {
-                // Routes without A's ids act on B's own tenant (or are public).
-                "users-create" | "customers-create" | "users-list" | "customers-list" | "stats" => status < 500,
-                "tickets-list" | "notifications-list" => {
-                    status == 200 && (target == route.path || r.body["items"] == json!([]))
-                }
-                _ => status == 404 || status == 422,
+            let allowed = match expect {
+                Expect::OwnTenant => status < 500,
+                Expect::FilteredList => status == 200 && (target == route.path || r.body["items"] == json!([])),
+                Expect::ForeignId => status == 404 || status == 422,
+                Expect::Exempt(_) => unreachable!(),
             };
-            assert!(allowed, "{} {target} answered {status}: {text}", route.method);
+            assert!(allowed, "{} {target} ({expect:?}) answered {status}: {text}", route.method);
             checked += 1;
+            tried.insert(route.key());
         }
     }
-    assert!(checked >= 20, "the matrix covered the route table ({checked} requests)");
+    let expected: std::collections::BTreeSet<String> = routes
+        .iter()
+        .filter(|r| !matches!(expectation(r.function), Some(Expect::Exempt(_))))
+        .map(|r| r.key())
+        .collect();
+    assert_eq!(tried, expected, "every tenant route was aimed at tenant A");
+    assert!(checked >= 22, "the matrix covered the route table ({checked} requests)");
 
     // A's ids inside B's bodies, on B's own resources.
     let assign =

@@ -40,6 +40,55 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Login and refresh throttling (migration V4): failures per key within a window, then a
+/// lock that doubles with each repeat, up to a ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// `AUTH_LOGIN_MAX_FAILURES_PER_EMAIL` (5): failed logins for one address before it locks.
+    pub login_email_max_failures: u32,
+    /// `AUTH_LOGIN_MAX_FAILURES_PER_IP` (50): failed logins from one source IP, any address.
+    pub login_ip_max_failures: u32,
+    /// `AUTH_REFRESH_MAX_FAILURES_PER_IP` (50): refused refresh tokens from one source IP.
+    pub refresh_ip_max_failures: u32,
+    /// `AUTH_THROTTLE_WINDOW_SECS` (900): the window failures are counted in.
+    pub window_secs: u32,
+    /// `AUTH_THROTTLE_LOCK_SECS` (60): the first lock; each repeat doubles it.
+    pub lock_secs: u32,
+    /// `AUTH_THROTTLE_MAX_LOCK_SECS` (3600): the longest lock.
+    pub max_lock_secs: u32,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            login_email_max_failures: 5,
+            login_ip_max_failures: 50,
+            refresh_ip_max_failures: 50,
+            window_secs: 15 * 60,
+            lock_secs: 60,
+            max_lock_secs: 60 * 60,
+        }
+    }
+}
+
+/// Argon2id cost for new password hashes. Verification reads the cost from each stored
+/// hash, so raising these never locks anyone out. Defaults: OWASP's (argon2 0.6's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    /// `ARGON2_MEMORY_KIB` (19456 = 19 MiB).
+    pub memory_kib: u32,
+    /// `ARGON2_ITERATIONS` (2).
+    pub iterations: u32,
+    /// `ARGON2_PARALLELISM` (1).
+    pub parallelism: u32,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Owner connection: migrations, and the app's connection when `app_database_url` is unset.
@@ -49,6 +98,9 @@ pub struct Config {
     pub jwt_secret: Secret,
     /// True when no `JWT_SECRET` was given and a random one was made for this process.
     pub jwt_secret_generated: bool,
+    /// `JWT_PREVIOUS_SECRET`: the key before the last rotation. Tokens it signed stay valid
+    /// until they expire; nothing new is signed with it.
+    pub jwt_previous_secret: Option<Secret>,
     pub app_env: AppEnv,
     pub sqs_queue_url: Option<String>,
     pub aws_endpoint_url: Option<String>,
@@ -56,6 +108,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// CloudWatch namespace for EMF metrics; none are written without it.
     pub metrics_namespace: Option<String>,
+    pub throttle: ThrottleConfig,
+    pub password_hashing: PasswordHashing,
 }
 
 /// One line naming the setting that stopped start-up.
@@ -123,6 +177,65 @@ impl Config {
             }
         };
 
+        let jwt_previous_secret = match get("JWT_PREVIOUS_SECRET") {
+            Some(s) if s.len() >= MIN_JWT_SECRET_BYTES => Some(Secret::new(s.into_bytes())),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "JWT_PREVIOUS_SECRET",
+                    format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+                ));
+            }
+            None => None,
+        };
+        if jwt_previous_secret.as_ref().is_some_and(|p| p.expose() == jwt_secret.expose()) {
+            return Err(ConfigError::new("JWT_PREVIOUS_SECRET", "must differ from JWT_SECRET"));
+        }
+
+        let defaults = ThrottleConfig::default();
+        let throttle = ThrottleConfig {
+            login_email_max_failures: positive(
+                &get,
+                "AUTH_LOGIN_MAX_FAILURES_PER_EMAIL",
+                defaults.login_email_max_failures,
+            )?,
+            login_ip_max_failures: positive(&get, "AUTH_LOGIN_MAX_FAILURES_PER_IP", defaults.login_ip_max_failures)?,
+            refresh_ip_max_failures: positive(
+                &get,
+                "AUTH_REFRESH_MAX_FAILURES_PER_IP",
+                defaults.refresh_ip_max_failures,
+            )?,
+            window_secs: positive(&get, "AUTH_THROTTLE_WINDOW_SECS", defaults.window_secs)?,
+            lock_secs: positive(&get, "AUTH_THROTTLE_LOCK_SECS", defaults.lock_secs)?,
+            max_lock_secs: positive(&get, "AUTH_THROTTLE_MAX_LOCK_SECS", defaults.max_lock_secs)?,
+        };
+        if throttle.max_lock_secs < throttle.lock_secs {
+            return Err(ConfigError::new("AUTH_THROTTLE_MAX_LOCK_SECS", "must be at least AUTH_THROTTLE_LOCK_SECS"));
+        }
+
+        let defaults = PasswordHashing::default();
+        let password_hashing = PasswordHashing {
+            memory_kib: positive(&get, "ARGON2_MEMORY_KIB", defaults.memory_kib)?,
+            iterations: positive(&get, "ARGON2_ITERATIONS", defaults.iterations)?,
+            parallelism: positive(&get, "ARGON2_PARALLELISM", defaults.parallelism)?,
+        };
+        if let Err(e) = argon2::Params::new(
+            password_hashing.memory_kib,
+            password_hashing.iterations,
+            password_hashing.parallelism,
+            None,
+        ) {
+            return Err(ConfigError::new("ARGON2_MEMORY_KIB", format!("invalid Argon2 parameters ({e})")));
+        }
+        // OWASP's equivalent Argon2id settings run from 47 MiB × 1 pass to 7 MiB × 5 passes:
+        // at least 7168 KiB, and memory × passes at least 35840 (7 MiB × 5).
+        let cost = u64::from(password_hashing.memory_kib) * u64::from(password_hashing.iterations);
+        if production && (password_hashing.memory_kib < 7168 || cost < 35_840) {
+            return Err(ConfigError::new(
+                "ARGON2_MEMORY_KIB",
+                "with ARGON2_ITERATIONS below OWASP's minimum in production (e.g. 19456 KiB × 2, 12288 × 3, 7168 × 5)",
+            ));
+        }
+
         let listen_addr = get("LISTEN_ADDR")
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned())
             .parse()
@@ -155,17 +268,31 @@ impl Config {
             app_database_url,
             jwt_secret,
             jwt_secret_generated,
+            jwt_previous_secret,
             app_env,
             sqs_queue_url,
             aws_endpoint_url,
             listen_addr,
             log_format,
             metrics_namespace,
+            throttle,
+            password_hashing,
         })
     }
 
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
+    }
+}
+
+/// A whole number ≥ 1, or `default` when the variable is unset.
+fn positive(get: &impl Fn(&str) -> Option<String>, variable: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(ConfigError::new(variable, format!("expected a whole number of at least 1, got `{raw}`"))),
+        },
     }
 }
 
@@ -242,6 +369,35 @@ mod tests {
         assert_eq!(config(&[("APP_ENV", "staging")]).unwrap_err().variable, "APP_ENV");
         assert_eq!(config(&[("DATABASE_URL", "postgres://h:notaport/db")]).unwrap_err().variable, "DATABASE_URL");
         assert_eq!(config(&[("AWS_ENDPOINT_URL", "localhost:4566")]).unwrap_err().variable, "AWS_ENDPOINT_URL");
+        assert_eq!(
+            config(&[("AUTH_LOGIN_MAX_FAILURES_PER_EMAIL", "0")]).unwrap_err().variable,
+            "AUTH_LOGIN_MAX_FAILURES_PER_EMAIL"
+        );
+        assert_eq!(config(&[("AUTH_THROTTLE_WINDOW_SECS", "soon")]).unwrap_err().variable, "AUTH_THROTTLE_WINDOW_SECS");
+        assert_eq!(config(&[("ARGON2_MEMORY_KIB", "1")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
+        assert_eq!(config(&[("JWT_PREVIOUS_SECRET", "short")]).unwrap_err().variable, "JWT_PREVIOUS_SECRET");
+    }
+
+    #[test]
+    fn security_settings_default_to_the_documented_values() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.throttle, ThrottleConfig::default());
+        assert_eq!(c.throttle.login_email_max_failures, 5);
+        assert_eq!(c.password_hashing, PasswordHashing { memory_kib: 19456, iterations: 2, parallelism: 1 });
+        assert!(c.jwt_previous_secret.is_none());
+        let c = config(&[("AUTH_LOGIN_MAX_FAILURES_PER_IP", "7"), ("ARGON2_ITERATIONS", "3")]).unwrap();
+        assert_eq!((c.throttle.login_ip_max_failures, c.password_hashing.iterations), (7, 3));
+        let production =
+            [("APP_ENV", "production"), ("DATABASE_URL", "postgres://x@h/db"), ("JWT_SECRET", &"k".repeat(32))];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars: Vec<(&str, &str)> = production.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        assert!(with(&[]).is_ok());
+        assert!(with(&[("ARGON2_MEMORY_KIB", "12288"), ("ARGON2_ITERATIONS", "3")]).is_ok(), "an OWASP alternative");
+        assert_eq!(with(&[("ARGON2_MEMORY_KIB", "8192")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
+        assert_eq!(with(&[("ARGON2_ITERATIONS", "1")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
     }
 
     #[test]

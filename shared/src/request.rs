@@ -8,6 +8,9 @@ use crate::error::{Error, FieldError};
 
 /// 1 MiB: far above any legitimate CRM body, far below API Gateway's 10 MB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// No CRM body nests beyond a few levels; deeper JSON is refused (400) before parsing, so
+/// a body of brackets cannot spend the parser's stack or time.
+pub const MAX_JSON_DEPTH: usize = 32;
 
 /// Parses and validates a JSON body. `content_type` is the request's header, if any.
 pub fn json_body<T: DeserializeOwned + Validate>(content_type: Option<&str>, body: &[u8]) -> Result<T, Error> {
@@ -17,6 +20,7 @@ pub fn json_body<T: DeserializeOwned + Validate>(content_type: Option<&str>, bod
     if !is_json(content_type) {
         return Err(Error::UnsupportedMediaType);
     }
+    check_depth(body)?;
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {
             return Err(Error::MalformedBody("the request body is empty; a JSON object is expected".into()));
@@ -29,6 +33,7 @@ pub fn json_body<T: DeserializeOwned + Validate>(content_type: Option<&str>, bod
             return Err(Error::validation("body", "must be a JSON object"));
         }
     }
+    refuse_nul(body)?;
     let value: T = deserialize(body)?;
     value.validate().map_err(|e| Error::Validation(field_errors(&e)))?;
     Ok(value)
@@ -38,6 +43,67 @@ fn is_json(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`]: one pass over the bytes, skipping
+/// strings (and their escapes), counting brackets.
+fn check_depth(body: &[u8]) -> Result<(), Error> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(Error::MalformedBody(format!("JSON nested deeper than {MAX_JSON_DEPTH} levels")));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL text cannot hold U+0000, so a string carrying one would fail at the
+/// database as a 500. Refused here instead (422 naming the field). The scan for the escape
+/// is cheap; only a body that has one is parsed a second time to find the field.
+fn refuse_nul(body: &[u8]) -> Result<(), Error> {
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(()); // malformed: the typed parse names the problem
+    };
+    match nul_path(&value, "") {
+        Some(path) => Err(Error::validation(
+            if path.is_empty() { "body".to_owned() } else { path },
+            "must not contain the character U+0000",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn nul_path(value: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let field = join_path(if at.is_empty() { "." } else { at }, k);
+            if k.contains('\0') { Some(field) } else { nul_path(v, &field) }
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_path(v, &format!("{at}[{i}]"))),
+        _ => None,
+    }
 }
 
 fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
@@ -56,11 +122,18 @@ fn describe(path: String, err: serde_json::Error) -> Error {
     use serde_json::error::Category;
     let message = strip_location(&err.to_string());
     match err.classify() {
+        // Well-formed JSON whose number no field can hold (1e400): the field's fault, not
+        // the syntax's.
+        Category::Syntax if message.starts_with("number out of range") && path != "." => {
+            Error::Validation(vec![FieldError::new(path, "is a number out of range")])
+        }
         Category::Syntax | Category::Eof | Category::Io => Error::MalformedBody(format!("malformed JSON: {message}")),
         Category::Data => {
             // serde names missing and unknown fields in backticks, at the parent's path.
             let named = backticked(&message);
-            let field = match (message.starts_with("missing field") || message.starts_with("unknown field"), named) {
+            let names_a_field =
+                ["missing field", "unknown field", "duplicate field"].iter().any(|p| message.starts_with(p));
+            let field = match (names_a_field, named) {
                 // A missing field is reported at its parent, an unknown one at itself.
                 (true, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => path,
                 (true, Some(name)) => join_path(&path, name),
@@ -71,6 +144,8 @@ fn describe(path: String, err: serde_json::Error) -> Error {
                 "is not a field of this request".to_owned()
             } else if message.starts_with("missing field") {
                 "is required".to_owned()
+            } else if message.starts_with("duplicate field") {
+                "appears more than once".to_owned()
             } else {
                 message
             };
@@ -181,6 +256,29 @@ mod tests {
         assert_eq!(typed[0].0, "age");
         let empty = fields(json_body::<Sample>(JSON, br#"{"tenantName":""}"#).unwrap_err());
         assert_eq!(empty, [("tenantName".into(), "must not be empty".into())]);
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_deep_nesting_and_numbers_out_of_range() {
+        let dup = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","tenantName":"b"}"#).unwrap_err());
+        assert_eq!(dup, [("tenantName".into(), "appears more than once".into())]);
+        let deep = format!("{{\"tenantName\":\"a\",\"x\":{}{}}}", "[".repeat(40), "]".repeat(40));
+        assert!(matches!(json_body::<Sample>(JSON, deep.as_bytes()), Err(Error::MalformedBody(m)) if m.contains("32")));
+        // Brackets inside strings are text, not nesting.
+        let text = format!("{{\"tenantName\":\"{}\\\"\"}}", "[".repeat(40));
+        assert!(json_body::<Sample>(JSON, text.as_bytes()).is_ok(), "{text}");
+        let huge = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","age":1e400}"#).unwrap_err());
+        assert_eq!(huge[0].0, "age");
+        let big =
+            fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","age":99999999999999999999999}"#).unwrap_err());
+        assert_eq!(big[0].0, "age");
+        let wide = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a","age":256}"#).unwrap_err());
+        assert_eq!(wide[0].0, "age");
+        assert!(matches!(json_body::<Sample>(JSON, br#"{"tenantName":"a","age":NaN}"#), Err(Error::MalformedBody(_))));
+        let nul = fields(json_body::<Sample>(JSON, br#"{"tenantName":"a\u0000b"}"#).unwrap_err());
+        assert_eq!(nul[0].0, "tenantName");
+        let escaped = json_body::<Sample>(JSON, br#"{"tenantName":"a\\u0000b"}"#).unwrap();
+        assert_eq!(escaped.tenant_name, "a\\u0000b", "an escaped backslash is not U+0000");
     }
 
     #[test]

@@ -2,13 +2,20 @@
 
 use std::sync::Arc;
 
-use crate::{config::Config, db::Db, error::Error, security::TokenKeys, service::pipeline::Events};
+use crate::{
+    config::Config,
+    db::Db,
+    error::Error,
+    security::{TokenKeys, password::Passwords},
+    service::pipeline::Events,
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub tokens: Arc<TokenKeys>,
+    pub passwords: Passwords,
     pub events: Arc<Events>,
 }
 
@@ -18,8 +25,9 @@ impl AppState {
     /// (health of the runtime, docs) never waits for it.
     pub fn new(config: Config, pool_size: usize) -> Result<Self, Error> {
         let db = Db::new(&config, pool_size)?;
-        let tokens = Arc::new(TokenKeys::new(&config.jwt_secret));
+        let tokens = Arc::new(TokenKeys::new(&config.jwt_secret, config.jwt_previous_secret.as_ref()));
+        let passwords = Passwords::new(&config.password_hashing)?;
         let events = Arc::new(Events::new(config.sqs_queue_url.as_deref(), config.aws_endpoint_url.as_deref()));
-        Ok(Self { config: Arc::new(config), db, tokens, events })
+        Ok(Self { config: Arc::new(config), db, tokens, passwords, events })
     }
 }

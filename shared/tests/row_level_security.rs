@@ -138,3 +138,38 @@ async fn login_lookup_is_the_only_door_before_the_tenant_is_known() {
         (false, false, false, false)
     );
 }
+
+#[tokio::test]
+async fn the_throttle_table_is_reached_only_through_its_three_functions() {
+    let db = TestDb::create().await;
+    let app = app_connection(&db).await;
+    let key = vec![7u8; 32];
+    // The functions work for the runtime role...
+    for _ in 0..3 {
+        app.query_one("SELECT auth_throttle_fail($1, 3, 900, 60, 3600)", &[&key]).await.unwrap();
+    }
+    let locked: i32 = app.query_one("SELECT auth_throttle_locked(ARRAY[$1::bytea])", &[&key]).await.unwrap().get(0);
+    assert!((1..=60).contains(&locked), "{locked}");
+    app.execute("SELECT auth_throttle_reset($1)", &[&key]).await.unwrap();
+    let locked: i32 = app.query_one("SELECT auth_throttle_locked(ARRAY[$1::bytea])", &[&key]).await.unwrap().get(0);
+    assert_eq!(locked, 0);
+    // ...and the table itself is closed to it: no listing keys, no editing counts.
+    for sql in [
+        "SELECT count(*) FROM auth_throttle",
+        "DELETE FROM auth_throttle",
+        "UPDATE auth_throttle SET failures = 0",
+        "INSERT INTO auth_throttle (key) VALUES (decode(repeat('00', 32), 'hex'))",
+    ] {
+        let err = app.batch_execute(sql).await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{sql}: {err}");
+    }
+    let row = app
+        .query_one(
+            "SELECT pg_has_role('crm_app', 'crm_throttle', 'MEMBER'),
+                    (SELECT rolcanlogin OR rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = 'crm_throttle')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, bool>(0), row.get::<_, bool>(1)), (false, false));
+}

@@ -3,7 +3,7 @@
 
 pub mod sqs;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use crm_core::{Config, db::testing::TestDb};
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -16,7 +16,9 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    pub db: TestDb,
+    /// Shared by every instance spawned on it ([`TestApp::spawn_sharing`]); dropped with the last.
+    pub db: Arc<TestDb>,
+    vars: Vec<(String, String)>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -71,15 +73,38 @@ impl TestApp {
         Self::spawn_with(&[("AWS_ENDPOINT_URL", endpoint), ("SQS_QUEUE_URL", queue_url)]).await
     }
 
-    async fn spawn_with(vars: &[(&str, &str)]) -> Self {
-        capture_logs();
-        let db = TestDb::create().await;
-        let url = db.url.clone();
+    /// The app with extra configuration (`AUTH_*`, `ARGON2_*`, `JWT_PREVIOUS_SECRET`, ...);
+    /// `JWT_SECRET` may be overridden too.
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        let db = Arc::new(TestDb::create().await);
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self::start(db, vars).await
+    }
+
+    /// A second, independent instance (its own state, pool and port: another Lambda
+    /// container) on this app's database, with this app's configuration plus `vars`.
+    pub async fn spawn_sharing(&self, vars: &[(&str, &str)]) -> Self {
+        let mut all = self.vars.clone();
+        all.retain(|(k, _)| !vars.iter().any(|(name, _)| name == k));
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Self::start(self.db.clone(), all).await
+    }
+
+    async fn start(db: Arc<TestDb>, vars: Vec<(String, String)>) -> Self {
+        capture_logs();
+        for (name, value) in &vars {
+            if name.contains("SECRET") {
+                remember_secret(value);
+            }
+        }
+        let url = db.url.clone();
         let config = Config::from_lookup(|k| match k {
             "DATABASE_URL" => Some(url.clone()),
-            "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
-            _ => vars.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone()),
+            _ => vars
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+                .or_else(|| (k == "JWT_SECRET").then(|| JWT_SECRET.to_owned())),
         })
         .expect("test configuration");
         let state = crm_local::prepare(config).await.expect("prepare the app");
@@ -89,7 +114,7 @@ impl TestApp {
         tokio::spawn(crm_local::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Self { addr, http: reqwest::Client::new(), db, stop: Some(stop) }
+        Self { addr, http: reqwest::Client::new(), db, vars, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {

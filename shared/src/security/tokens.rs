@@ -1,9 +1,17 @@
 //! Access tokens: HS256 JWTs. The algorithm is fixed here, never read from the token, so
 //! `alg: none`, RS/ES confusion and every other algorithm are refused.
+//!
+//! Key rotation: every token names its key in the header (`kid`, the first 8 bytes of the
+//! key's SHA-256 in hex, which reveals nothing usable about a 32-byte-or-longer secret).
+//! Tokens are signed with `JWT_SECRET` and verified with it or with `JWT_PREVIOUS_SECRET`;
+//! a token naming any other key, or none, is refused. Rotating: move the current secret
+//! to `JWT_PREVIOUS_SECRET`, set a new `JWT_SECRET`, and drop the previous one after one
+//! access-token lifetime (15 minutes); refresh tokens are not JWTs and survive it.
 
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -15,6 +23,10 @@ use crate::{
 };
 
 /// Short-lived: a disabled user or a changed role stops mattering within this bound.
+/// Disabling a user revokes its refresh tokens at once; an access token it already holds
+/// keeps working for the rest of these 15 minutes on routes that do not load the user
+/// (a per-request lookup would cost every route a query). `GET /auth/me` does load it and
+/// refuses a disabled user at once. A changed role takes effect at the next refresh.
 pub const ACCESS_TOKEN_TTL_SECS: u64 = 15 * 60;
 const ALGORITHM: Algorithm = Algorithm::HS256;
 /// Tolerated clock skew between the issuing and the verifying container.
@@ -32,22 +44,46 @@ struct Claims {
 }
 
 #[derive(Clone)]
+struct VerifyingKey {
+    kid: String,
+    decoding: DecodingKey,
+}
+
+impl VerifyingKey {
+    fn new(secret: &Secret) -> Self {
+        Self { kid: key_id(secret), decoding: DecodingKey::from_secret(secret.expose()) }
+    }
+}
+
+#[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    current: VerifyingKey,
+    previous: Option<VerifyingKey>,
     validation: Validation,
 }
 
+/// A key's public name: the first 8 bytes of its SHA-256, in hex.
+pub fn key_id(secret: &Secret) -> String {
+    Sha256::digest(secret.expose())[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl TokenKeys {
-    pub fn new(secret: &Secret) -> Self {
+    pub fn new(secret: &Secret, previous: Option<&Secret>) -> Self {
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "iat", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
+            current: VerifyingKey::new(secret),
+            previous: previous.map(VerifyingKey::new),
             validation,
         }
+    }
+
+    /// The `kid` new tokens carry.
+    pub fn current_kid(&self) -> &str {
+        &self.current.kid
     }
 
     pub fn issue(&self, user: UserId, tenant: TenantId, role: Role) -> Result<String, Error> {
@@ -60,12 +96,19 @@ impl TokenKeys {
             exp: now + ACCESS_TOKEN_TTL_SECS as i64,
             jti: Uuid::now_v7(),
         };
-        encode(&Header::new(ALGORITHM), &claims, &self.encoding)
-            .map_err(|e| Error::Internal(format!("token signing failed: {e}")))
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.current.kid.clone());
+        encode(&header, &claims, &self.encoding).map_err(|e| Error::Internal(format!("token signing failed: {e}")))
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, Error> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+        const INVALID: Error = Error::Unauthorized("the access token is not valid");
+        let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
+        let key = std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find(|k| header.kid.as_deref() == Some(k.kid.as_str()))
+            .ok_or(Error::Unauthorized("the access token's signing key is not known"))?;
+        let data = decode::<Claims>(token, &key.decoding, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
                 ErrorKind::ExpiredSignature => Error::Unauthorized("the access token has expired"),
@@ -94,7 +137,34 @@ mod tests {
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
     fn keys(secret: &str) -> TokenKeys {
-        TokenKeys::new(&Secret::new(secret.as_bytes().to_vec()))
+        TokenKeys::new(&Secret::new(secret.as_bytes().to_vec()), None)
+    }
+
+    fn secret(s: &str) -> Secret {
+        Secret::new(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn tokens_name_their_key_and_survive_one_rotation() {
+        let (old, new, retired) = (
+            secret("old-key-old-key-old-key-old-key-0123"),
+            secret("new-key-new-key-new-key-new-key-0123"),
+            secret("retired-key-retired-key-retired-key-0"),
+        );
+        let before = TokenKeys::new(&old, Some(&retired));
+        let token = before.issue(UserId::generate(), TenantId::generate(), Role::Admin).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(key_id(&old).as_str()));
+        assert_eq!(key_id(&old).len(), 16);
+
+        let after = TokenKeys::new(&new, Some(&old));
+        assert!(after.verify(&token).is_ok(), "signed with the previous key");
+        let fresh = after.issue(UserId::generate(), TenantId::generate(), Role::Agent).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(), Some(after.current_kid()));
+
+        let next = TokenKeys::new(&secret("next-key-next-key-next-key-next-0123"), Some(&new));
+        assert!(next.verify(&token).is_err(), "a retired key is refused");
+        assert!(next.verify(&fresh).is_ok());
     }
 
     #[test]

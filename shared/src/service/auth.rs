@@ -5,13 +5,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::validate::{normalize_email, not_blank};
+use super::{
+    throttle::{self, LoginKeys, RefreshKey},
+    validate::{normalize_email, not_blank},
+};
 use crate::{
     db::{Tx, auth as auth_db, users as users_db, users::NewUser},
     error::Error,
     ids::{TenantId, TokenFamilyId, UserId},
     model::{AuthSession, Me, Role, Tenant, User},
-    security::{Principal, password, refresh, tokens::ACCESS_TOKEN_TTL_SECS},
+    security::{Principal, refresh, tokens::ACCESS_TOKEN_TTL_SECS},
     state::AppState,
 };
 
@@ -24,7 +27,7 @@ const INVALID_REFRESH: Error = Error::Unauthorized("the refresh token is not val
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RegisterInput {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub tenant_name: String,
     #[validate(
         email(message = "must be an email address"),
@@ -36,7 +39,7 @@ pub struct RegisterInput {
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
 }
 
@@ -62,7 +65,7 @@ pub struct RefreshInput {
 /// Creates a tenant and its first user, an admin, and logs them in.
 pub async fn register(state: &AppState, input: RegisterInput) -> Result<AuthSession, Error> {
     let email = normalize_email(&input.email);
-    let password_hash = password::hash(input.password).await?;
+    let password_hash = state.passwords.hash(input.password).await?;
     let tenant_id = TenantId::generate();
     let tx = state.db.begin_for(tenant_id).await?;
     let tenant = auth_db::manager::create_tenant(&tx, tenant_id, input.tenant_name.trim()).await?;
@@ -80,20 +83,31 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<AuthSess
     Ok(session)
 }
 
-pub async fn login(state: &AppState, input: LoginInput) -> Result<AuthSession, Error> {
+/// `source_ip` is API Gateway's `requestContext.http.sourceIp` (throttling; see
+/// [`throttle`]). An unknown address, a wrong password and a disabled account take the same
+/// path: one password verification, one failure counted, the same 401.
+pub async fn login(state: &AppState, input: LoginInput, source_ip: Option<&str>) -> Result<AuthSession, Error> {
     let email = normalize_email(&input.email);
+    let keys = LoginKeys::new(&email, source_ip);
     let tx = state.db.begin_unscoped().await?;
+    throttle::check_login(&tx, &keys).await?;
     let record = auth_db::manager::find_login(&tx, &email).await?;
     tx.commit().await?;
 
     // Verify even when there is no such user, so both cost the same time.
-    let verified = password::verify(input.password, record.as_ref().map(|r| r.password_hash.clone())).await?;
+    let verified = state.passwords.verify(input.password, record.as_ref().map(|r| r.password_hash.clone())).await?;
     let record = match record {
         Some(r) if verified && !r.disabled => r,
-        _ => return Err(INVALID_CREDENTIALS),
+        _ => {
+            let tx = state.db.begin_unscoped().await?;
+            throttle::login_failed(&tx, &state.config.throttle, &keys).await?;
+            tx.commit().await?;
+            return Err(INVALID_CREDENTIALS);
+        }
     };
 
     let tx = state.db.begin_for(record.tenant_id).await?;
+    throttle::login_succeeded(&tx, &keys).await?;
     let user = users_db::manager::get(&tx, record.tenant_id, record.user_id).await?;
     let tenant = auth_db::manager::get_tenant(&tx, record.tenant_id).await?;
     let session = open_session(state, &tx, user, tenant, TokenFamilyId::generate()).await?;
@@ -103,23 +117,36 @@ pub async fn login(state: &AppState, input: LoginInput) -> Result<AuthSession, E
 
 /// Rotates a refresh token: the presented one is spent, a new pair is issued. Presenting a
 /// spent token means it was copied: the whole family (that login's session) is revoked.
-pub async fn refresh(state: &AppState, input: RefreshInput) -> Result<AuthSession, Error> {
-    let presented = refresh::parse(&input.refresh_token).ok_or(INVALID_REFRESH)?;
+/// Refused tokens count against the source IP, which is locked (429) past the limit.
+pub async fn refresh(state: &AppState, input: RefreshInput, source_ip: Option<&str>) -> Result<AuthSession, Error> {
+    let key = RefreshKey::new(source_ip);
+    let Some(presented) = refresh::parse(&input.refresh_token) else {
+        let tx = state.db.begin_unscoped().await?;
+        throttle::check_refresh(&tx, &key).await?;
+        throttle::refresh_failed(&tx, &state.config.throttle, &key).await?;
+        tx.commit().await?;
+        return Err(INVALID_REFRESH);
+    };
     let tenant_id = presented.tenant_id;
     let tx = state.db.begin_for(tenant_id).await?;
+    throttle::check_refresh(&tx, &key).await?;
     let stored = match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
         Some(s) if presented.matches(&s.token_hash) && s.revoked_at.is_none() && s.expires_at > Utc::now() => s,
         _ => {
-            tx.rollback().await?;
+            throttle::refresh_failed(&tx, &state.config.throttle, &key).await?;
+            tx.commit().await?;
             return Err(INVALID_REFRESH);
         }
     };
     if stored.used_at.is_some() {
         auth_db::manager::revoke_family(&tx, tenant_id, stored.family_id).await?;
+        throttle::refresh_failed(&tx, &state.config.throttle, &key).await?;
         tx.commit().await?;
         tracing::warn!(tenant_id = %tenant_id, user_id = %stored.user_id, "refresh token reused; session revoked");
         return Err(INVALID_REFRESH);
     }
+    // The user is read afresh: a changed role is in the new access token, a disabled user
+    // gets none.
     let user = users_db::manager::get(&tx, tenant_id, stored.user_id).await?;
     if user.disabled {
         auth_db::manager::revoke_family(&tx, tenant_id, stored.family_id).await?;
@@ -156,6 +183,9 @@ pub async fn me(state: &AppState, principal: &Principal) -> Result<Me, Error> {
         Error::NotFound(_) => Error::Unauthorized("the user of this token no longer exists"),
         other => other,
     })?;
+    if user.disabled {
+        return Err(Error::Unauthorized("this user is disabled"));
+    }
     let tenant = auth_db::manager::get_tenant(&tx, principal.tenant_id).await?;
     tx.commit().await?;
     Ok(Me { user, tenant })

@@ -28,7 +28,7 @@ const CREATE_ROUTE: &str = "POST /api/v1/customers";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateCustomerInput {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[validate(
         email(message = "must be an email address"),
@@ -40,7 +40,7 @@ pub struct CreateCustomerInput {
     #[schema(min_length = 1, max_length = 50, pattern = r"^\+?[0-9 ().\-]+$")]
     pub phone: Option<String>,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub company: Option<String>,
 }
 
@@ -49,7 +49,7 @@ pub struct CreateCustomerInput {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateCustomerInput {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     #[validate(
         email(message = "must be an email address"),
@@ -61,7 +61,7 @@ pub struct UpdateCustomerInput {
     #[schema(min_length = 1, max_length = 50, pattern = r"^\+?[0-9 ().\-]+$")]
     pub phone: Option<String>,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub company: Option<String>,
 }
 

@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod notifications;
 pub mod pipeline;
 pub mod stats;
+pub mod throttle;
 pub mod tickets;
 pub mod users;
 

@@ -35,7 +35,7 @@ const CREATE_ROUTE: &str = "POST /api/v1/tickets";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateTicketInput {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     #[validate(length(max = 10000, message = "must be at most 10000 characters"))]
     #[schema(max_length = 10000)]
@@ -50,7 +50,7 @@ pub struct CreateTicketInput {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateTicketInput {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     #[validate(length(max = 10000, message = "must be at most 10000 characters"))]
     #[schema(max_length = 10000)]

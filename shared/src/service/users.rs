@@ -14,7 +14,7 @@ use crate::{
     ids::UserId,
     model::{Role, User},
     pagination::{Page, PageRequest},
-    security::{Principal, password},
+    security::Principal,
     state::AppState,
 };
 
@@ -28,7 +28,7 @@ pub struct CreateUserInput {
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[validate(length(min = 8, max = 128, message = "must be 8 to 128 characters"))]
     #[schema(min_length = 8, max_length = 128)]
@@ -40,7 +40,7 @@ pub struct CreateUserInput {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateUserInput {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "not_blank"))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
@@ -49,7 +49,7 @@ pub struct UpdateUserInput {
 pub async fn create(state: &AppState, principal: &Principal, input: CreateUserInput) -> Result<User, Error> {
     principal.require_admin()?;
     let email = normalize_email(&input.email);
-    let password_hash = password::hash(input.password).await?;
+    let password_hash = state.passwords.hash(input.password).await?;
     let tenant = principal.tenant_id;
     let tx = state.db.begin_for(tenant).await?;
     let new = NewUser {
