@@ -1,0 +1,13 @@
+-- GET /tickets/{id}: tickets/repository.rs `get` (the id comes from bench_ids: one extra
+-- round trip the app does not make).
+\set n random(1, 1000)
+SELECT id AS ticket FROM bench_ids WHERE n = :n \gset
+\startpipeline
+BEGIN;
+SELECT set_config('app.tenant_id', :tenant, true);
+\endpipeline
+SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
+        t.created_at, t.updated_at, t.resolved_at, c.name AS customer_name, c.email AS customer_email
+    FROM tickets t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
+    WHERE t.tenant_id = :tenant AND t.id = :ticket;
+COMMIT;

@@ -1,0 +1,13 @@
+-- GET /stats: stats/repository.rs `get` (16 counter slots at most, whatever the tenant's size).
+\startpipeline
+BEGIN;
+SELECT set_config('app.tenant_id', :tenant, true);
+\endpipeline
+SELECT coalesce(sum(total_tickets), 0)::bigint AS total_tickets, coalesce(sum(open), 0)::bigint AS open,
+        coalesce(sum(in_progress), 0)::bigint AS in_progress, coalesce(sum(resolved), 0)::bigint AS resolved,
+        coalesce(sum(total_customers), 0)::bigint AS total_customers,
+        coalesce(sum(low), 0)::bigint AS low, coalesce(sum(medium), 0)::bigint AS medium,
+        coalesce(sum(high), 0)::bigint AS high, coalesce(sum(urgent), 0)::bigint AS urgent,
+        coalesce(sum(resolution_seconds_sum), 0)::double precision AS resolution_seconds_sum
+    FROM tenant_stats WHERE tenant_id = :tenant;
+COMMIT;

@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+"""The benchmark harness behind `bash bench/run.sh` (README, Benchmarks).
+
+Creates a fresh database, loads bench/load.sql (100 tenants, one of 1,000,000 tickets),
+then measures and writes bench/RESULTS.md:
+  1. warm handler latency in process (crm-bench: the Lambda's handler code fed API
+     Gateway v2 events), each next to its ceiling: the same SQL through pgbench as
+     crm_app with row-level security on (bench/ceiling/);
+  2. throughput through crm-local with wrk at a few concurrency levels, each next to
+     pgbench's at the same concurrency;
+  3. the consumer's events per second from a real SQS endpoint into PostgreSQL;
+  4. per function: binary and zip size from `cargo lambda build --release`, init time and
+     peak RSS over 1,000 invocations under a Runtime API emulator (this file's own).
+`--smoke` runs every step on a tiny data set for seconds each (CI): same code, no figure
+worth reading, no RESULTS.md.
+"""
+
+import argparse
+import http.server
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+SERVER = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DB = "crm_bench"
+URL = SERVER.rsplit("/", 1)[0] + "/" + DB
+BIG = "00000000-0000-7000-8000-000000000001"
+SMALL = "00000000-0000-7000-8000-000000000002"
+PASSWORD = "bench-password-2026"
+PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$dns9UeEu22QCIHukYRYozw$GJswA8T2GMiGP59sa5bIu3o1N99gyuQA80gMzjhOkZc"
+# glibc keeps freed Argon2 blocks in its arenas unless large blocks are mmapped; the same
+# setting is in template.yaml's Globals and env.json.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+FULL = {
+    "tenants": 100, "big_tickets": 1_000_000, "big_customers": 50_000, "small_tickets": 100,
+    "iterations": 1000, "warmup": 100, "login_iterations": 100,
+    "ceiling_seconds": 10, "load_seconds": 5, "concurrency": [1, 8, 32],
+    "events": 5000, "invocations": 1000,
+}
+SMOKE = {
+    "tenants": 5, "big_tickets": 2000, "big_customers": 200, "small_tickets": 100,
+    "iterations": 20, "warmup": 5, "login_iterations": 2,
+    "ceiling_seconds": 1, "load_seconds": 1, "concurrency": [1, 4],
+    "events": 50, "invocations": 20,
+}
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, check=True, text=True, **kwargs)
+
+
+def psql(sql, db_url=URL):
+    out = run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-Atqc", sql], capture_output=True).stdout
+    return out.strip()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), int(-(-len(sorted_values) * q // 1))))
+    return sorted_values[rank - 1]
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.p = SMOKE if args.smoke else FULL
+        self.profile = "debug" if args.smoke else "release"
+        self.bin = ROOT / "target" / self.profile
+        self.tmp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+        self.jwt_secret = secrets.token_hex(32)
+        self.results = {"latency": [], "throughput": [], "consumer": None, "functions": [], "timings": {}}
+        self.ids = {}
+
+    # -- set-up -----------------------------------------------------------------------
+
+    def build(self):
+        cmd = ["cargo", "build", "-q", "-p", "crm-local", "-p", "crm-bench"]
+        if not self.args.smoke:
+            cmd.append("--release")
+        run(cmd, cwd=ROOT)
+
+    def load(self):
+        psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", SERVER)
+        psql(f"CREATE DATABASE {DB}", SERVER)
+        env = {**os.environ, "DATABASE_URL": URL, "LOG_FORMAT": "pretty", "RUST_LOG": "warn", "JWT_SECRET": self.jwt_secret}
+        run([str(self.bin / "crm-local"), "migrate"], env=env, cwd=ROOT)
+        p = self.p
+        started = time.monotonic()
+        run(["psql", URL, "-q", "-v", f"tenants={p['tenants']}", "-v", f"big_tickets={p['big_tickets']}",
+             "-v", f"big_customers={p['big_customers']}", "-v", f"small_tickets={p['small_tickets']}",
+             "-f", str(BENCH / "load.sql")])
+        self.results["timings"]["load_seconds"] = time.monotonic() - started
+        # The ceilings' helpers: server-made UUIDv7s and 1,000 ticket ids to get.
+        psql("""
+            CREATE FUNCTION bench_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
+                SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING
+                    substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+                    FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid $$;
+            CREATE TABLE bench_ids AS SELECT row_number() OVER () AS n, id FROM
+                (SELECT id FROM tickets WHERE tenant_id = '%s' ORDER BY random() LIMIT 1000) s;
+            CREATE UNIQUE INDEX ON bench_ids (n);
+            GRANT SELECT ON bench_ids TO crm_app;
+            ANALYZE bench_ids;""" % BIG)
+        # events/seed.sql's tenant, for the function runs under the Runtime API emulator.
+        run(["psql", URL, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROOT / "events" / "seed.sql")], capture_output=True)
+        ids = self.ids
+        ids["get"] = psql("SELECT string_agg(id::text, ',' ORDER BY n) FROM bench_ids").split(",")
+        ids["customer"] = psql(f"SELECT id FROM customers WHERE tenant_id = '{BIG}' ORDER BY id LIMIT 1")
+        ids["actor"] = psql(f"SELECT id FROM users WHERE tenant_id = '{BIG}' AND role = 'admin'")
+        # A page 90% of the way into the tenant: the deep keyset page.
+        deep = int(p["big_tickets"] * 0.9)
+        ids["deep"] = psql(f"SELECT id FROM tickets WHERE tenant_id = '{BIG}' ORDER BY id DESC OFFSET {deep} LIMIT 1")
+        ids["deep_offset"] = deep
+        ids["ticket0"] = ids["get"][0]
+        self.check_loaded()
+
+    def check_loaded(self):
+        """The bulk-computed counters must equal a count of the rows (the stats endpoint
+        reads only the counters)."""
+        counted = psql(f"SELECT count(*), count(*) FILTER (WHERE status = 'OPEN') FROM tickets WHERE tenant_id = '{BIG}'")
+        kept = psql(f"SELECT sum(total_tickets), sum(open) FROM tenant_stats WHERE tenant_id = '{BIG}'")
+        if counted != kept:
+            sys.exit(f"tenant_stats ({kept}) disagrees with the tickets ({counted})")
+        self.results["timings"]["rows"] = int(counted.split("|")[0])
+
+    # -- in-process latency and its ceilings ----------------------------------------
+
+    def latency(self):
+        p, ids = self.p, self.ids
+        big = {"auth": "big"}
+        create_body = {"title": "Printer on fire", "description": "Smoke from tray 2 since this morning",
+                       "customerId": ids["customer"], "priority": "HIGH"}
+        scenarios = [
+            {"name": "create ticket", "function": "tickets-create", **big, "body": create_body, "ceiling": "create"},
+            {"name": "list, first page", "function": "tickets-list", **big, "ceiling": "list"},
+            {"name": "list, deep keyset page", "function": "tickets-list", **big, "cursor_after": ids["deep"], "ceiling": "list-deep"},
+            {"name": "list, status+priority filter", "function": "tickets-list", **big,
+             "query": {"status": "OPEN", "priority": "HIGH"}, "ceiling": "list-status"},
+            {"name": "list, status filter, deep page", "function": "tickets-list", **big,
+             "query": {"status": "OPEN"}, "cursor_after": ids["deep"], "ceiling": "list-deep"},
+            {"name": "list, search common term (q=printer)", "function": "tickets-list", **big, "query": {"q": "printer"}},
+            {"name": "list, search rare term (q=kerberos)", "function": "tickets-list", **big, "query": {"q": "kerberos"}},
+            {"name": "get ticket", "function": "tickets-get", **big, "ids": ids["get"], "ceiling": "get"},
+            {"name": "stats, 1M-ticket tenant", "function": "stats", **big, "ceiling": "stats"},
+            {"name": "stats, 100-ticket tenant", "function": "stats", "auth": "small", "ceiling": "stats-small"},
+            {"name": "login", "function": "auth-login", "auth": None, "iterations": p["login_iterations"],
+             "body": {"email": "agent1@t1.bench.test", "password": PASSWORD}, "ceiling": "password-verify"},
+            {"name": "password-verify", "function": "password-verify", "iterations": p["login_iterations"],
+             "hash": PASSWORD_HASH, "body": {"password": PASSWORD}},
+        ]
+        spec = {
+            "iterations": p["iterations"], "warmup": p["warmup"],
+            "logins": {"big": {"email": "admin@t1.bench.test", "password": PASSWORD},
+                       "small": {"email": "admin@t2.bench.test", "password": PASSWORD}},
+            "scenarios": [{k: v for k, v in s.items() if k != "ceiling"} for s in scenarios],
+        }
+        spec_file, out_file = self.tmp / "spec.json", self.tmp / "latency.json"
+        spec_file.write_text(json.dumps(spec))
+        env = {**os.environ, **self.app_env(), "METRICS_NAMESPACE": "SimpleCRM"}
+        run([str(self.bin / "crm-bench"), str(spec_file), str(out_file)], env=env, stdout=subprocess.DEVNULL)
+        measured = {m["name"]: m for m in json.loads(out_file.read_text())}
+        ceilings = {}
+        for s in scenarios:
+            name = s.get("ceiling")
+            if name is None or name in ceilings:
+                continue
+            if name == "password-verify":
+                ceilings[name] = measured["password-verify"]
+            else:
+                ceilings[name] = self.pgbench_latency(name)
+        for s in scenarios:
+            if s["function"] == "password-verify":
+                continue
+            m = measured[s["name"]]
+            self.results["latency"].append({**m, "ceiling": s.get("ceiling"), "ceiling_figures": ceilings.get(s.get("ceiling"))})
+        log("latency: " + ", ".join(f"{m['name']} p50 {m['p50_ms']:.3f} ms" for m in self.results["latency"]))
+
+    def pgbench_vars(self, tenant=BIG):
+        ids = self.ids
+        data = json.dumps({"before": None, "after": {"title": "Printer on fire", "status": "OPEN", "priority": "HIGH",
+                                                     "customerId": ids["customer"], "assigneeId": None}})
+        payload = json.dumps({"eventId": ids["ticket0"], "type": "ticket.created", "tenantId": BIG, "ticketId": ids["ticket0"],
+                              "actorId": ids["actor"], "occurredAt": "2026-11-25T12:00:00Z", "before": None,
+                              "after": json.loads(data)["after"]})
+        pairs = {"tenant": tenant, "customer": ids["customer"], "actor": ids["actor"], "cursor": ids["deep"],
+                 "ticket0": ids["ticket0"], "event_data": data, "event_payload": payload}
+        return [arg for k, v in pairs.items() for arg in ("-D", f"{k}={v}")]
+
+    def pgbench(self, script, clients, seconds, log_prefix=None):
+        tenant = SMALL if script == "stats-small" else BIG
+        file = BENCH / "ceiling" / f"{'stats' if script == 'stats-small' else script}.sql"
+        cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
+               *self.pgbench_vars(tenant), "-f", str(file)]
+        if log_prefix:
+            cmd += ["-l", "--log-prefix", str(log_prefix)]
+        env = {**os.environ, "PGOPTIONS": "-c role=crm_app"}
+        out = run([*cmd, URL], capture_output=True, env=env, cwd=self.tmp).stdout
+        failed = re.search(r"number of failed transactions: (\d+)", out)
+        if failed and int(failed.group(1)) > 0:
+            sys.exit(f"pgbench {script}: {out}")
+        return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+    def pgbench_latency(self, script):
+        prefix = self.tmp / f"pgbench-{script}"
+        self.pgbench(script, 1, self.p["ceiling_seconds"], log_prefix=prefix)
+        samples = []
+        for file in self.tmp.glob(f"pgbench-{script}.*"):
+            for line in file.read_text().splitlines():
+                fields = line.split()
+                samples.append(int(fields[2]) / 1000.0)  # microseconds
+            file.unlink()
+        samples.sort()
+        return {"p50_ms": percentile(samples, 0.5), "p99_ms": percentile(samples, 0.99), "iterations": len(samples)}
+
+    # -- throughput through crm-local ------------------------------------------------
+
+    def app_env(self):
+        return {"DATABASE_URL": URL, "JWT_SECRET": self.jwt_secret, "LOG_FORMAT": "json", "RUST_LOG": "info",
+                "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def start_local(self, extra_env=None):
+        port = free_port()
+        env = {**os.environ, **self.app_env(), "LISTEN_ADDR": f"127.0.0.1:{port}"}
+        # Without a queue crm-local's outbox dispatcher stands in for SQS (README).
+        for name in ("SQS_QUEUE_URL", "AWS_ENDPOINT_URL"):
+            env.pop(name, None)
+        env.update(extra_env or {})
+        proc = subprocess.Popen([str(self.bin / "crm-local")], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=open(self.tmp / "crm-local.log", "a"))
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                return proc, base
+            except Exception:
+                if proc.poll() is not None:
+                    sys.exit(f"crm-local exited: {(self.tmp / 'crm-local.log').read_text()[-2000:]}")
+                time.sleep(0.1)
+        sys.exit("crm-local did not answer /health")
+
+    def http_login(self, base, email):
+        req = urllib.request.Request(base + "/api/v1/auth/login", method="POST",
+                                     data=json.dumps({"email": email, "password": PASSWORD}).encode(),
+                                     headers={"content-type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())["accessToken"]
+
+    def throughput(self):
+        proc, base = self.start_local()
+        try:
+            token = self.http_login(base, "admin@t1.bench.test")
+            lua = self.tmp / "create.lua"
+            body = json.dumps({"title": "Printer on fire", "description": "Smoke from tray 2",
+                               "customerId": self.ids["customer"], "priority": "HIGH"})
+            lua.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                           'wrk.headers["Content-Type"] = "application/json"\n')
+            cases = [
+                ("get ticket", f"/api/v1/tickets/{self.ids['ticket0']}", None, "get"),
+                ("list, first page", "/api/v1/tickets", None, "list"),
+                ("stats, 1M-ticket tenant", "/api/v1/stats", None, "stats"),
+                ("create ticket", "/api/v1/tickets", lua, "create"),
+            ]
+            for name, path, script, ceiling in cases:
+                for clients in self.p["concurrency"]:
+                    rps, p50, p99, non2xx = self.wrk(base + path, token, clients, script)
+                    tps = self.pgbench(ceiling, clients, self.p["load_seconds"])
+                    self.results["throughput"].append({"name": name, "clients": clients, "rps": rps, "p50_ms": p50,
+                                                       "p99_ms": p99, "non_2xx": non2xx, "ceiling_tps": tps})
+                    log(f"throughput: {name} c={clients}: {rps:.0f} req/s (pgbench {tps:.0f} tps), non-2xx {non2xx}")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+    def wrk(self, url, token, clients, script):
+        cmd = ["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{self.p['load_seconds']}s", "--latency",
+               "-H", f"Authorization: Bearer {token}"]
+        if script:
+            cmd += ["-s", str(script)]
+        out = run([*cmd, url], capture_output=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+
+        def ms(label):
+            value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+            return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+        return rps, ms("50"), ms("99"), non2xx
+
+    # -- the consumer ------------------------------------------------------------------
+
+    def consumer(self):
+        endpoint, python, kind = self.sqs_endpoint()
+        n = self.p["events"]
+        queue = run([python, "-c", QUEUE_LOADER, endpoint, str(n), BIG, self.ids["ticket0"]], capture_output=True,
+                    env={**os.environ, **AWS_TEST_ENV}).stdout.strip()
+        before = int(psql("SELECT count(*) FROM notifications"))
+        started = time.monotonic()
+        proc, _ = self.start_local({**AWS_TEST_ENV, "SQS_QUEUE_URL": queue, "AWS_ENDPOINT_URL": endpoint, "RUST_LOG": "warn"})
+        try:
+            deadline = started + 600
+            while int(psql("SELECT count(*) FROM notifications")) - before < n:
+                if time.monotonic() > deadline:
+                    sys.exit("the consumer did not drain the queue in 10 minutes")
+                time.sleep(0.1)
+            elapsed = time.monotonic() - started
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        tps = self.pgbench("consumer", 1, self.p["ceiling_seconds"])
+        self.results["consumer"] = {"events": n, "seconds": elapsed, "per_second": n / elapsed, "endpoint": kind,
+                                    "ceiling_tps": tps}
+        log(f"consumer: {n} events in {elapsed:.1f} s = {n / elapsed:.0f}/s from {kind} (pgbench {tps:.0f} tps)")
+
+    def sqs_endpoint(self):
+        """LocalStack (PyPI, LOCAL-AWS.md's pins) for the full run; the moto server of
+        scripts/local-sqs for the smoke."""
+        tools = Path(os.environ.get("CRM_TOOLS_DIR", Path.home() / ".cache" / "simplecrm-tools"))
+        if self.args.smoke or self.args.moto:
+            out = run([str(ROOT / "scripts" / "local-sqs")], capture_output=True).stdout
+            endpoint = re.search(r"AWS_ENDPOINT_URL=(\S+)", out).group(1)
+            return endpoint, str(tools / "moto-venv" / "bin" / "python"), "moto 5.2.5"
+        venv = tools / "localstack-venv"
+        if not (venv / "bin" / "localstack").exists():
+            log("installing LocalStack 4.13.1 from PyPI")
+            run([sys.executable, "-m", "venv", str(venv)])
+            run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "localstack-core[runtime]==4.13.1",
+                 "cbor2<6", "pyopenssl<26", "cryptography<47", "service-identity", "boto3"])
+        port = free_port()
+        env = {**os.environ, "OVERRIDE_IN_DOCKER": "0", "FILESYSTEM_ROOT": str(self.tmp / "localstack"),
+               "GATEWAY_LISTEN": f"127.0.0.1:{port}", "SERVICES": "sqs", "EAGER_SERVICE_LOADING": "1",
+               "DISABLE_EVENTS": "1", "SQS_ENDPOINT_STRATEGY": "path", "LOCALSTACK_HOST": f"127.0.0.1:{port}"}
+        self.localstack = subprocess.Popen([str(venv / "bin" / "python"), "-m", "localstack.runtime.main"], env=env,
+                                           stdout=open(self.tmp / "localstack.log", "w"), stderr=subprocess.STDOUT)
+        endpoint = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                health = json.loads(urllib.request.urlopen(endpoint + "/_localstack/health", timeout=1).read())
+                if health.get("services", {}).get("sqs") == "running":
+                    return endpoint, str(venv / "bin" / "python"), "LocalStack 4.13.1"
+            except Exception:
+                pass
+            time.sleep(0.5)
+        sys.exit("LocalStack did not start: " + (self.tmp / "localstack.log").read_text()[-2000:])
+
+    # -- per function ------------------------------------------------------------------
+
+    def functions(self):
+        venv_bin = Path(os.environ.get("CRM_TOOLS_DIR", Path.home() / ".cache" / "simplecrm-tools")) / "venv" / "bin"
+        env = {**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+        started = time.monotonic()
+        run(["cargo", "lambda", "build", "--release", "--output-format", "zip", "-p", "crm-functions"], cwd=ROOT, env=env)
+        self.results["timings"]["package_build_seconds"] = time.monotonic() - started
+        queue_env = self.queue_for_functions()
+        env_json = json.loads((ROOT / "env.json").read_text())
+        for bin_file in sorted((ROOT / "functions" / "src" / "bin").glob("*.rs")):
+            name = bin_file.stem
+            zipped = ROOT / "target" / "lambda" / name / "bootstrap.zip"
+            unpacked = self.tmp / "lambda" / name
+            unpacked.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(zipped) as z:
+                z.extractall(unpacked)
+            binary = unpacked / "bootstrap"
+            binary.chmod(0o755)
+            figures = RuntimeEmulator(self, name, binary, env_json, queue_env).measure(self.p["invocations"])
+            figures.update({"function": name, "zip_bytes": zipped.stat().st_size, "binary_bytes": binary.stat().st_size})
+            self.results["functions"].append(figures)
+            log(f"{name}: zip {figures['zip_bytes']:,} B, init {figures['init_ms']:.1f} ms, "
+                f"peak RSS {figures['peak_rss_kib'] / 1024:.1f} MiB, answers {figures['answers']}")
+
+    def queue_for_functions(self):
+        out = run([str(ROOT / "scripts" / "local-sqs")], capture_output=True).stdout
+        return {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": re.search(r"AWS_ENDPOINT_URL=(\S+)", out).group(1),
+                "SQS_QUEUE_URL": re.search(r"SQS_QUEUE_URL=(\S+)", out).group(1)}
+
+    # -- report ------------------------------------------------------------------------
+
+    def report(self, command, total_seconds):
+        write_results(self, command, total_seconds)
+
+
+AWS_TEST_ENV = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_EC2_METADATA_DISABLED": "true"}
+
+QUEUE_LOADER = r"""
+import json, sys, uuid, boto3
+endpoint, n, tenant, ticket = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+url = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+for start in range(0, n, 10):
+    entries = [{"Id": str(i), "MessageBody": json.dumps({
+        "eventId": str(uuid.uuid4()), "type": "ticket.status_changed", "tenantId": tenant, "ticketId": ticket,
+        "actorId": str(uuid.uuid4()), "occurredAt": "2026-11-25T16:00:00Z",
+        "before": {"status": "OPEN"}, "after": {"status": "IN_PROGRESS"}})} for i in range(min(10, n - start))]
+    sqs.send_message_batch(QueueUrl=url, Entries=entries)
+print(url)
+"""
+
+
+class RuntimeEmulator:
+    """Just enough of the Lambda Runtime API to run a bootstrap: hands out the function's
+    events/ file `invocations` times and collects the answers. Init time is process start
+    to the first `next` (the handler's set-up done, no database touched yet); peak RSS is
+    the kernel's high-water mark (VmHWM) after the last answer."""
+
+    def __init__(self, harness, name, binary, env_json, queue_env):
+        self.harness, self.name, self.binary = harness, name, binary
+        event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+        self.env = {k: v for k, v in env_json.get("Parameters", {}).items()}
+        self.env.update(env_json.get(pascal(name), {}))
+        self.queue_env = queue_env
+        self.event = event
+        self.answers = {}
+        self.served = 0
+        self.first_next = None
+        self.done = threading.Event()
+
+    def measure(self, invocations):
+        port = free_port()
+        if "ResponseURL" in self.event:
+            self.event["ResponseURL"] = f"http://127.0.0.1:{port}/cloudformation-response"
+        body = json.dumps(self.event).encode()
+        emulator = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, payload=b"", headers=None):
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self):
+                if not self.path.endswith("/invocation/next"):
+                    return self.reply(404)
+                if emulator.first_next is None:
+                    emulator.first_next = time.monotonic()
+                if emulator.served >= invocations:
+                    emulator.done.set()
+                    time.sleep(3600)
+                    return
+                emulator.served += 1
+                self.reply(200, body, {
+                    "Lambda-Runtime-Aws-Request-Id": f"bench-{emulator.served}",
+                    "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 30_000),
+                    "Lambda-Runtime-Invoked-Function-Arn": f"arn:aws:lambda:us-east-1:123456789012:function:{emulator.name}",
+                    "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
+                    "Content-Type": "application/json",
+                })
+
+            def do_POST(self):
+                payload = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path.endswith("/error"):
+                    key = "error"
+                else:
+                    try:
+                        answer = json.loads(payload)
+                        key = str(answer.get("statusCode", "ok")) if isinstance(answer, dict) else "ok"
+                    except ValueError:
+                        key = "unparsed"
+                emulator.answers[key] = emulator.answers.get(key, 0) + 1
+                self.reply(202)
+
+            def do_PUT(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.reply(200)
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        env = {
+            "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **self.env, **self.queue_env,
+            **self.harness.app_env(), **MALLOC_ENV, "METRICS_NAMESPACE": "SimpleCRM",
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "bench", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
+        }
+        # The events' tokens are signed with env.json's key.
+        if "JWT_SECRET" in self.env:
+            env["JWT_SECRET"] = self.env["JWT_SECRET"]
+        started = time.monotonic()
+        proc = subprocess.Popen([str(self.binary)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=open(self.harness.tmp / f"{self.name}.stderr", "w"))
+        try:
+            if not self.done.wait(timeout=600):
+                sys.exit(f"{self.name}: {self.served} of {invocations} invocations in 10 minutes")
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+        finally:
+            proc.kill()
+            proc.wait()
+            server.shutdown()
+        return {"init_ms": ((self.first_next or started) - started) * 1000, "peak_rss_kib": peak,
+                "answers": ", ".join(f"{v}× {k}" for k, v in sorted(self.answers.items()))}
+
+
+def pascal(name):
+    return "".join(part.capitalize() for part in name.split("-")) + "Function"
+
+
+def write_results(h, command, total_seconds):
+    from report import render
+    (BENCH / "RESULTS.md").write_text(render(h, command, total_seconds))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny data set, seconds per step, no RESULTS.md")
+    parser.add_argument("--no-packages", action="store_true", help="skip the per-function packages")
+    parser.add_argument("--moto", action="store_true", help="use scripts/local-sqs (moto) instead of LocalStack")
+    args = parser.parse_args()
+    h = Harness(args)
+    started = time.monotonic()
+    steps = [("build crm-local and crm-bench", h.build), ("fresh database and data set", h.load),
+             ("in-process latency and pgbench ceilings", h.latency), ("throughput: wrk through crm-local", h.throughput),
+             ("consumer from SQS", h.consumer)]
+    if not args.no_packages and not args.smoke:
+        steps.append(("per-function packages, init and peak RSS", h.functions))
+    try:
+        for name, step in steps:
+            t0 = time.monotonic()
+            log(f"==> {name}")
+            step()
+            h.results["timings"][name] = time.monotonic() - t0
+            log(f"<== {name}: {time.monotonic() - t0:.0f} s")
+        total = time.monotonic() - started
+        if args.smoke:
+            log(f"smoke passed in {total:.0f} s (no RESULTS.md written)")
+        else:
+            h.report("bash bench/run.sh" + (" --no-packages" if args.no_packages else ""), total)
+            log(f"wrote bench/RESULTS.md in {total:.0f} s")
+    finally:
+        if getattr(h, "localstack", None):
+            h.localstack.terminate()
+        psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", SERVER)
+        shutil.rmtree(h.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

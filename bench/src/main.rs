@@ -1,0 +1,235 @@
+//! Warm handler latency, in process: each scenario's API Gateway v2 event is parsed by
+//! `lambda_http` and run through the same `dispatch` and controller the Lambda binary runs,
+//! with the state `lambda::init` builds from the environment (one pooled connection, as in
+//! a Lambda container). Writes p50/p99 per scenario as JSON for bench/harness.py.
+//!
+//!   crm-bench <spec.json> <out.json>
+//!
+//! The spec names the logins (whose access tokens the scenarios carry) and the scenarios;
+//! bench/harness.py writes it. Logs go to stdout like on Lambda: send them to /dev/null.
+
+use std::{collections::BTreeMap, time::Instant};
+
+use anyhow::{Context, Result, bail};
+use crm_core::{AppState, pagination::encode_cursor};
+use crm_functions::{
+    invoke::dispatch,
+    routes::{Route, routes},
+};
+use lambda_http::Body;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+struct Spec {
+    iterations: usize,
+    warmup: usize,
+    logins: BTreeMap<String, Login>,
+    scenarios: Vec<Scenario>,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct Scenario {
+    name: String,
+    function: String,
+    /// The login whose access token the request carries; none for public routes.
+    auth: Option<String>,
+    #[serde(default)]
+    query: BTreeMap<String, String>,
+    /// A ticket id whose cursor is sent as `cursor`: the keyset page right after it.
+    cursor_after: Option<Uuid>,
+    /// `{id}` of the path, taken in turn, so a get does not hit one row only.
+    #[serde(default)]
+    ids: Vec<Uuid>,
+    body: Option<Value>,
+    /// For `function: "password-verify"`, the ceiling of a login: one Argon2id check of
+    /// this password against this stored hash, as the login runs it.
+    hash: Option<String>,
+    /// Overrides the spec's iterations (login is deliberately slow).
+    iterations: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Measured {
+    name: String,
+    function: String,
+    iterations: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    mean_ms: f64,
+    /// Answers by status code: a figure made of errors would be worthless.
+    statuses: BTreeMap<u16, usize>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, spec, out] = args.as_slice() else {
+        bail!("usage: crm-bench <spec.json> <out.json>");
+    };
+    let spec: Spec = serde_json::from_str(&std::fs::read_to_string(spec)?).context("spec")?;
+    let state = crm_functions::lambda::init();
+    let table = routes();
+
+    let mut tokens = BTreeMap::new();
+    for (name, login) in &spec.logins {
+        let body = json!({ "email": login.email, "password": login.password });
+        let (status, answer) =
+            call(&state, find(&table, "auth-login")?, event(&table, "auth-login", None, &[], None, Some(&body))?)
+                .await?;
+        let token = answer["accessToken"].as_str().with_context(|| format!("login {name}: {status} {answer}"))?;
+        tokens.insert(name.clone(), token.to_owned());
+    }
+
+    let mut results = Vec::new();
+    for scenario in &spec.scenarios {
+        if scenario.function == PASSWORD_VERIFY {
+            results.push(password_verify(&state, scenario, spec.iterations).await?);
+            continue;
+        }
+        let route = find(&table, &scenario.function)?;
+        let token = match &scenario.auth {
+            Some(name) => Some(tokens.get(name).with_context(|| format!("no login {name}"))?.as_str()),
+            None => None,
+        };
+        let mut query: Vec<(String, String)> = scenario.query.clone().into_iter().collect();
+        if let Some(id) = scenario.cursor_after {
+            query.push(("cursor".into(), encode_cursor(id)));
+        }
+        let iterations = scenario.iterations.unwrap_or(spec.iterations);
+        let mut samples = Vec::with_capacity(iterations);
+        let mut statuses = BTreeMap::new();
+        for i in 0..spec.warmup.min(iterations) + iterations {
+            let id = (!scenario.ids.is_empty()).then(|| scenario.ids[i % scenario.ids.len()]);
+            let text = event(&table, &scenario.function, token, &query, id, scenario.body.as_ref())?;
+            let started = Instant::now();
+            let (status, _) = call(&state, route, text).await?;
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            if i >= spec.warmup.min(iterations) {
+                samples.push(elapsed);
+                *statuses.entry(status).or_default() += 1;
+            }
+        }
+        results.push(Measured::new(scenario, samples, statuses));
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
+    Ok(())
+}
+
+const PASSWORD_VERIFY: &str = "password-verify";
+
+impl Measured {
+    fn new(scenario: &Scenario, mut samples: Vec<f64>, statuses: BTreeMap<u16, usize>) -> Self {
+        samples.sort_by(f64::total_cmp);
+        Self {
+            name: scenario.name.clone(),
+            function: scenario.function.clone(),
+            iterations: samples.len(),
+            p50_ms: percentile(&samples, 0.50),
+            p99_ms: percentile(&samples, 0.99),
+            mean_ms: samples.iter().sum::<f64>() / samples.len().max(1) as f64,
+            statuses,
+        }
+    }
+}
+
+async fn password_verify(state: &AppState, scenario: &Scenario, default_iterations: usize) -> Result<Measured> {
+    let hash = scenario.hash.clone().context("password-verify needs `hash`")?;
+    let password =
+        scenario.body.as_ref().and_then(|b| b["password"].as_str()).context("password-verify needs body.password")?;
+    let mut samples = Vec::new();
+    let mut statuses = BTreeMap::new();
+    for _ in 0..scenario.iterations.unwrap_or(default_iterations) {
+        let started = Instant::now();
+        let ok = state.passwords.verify(password.to_owned(), Some(hash.clone())).await?;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        *statuses.entry(if ok { 200 } else { 401 }).or_default() += 1;
+    }
+    Ok(Measured::new(scenario, samples, statuses))
+}
+
+fn find<'a>(table: &'a [Route], function: &str) -> Result<&'a Route> {
+    table.iter().find(|r| r.function == function).with_context(|| format!("no route for function {function}"))
+}
+
+/// Parses the event text (as the runtime does per invocation) and runs the controller.
+async fn call(state: &AppState, route: &Route, event: String) -> Result<(u16, Value)> {
+    let request = lambda_http::request::from_str(&event).context("event")?;
+    let response = dispatch(route.function, state.clone(), request, route.handler).await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    Ok((status, body))
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, shaped like the files in events/.
+fn event(
+    table: &[Route],
+    function: &str,
+    token: Option<&str>,
+    query: &[(String, String)],
+    id: Option<Uuid>,
+    body: Option<&Value>,
+) -> Result<String> {
+    let route = find(table, function)?;
+    let path = match id {
+        Some(id) => route.path.replace("{id}", &id.to_string()),
+        None => route.path.to_owned(),
+    };
+    let mut headers = json!({
+        "accept": "application/json",
+        "content-type": "application/json",
+        "host": "bench.execute-api.us-east-1.amazonaws.com",
+        "x-forwarded-for": "203.0.113.10",
+        "x-forwarded-proto": "https",
+    });
+    if let Some(token) = token {
+        headers["authorization"] = json!(format!("Bearer {token}"));
+    }
+    let raw_query = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route.key(),
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "domainName": "bench.execute-api.us-east-1.amazonaws.com",
+            "http": { "method": route.method.as_str(), "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "crm-bench" },
+            "requestId": Uuid::new_v4().to_string(),
+            "routeKey": route.key(),
+            "stage": "$default",
+            "timeEpoch": 1_795_665_600_000u64,
+        },
+        "isBase64Encoded": false,
+    });
+    if !query.is_empty() {
+        event["queryStringParameters"] = query.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    }
+    if let Some(id) = id {
+        event["pathParameters"] = json!({ "id": id });
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+    }
+    Ok(event.to_string())
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64) * q).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
