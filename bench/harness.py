@@ -376,12 +376,15 @@ class Harness:
         venv_bin = Path(os.environ.get("CRM_TOOLS_DIR", Path.home() / ".cache" / "simplecrm-tools")) / "venv" / "bin"
         env = {**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}"}
         started = time.monotonic()
-        run(["cargo", "lambda", "build", "--release", "--output-format", "zip", "-p", "crm-functions"], cwd=ROOT, env=env)
+        names = sorted(f.stem for f in (ROOT / "functions" / "src" / "bin").glob("*.rs"))
+        if self.args.functions:
+            names = [n for n in names if n in self.args.functions.split(",")]
+        bins = [arg for n in names for arg in ("--bin", n)]
+        run(["cargo", "lambda", "build", "--release", "--output-format", "zip", "-p", "crm-functions", *bins], cwd=ROOT, env=env)
         self.results["timings"]["package_build_seconds"] = time.monotonic() - started
         queue_env = self.queue_for_functions()
         env_json = json.loads((ROOT / "env.json").read_text())
-        for bin_file in sorted((ROOT / "functions" / "src" / "bin").glob("*.rs")):
-            name = bin_file.stem
+        for name in names:
             zipped = ROOT / "target" / "lambda" / name / "bootstrap.zip"
             unpacked = self.tmp / "lambda" / name
             unpacked.mkdir(parents=True, exist_ok=True)
@@ -540,6 +543,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny data set, seconds per step, no RESULTS.md")
     parser.add_argument("--no-packages", action="store_true", help="skip the per-function packages")
+    parser.add_argument("--functions", help="only these packages (comma-separated), e.g. while tuning one")
     parser.add_argument("--moto", action="store_true", help="use scripts/local-sqs (moto) instead of LocalStack")
     args = parser.parse_args()
     h = Harness(args)
