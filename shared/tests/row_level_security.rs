@@ -173,3 +173,54 @@ async fn the_throttle_table_is_reached_only_through_its_three_functions() {
         .unwrap();
     assert_eq!((row.get::<_, bool>(0), row.get::<_, bool>(1)), (false, false));
 }
+
+#[tokio::test]
+async fn the_search_function_answers_only_for_the_tenant_of_the_transaction() {
+    let db = TestDb::create().await;
+    let (a, b) = seed(&db).await;
+    let owner = db.connect().await;
+    let mut tickets = Vec::new();
+    for tenant in [a, b] {
+        let customer = Uuid::now_v7();
+        owner
+            .execute(
+                "INSERT INTO customers (tenant_id, id, name, email) VALUES ($1, $2, 'C', 'c@example.test')",
+                &[&tenant, &customer],
+            )
+            .await
+            .unwrap();
+        let ticket = Uuid::now_v7();
+        owner
+            .execute(
+                "INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES ($1, $2, $3, 'Secret plan', '')",
+                &[&tenant, &ticket, &customer],
+            )
+            .await
+            .unwrap();
+        tickets.push(ticket);
+    }
+    let app = app_connection(&db).await;
+    let search = "SELECT s FROM ticket_search($1, '%secret%', NULL, NULL, NULL, NULL, NULL, 10) s";
+    let found = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, Uuid>(0)).collect::<Vec<_>>();
+
+    begin_as(&app, Some(a)).await;
+    assert_eq!(found(app.query(search, &[&a]).await.unwrap()), [tickets[0]]);
+    // Naming the other tenant does not reach its tickets: the transaction's tenant rules.
+    assert!(found(app.query(search, &[&b]).await.unwrap()).is_empty());
+    app.batch_execute("ROLLBACK").await.unwrap();
+    begin_as(&app, None).await;
+    assert!(found(app.query(search, &[&a]).await.unwrap()).is_empty(), "no tenant, no tickets");
+    app.batch_execute("ROLLBACK").await.unwrap();
+
+    // The function's owner is no door either: the runtime role is not a member of it, and
+    // it can log in nowhere.
+    let row = app
+        .query_one(
+            "SELECT pg_has_role('crm_app', 'crm_search', 'MEMBER'),
+                    (SELECT rolcanlogin OR rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = 'crm_search')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, bool>(0), row.get::<_, bool>(1)), (false, false));
+}
