@@ -11,12 +11,18 @@ use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::{
     Client, Config,
     config::{
-        BehaviorVersion, Credentials, Region, SharedCredentialsProvider, retry::RetryConfig, timeout::TimeoutConfig,
+        BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient, retry::RetryConfig,
+        timeout::TimeoutConfig,
     },
     types::{
         DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
         SendMessageBatchRequestEntry,
     },
+};
+use aws_smithy_http_client::{
+    ConnectorBuilder,
+    proxy::ProxyConfig,
+    tls::{self, rustls_provider::CryptoMode},
 };
 
 use crate::{error::Error, events::OutboxEvent, ids::EventId};
@@ -126,7 +132,8 @@ fn config(endpoint: Option<&str>, var: impl Fn(&str) -> Option<String>) -> Confi
                 .operation_attempt_timeout(Duration::from_secs(5))
                 .build(),
         )
-        .region(region);
+        .region(region)
+        .http_client(https_client());
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
@@ -134,6 +141,22 @@ fn config(endpoint: Option<&str>, var: impl Fn(&str) -> Option<String>) -> Confi
     // and the events wait in the outbox.
     builder.set_credentials_provider(credentials.map(SharedCredentialsProvider::new));
     builder.build()
+}
+
+/// The SDK's default HTTPS client, over ring instead of aws-lc: one crypto library in the
+/// binary, shared with PostgreSQL's TLS. Built as aws-smithy-runtime builds its default
+/// (same connector settings, sleep and proxy variables); smithy restricts the cipher suites
+/// the same way for both, and SQS does not need aws-lc's post-quantum key exchange.
+fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The region and keys from the variables Lambda sets (`var` reads one). They are fixed
