@@ -188,6 +188,9 @@ class Harness:
         env = {**os.environ, **self.app_env(), "METRICS_NAMESPACE": "SimpleCRM"}
         run([str(self.bin / "crm-bench"), str(spec_file), str(out_file)], env=env, stdout=subprocess.DEVNULL)
         measured = {m["name"]: m for m in json.loads(out_file.read_text())}
+        for m in measured.values():
+            if any(int(status) >= 400 for status in m["statuses"]):
+                sys.exit(f"{m['name']}: answers {m['statuses']}: a figure of errors is no figure")
         ceilings = {}
         for s in scenarios:
             name = s.get("ceiling")

@@ -78,16 +78,6 @@ async fn main() -> Result<()> {
     let state = crm_functions::lambda::init();
     let table = routes();
 
-    let mut tokens = BTreeMap::new();
-    for (name, login) in &spec.logins {
-        let body = json!({ "email": login.email, "password": login.password });
-        let (status, answer) =
-            call(&state, find(&table, "auth-login")?, event(&table, "auth-login", None, &[], None, Some(&body))?)
-                .await?;
-        let token = answer["accessToken"].as_str().with_context(|| format!("login {name}: {status} {answer}"))?;
-        tokens.insert(name.clone(), token.to_owned());
-    }
-
     let mut results = Vec::new();
     for scenario in &spec.scenarios {
         if scenario.function == PASSWORD_VERIFY {
@@ -95,10 +85,13 @@ async fn main() -> Result<()> {
             continue;
         }
         let route = find(&table, &scenario.function)?;
+        // A fresh sign-in per scenario (not timed): a slow scenario must not outlive the
+        // 15-minute access token of the next one.
         let token = match &scenario.auth {
-            Some(name) => Some(tokens.get(name).with_context(|| format!("no login {name}"))?.as_str()),
+            Some(name) => Some(access_token(&state, &table, &spec, name).await?),
             None => None,
         };
+        let token = token.as_deref();
         let mut query: Vec<(String, String)> = scenario.query.clone().into_iter().collect();
         if let Some(id) = scenario.cursor_after {
             query.push(("cursor".into(), encode_cursor(id)));
@@ -121,6 +114,15 @@ async fn main() -> Result<()> {
     }
     std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
     Ok(())
+}
+
+async fn access_token(state: &AppState, table: &[Route], spec: &Spec, name: &str) -> Result<String> {
+    let login = spec.logins.get(name).with_context(|| format!("no login {name}"))?;
+    let body = json!({ "email": login.email, "password": login.password });
+    let (status, answer) =
+        call(state, find(table, "auth-login")?, event(table, "auth-login", None, &[], None, Some(&body))?).await?;
+    let token = answer["accessToken"].as_str().with_context(|| format!("login {name}: {status} {answer}"))?;
+    Ok(token.to_owned())
 }
 
 const PASSWORD_VERIFY: &str = "password-verify";
