@@ -33,6 +33,20 @@ async fn seed(db: &TestDb) -> (Uuid, Uuid) {
     (a, b)
 }
 
+/// A SECURITY DEFINER function's owner is no way around row-level security: the runtime
+/// role is not a member of it, and it cannot log in, bypass RLS or act as superuser.
+async fn assert_no_door(app: &Client, role: &str) {
+    let row = app
+        .query_one(
+            "SELECT pg_has_role('crm_app', $1, 'MEMBER'),
+                    (SELECT rolcanlogin OR rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = $1)",
+            &[&role],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, bool>(0), row.get::<_, Option<bool>>(1)), (false, Some(false)), "{role}");
+}
+
 async fn begin_as(client: &Client, tenant: Option<Uuid>) {
     client.batch_execute("BEGIN").await.unwrap();
     if let Some(t) = tenant {
@@ -163,15 +177,7 @@ async fn the_throttle_table_is_reached_only_through_its_three_functions() {
         let err = app.batch_execute(sql).await.unwrap_err();
         assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{sql}: {err}");
     }
-    let row = app
-        .query_one(
-            "SELECT pg_has_role('crm_app', 'crm_throttle', 'MEMBER'),
-                    (SELECT rolcanlogin OR rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = 'crm_throttle')",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!((row.get::<_, bool>(0), row.get::<_, bool>(1)), (false, false));
+    assert_no_door(&app, "crm_throttle").await;
 }
 
 #[tokio::test]
@@ -214,13 +220,5 @@ async fn the_search_function_answers_only_for_the_tenant_of_the_transaction() {
 
     // The function's owner is no door either: the runtime role is not a member of it, and
     // it can log in nowhere.
-    let row = app
-        .query_one(
-            "SELECT pg_has_role('crm_app', 'crm_search', 'MEMBER'),
-                    (SELECT rolcanlogin OR rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = 'crm_search')",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!((row.get::<_, bool>(0), row.get::<_, bool>(1)), (false, false));
+    assert_no_door(&app, "crm_search").await;
 }
