@@ -19,13 +19,11 @@ import argparse
 import http.server
 import json
 import os
-import platform
 import re
 import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,8 +31,9 @@ import threading
 import time
 import urllib.request
 import zipfile
-from datetime import datetime, timezone
 from pathlib import Path
+
+from report import render
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -409,7 +408,7 @@ class Harness:
     # -- report ------------------------------------------------------------------------
 
     def report(self, command, total_seconds):
-        write_results(self, command, total_seconds)
+        (BENCH / "RESULTS.md").write_text(render(self, command, total_seconds))
 
 
 AWS_TEST_ENV = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
@@ -535,11 +534,6 @@ class RuntimeEmulator:
 
 def pascal(name):
     return "".join(part.capitalize() for part in name.split("-")) + "Function"
-
-
-def write_results(h, command, total_seconds):
-    from report import render
-    (BENCH / "RESULTS.md").write_text(render(h, command, total_seconds))
 
 
 def main():
