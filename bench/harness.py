@@ -375,7 +375,7 @@ class Harness:
     # -- per function ------------------------------------------------------------------
 
     def functions(self):
-        venv_bin = Path(os.environ.get("CRM_TOOLS_DIR", Path.home() / ".cache" / "simplecrm-tools")) / "venv" / "bin"
+        venv_bin = run([str(ROOT / "scripts" / "lambda-tools")], stdout=subprocess.PIPE).stdout.strip()
         env = {**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}"}
         started = time.monotonic()
         names = sorted(f.stem for f in (ROOT / "functions" / "src" / "bin").glob("*.rs"))
