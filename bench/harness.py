@@ -345,7 +345,12 @@ class Harness:
 
     def sqs_endpoint(self):
         """LocalStack (PyPI, LOCAL-AWS.md's pins) for the full run; the moto server of
-        scripts/local-sqs for the smoke."""
+        scripts/local-sqs for the smoke. Started once per run."""
+        if getattr(self, "sqs", None) is None:
+            self.sqs = self.start_sqs()
+        return self.sqs
+
+    def start_sqs(self):
         tools = Path(os.environ.get("CRM_TOOLS_DIR", Path.home() / ".cache" / "simplecrm-tools"))
         if self.args.smoke or self.args.moto:
             out = run([str(ROOT / "scripts" / "local-sqs")], capture_output=True).stdout
@@ -405,9 +410,14 @@ class Harness:
                 f"peak RSS {figures['peak_rss_kib'] / 1024:.1f} MiB, answers {figures['answers']}")
 
     def queue_for_functions(self):
-        out = run([str(ROOT / "scripts" / "local-sqs")], capture_output=True).stdout
-        return {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": re.search(r"AWS_ENDPOINT_URL=(\S+)", out).group(1),
-                "SQS_QUEUE_URL": re.search(r"SQS_QUEUE_URL=(\S+)", out).group(1)}
+        """A fresh queue on this run's endpoint, and an outbox backlog of one sweep (500
+        events) instead of the earlier steps' tens of thousands."""
+        endpoint, python, _ = self.sqs_endpoint()
+        queue = run([python, "-c", QUEUE_LOADER, endpoint, "0", BIG, self.ids["ticket0"]], capture_output=True,
+                    env={**os.environ, **AWS_TEST_ENV}).stdout.strip()
+        psql("""UPDATE outbox SET published_at = now() WHERE published_at IS NULL AND id NOT IN
+                (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY created_at DESC LIMIT 500)""")
+        return {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": endpoint, "SQS_QUEUE_URL": queue}
 
     # -- report ------------------------------------------------------------------------
 
