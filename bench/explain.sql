@@ -1,7 +1,7 @@
 -- Plans of the largest list and stats queries, as the app runs them: as the runtime role,
 -- inside a tenant transaction, as prepared statements with generic plans (what a warm
--- Lambda container reuses). Run after seed.sql:
--- psql -f bench/explain.sql <database>
+-- Lambda container reuses). Run on a database bench/load.sql filled (bench/plans.sh does;
+-- or `bash bench/run.sh --keep-db`, then psql -f bench/explain.sql <database>)
 \set ON_ERROR_STOP on
 \set big '\'00000000-0000-7000-8000-000000000001\''
 BEGIN;
