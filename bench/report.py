@@ -64,9 +64,11 @@ def render(h, command, total_seconds):
         "",
         f"crm-bench runs the Lambda's handler code (`invoke::dispatch` and the controller, one pooled connection, "
         f"prepared statements cached on it across invocations) on API Gateway v2 events: {p['warmup']} warm-up "
-        f"requests, then {p['iterations']} measured (login: {p['login_iterations']}). The ceiling is the same SQL, "
-        "round trip for round trip, through `pgbench -M prepared -c 1` as `crm_app` with row-level security on "
-        "(bench/ceiling/); login's ceiling is one Argon2id verification, which is most of its cost.",
+        f"requests, then {p['iterations']} measured (login: {p['login_iterations']}), the scenarios interleaved "
+        "round by round so that noise falls on all alike. The ceiling is the same SQL, round trip for round trip, "
+        "through `pgbench -M prepared -c 1` as `crm_app` with row-level security on (bench/ceiling/), all scripts "
+        "in one run, drawn at random per transaction; login's ceiling is one Argon2id verification, which is most "
+        "of its cost.",
         "",
         "| Request | p50 ms | p99 ms | ceiling | ceiling p50 | ceiling p99 | p50 ratio | p99 ratio | answers |",
         "|---|---:|---:|---|---:|---:|---:|---:|---|",

@@ -1,7 +1,8 @@
 //! Warm handler latency, in process: each scenario's API Gateway v2 event is parsed by
 //! `lambda_http` and run through the same `dispatch` and controller the Lambda binary runs,
 //! with the state `lambda::init` builds from the environment (one pooled connection, as in
-//! a Lambda container). Writes p50/p99 per scenario as JSON for bench/harness.py.
+//! a Lambda container). The scenarios run interleaved, one request of each per round.
+//! Writes p50/p99 per scenario as JSON for bench/harness.py.
 //!
 //!   crm-bench <spec.json> <out.json>
 //!
@@ -78,42 +79,84 @@ async fn main() -> Result<()> {
     let state = crm_functions::lambda::init();
     let table = routes();
 
-    let mut results = Vec::new();
+    let mut runs = Vec::with_capacity(spec.scenarios.len());
     for scenario in &spec.scenarios {
-        if scenario.function == PASSWORD_VERIFY {
-            results.push(password_verify(&state, scenario, spec.iterations).await?);
-            continue;
+        runs.push(Run::new(&state, &table, &spec, scenario).await?);
+    }
+    // Round by round, one request of every scenario still running: whatever else the
+    // machine does meanwhile falls on all of them alike, not on whichever ran just then.
+    let rounds = runs.iter().map(|r| r.warmup + r.iterations).max().unwrap_or(0);
+    for round in 0..rounds {
+        for run in runs.iter_mut().filter(|r| round < r.warmup + r.iterations) {
+            run.step(&state, &table, round).await?;
         }
-        let route = find(&table, &scenario.function)?;
-        // A fresh sign-in per scenario (not timed): a slow scenario must not outlive the
-        // 15-minute access token of the next one.
+    }
+    let results: Vec<Measured> = runs.into_iter().map(Run::measured).collect();
+    std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
+    Ok(())
+}
+
+/// One scenario in progress: its request, ready but for the path's id, and its samples.
+struct Run<'a> {
+    scenario: &'a Scenario,
+    route: Option<&'a Route>,
+    token: Option<String>,
+    query: Vec<(String, String)>,
+    warmup: usize,
+    iterations: usize,
+    samples: Vec<f64>,
+    statuses: BTreeMap<u16, usize>,
+}
+
+impl<'a> Run<'a> {
+    /// Signs in first (not timed); the whole run stays well inside the 15-minute token.
+    async fn new(state: &AppState, table: &'a [Route], spec: &Spec, scenario: &'a Scenario) -> Result<Self> {
+        let iterations = scenario.iterations.unwrap_or(spec.iterations);
+        let password_verify = scenario.function == PASSWORD_VERIFY;
+        let route = if password_verify { None } else { Some(find(table, &scenario.function)?) };
         let token = match &scenario.auth {
-            Some(name) => Some(access_token(&state, &table, &spec, name).await?),
+            Some(name) => Some(access_token(state, table, spec, name).await?),
             None => None,
         };
-        let token = token.as_deref();
         let mut query: Vec<(String, String)> = scenario.query.clone().into_iter().collect();
         if let Some(id) = scenario.cursor_after {
             query.push(("cursor".into(), encode_cursor(id)));
         }
-        let iterations = scenario.iterations.unwrap_or(spec.iterations);
-        let mut samples = Vec::with_capacity(iterations);
-        let mut statuses = BTreeMap::new();
-        for i in 0..spec.warmup.min(iterations) + iterations {
-            let id = (!scenario.ids.is_empty()).then(|| scenario.ids[i % scenario.ids.len()]);
-            let text = event(&table, &scenario.function, token, &query, id, scenario.body.as_ref())?;
-            let started = Instant::now();
-            let (status, _) = call(&state, route, text).await?;
-            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-            if i >= spec.warmup.min(iterations) {
-                samples.push(elapsed);
-                *statuses.entry(status).or_default() += 1;
-            }
-        }
-        results.push(Measured::new(scenario, samples, statuses));
+        Ok(Self {
+            scenario,
+            route,
+            token,
+            query,
+            warmup: if password_verify { 0 } else { spec.warmup.min(iterations) },
+            iterations,
+            samples: Vec::with_capacity(iterations),
+            statuses: BTreeMap::new(),
+        })
     }
-    std::fs::write(out, serde_json::to_string_pretty(&results)?)?;
-    Ok(())
+
+    async fn step(&mut self, state: &AppState, table: &[Route], round: usize) -> Result<()> {
+        let scenario = self.scenario;
+        let (elapsed, status) = match self.route {
+            None => password_verify(state, scenario).await?,
+            Some(route) => {
+                let id = (!scenario.ids.is_empty()).then(|| scenario.ids[round % scenario.ids.len()]);
+                let text =
+                    event(table, &scenario.function, self.token.as_deref(), &self.query, id, scenario.body.as_ref())?;
+                let started = Instant::now();
+                let (status, _) = call(state, route, text).await?;
+                (started.elapsed().as_secs_f64() * 1000.0, status)
+            }
+        };
+        if round >= self.warmup {
+            self.samples.push(elapsed);
+            *self.statuses.entry(status).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn measured(self) -> Measured {
+        Measured::new(self.scenario, self.samples, self.statuses)
+    }
 }
 
 async fn access_token(state: &AppState, table: &[Route], spec: &Spec, name: &str) -> Result<String> {
@@ -142,19 +185,14 @@ impl Measured {
     }
 }
 
-async fn password_verify(state: &AppState, scenario: &Scenario, default_iterations: usize) -> Result<Measured> {
+/// One Argon2id check of the scenario's password against its hash, as a login runs it.
+async fn password_verify(state: &AppState, scenario: &Scenario) -> Result<(f64, u16)> {
     let hash = scenario.hash.clone().context("password-verify needs `hash`")?;
     let password =
         scenario.body.as_ref().and_then(|b| b["password"].as_str()).context("password-verify needs body.password")?;
-    let mut samples = Vec::new();
-    let mut statuses = BTreeMap::new();
-    for _ in 0..scenario.iterations.unwrap_or(default_iterations) {
-        let started = Instant::now();
-        let ok = state.passwords.verify(password.to_owned(), Some(hash.clone())).await?;
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
-        *statuses.entry(if ok { 200 } else { 401 }).or_default() += 1;
-    }
-    Ok(Measured::new(scenario, samples, statuses))
+    let started = Instant::now();
+    let ok = state.passwords.verify(password.to_owned(), Some(hash)).await?;
+    Ok((started.elapsed().as_secs_f64() * 1000.0, if ok { 200 } else { 401 }))
 }
 
 fn find<'a>(table: &'a [Route], function: &str) -> Result<&'a Route> {
