@@ -186,3 +186,14 @@ impl Drop for Tx {
         }
     }
 }
+
+/// bench/ceiling/ copies the repositories' SQL (pgbench has no include): each benchmark
+/// figure is only as honest as that copy. Fails when `file` no longer holds `sql`, spacing
+/// aside, so a change to a query must be made in its ceiling too.
+#[cfg(test)]
+pub(crate) fn assert_ceiling_runs(file: &str, sql: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/ceiling").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squash(&text).contains(&squash(sql)), "{} no longer runs:\n{sql}", path.display());
+}

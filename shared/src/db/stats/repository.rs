@@ -6,20 +6,18 @@ use crate::{
     model::{PriorityCounts, Stats},
 };
 
+const GET: &str =
+    "SELECT coalesce(sum(total_tickets), 0)::bigint AS total_tickets, coalesce(sum(open), 0)::bigint AS open,
+        coalesce(sum(in_progress), 0)::bigint AS in_progress, coalesce(sum(resolved), 0)::bigint AS resolved,
+        coalesce(sum(total_customers), 0)::bigint AS total_customers,
+        coalesce(sum(low), 0)::bigint AS low, coalesce(sum(medium), 0)::bigint AS medium,
+        coalesce(sum(high), 0)::bigint AS high, coalesce(sum(urgent), 0)::bigint AS urgent,
+        coalesce(sum(resolution_seconds_sum), 0)::double precision AS resolution_seconds_sum
+    FROM tenant_stats WHERE tenant_id = $1";
+
 /// Sums the tenant's counter slots: at most 16 rows, however many tickets it has.
 pub(super) async fn get(tx: &Tx, tenant: TenantId) -> Result<Stats, DbError> {
-    let stmt = tx
-        .client()
-        .prepare_cached(
-            "SELECT coalesce(sum(total_tickets), 0)::bigint AS total_tickets, coalesce(sum(open), 0)::bigint AS open,
-                    coalesce(sum(in_progress), 0)::bigint AS in_progress, coalesce(sum(resolved), 0)::bigint AS resolved,
-                    coalesce(sum(total_customers), 0)::bigint AS total_customers,
-                    coalesce(sum(low), 0)::bigint AS low, coalesce(sum(medium), 0)::bigint AS medium,
-                    coalesce(sum(high), 0)::bigint AS high, coalesce(sum(urgent), 0)::bigint AS urgent,
-                    coalesce(sum(resolution_seconds_sum), 0)::double precision AS resolution_seconds_sum
-             FROM tenant_stats WHERE tenant_id = $1",
-        )
-        .await?;
+    let stmt = tx.client().prepare_cached(GET).await?;
     let row = tx.client().query_one(&stmt, &[&tenant.0]).await?;
     let resolved: i64 = row.try_get("resolved")?;
     let resolution_sum: f64 = row.try_get("resolution_seconds_sum")?;
@@ -37,4 +35,12 @@ pub(super) async fn get(tx: &Tx, tenant: TenantId) -> Result<Stats, DbError> {
         },
         avg_resolution_seconds: (resolved > 0).then(|| resolution_sum / resolved as f64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_benchmark_ceiling_sums_the_counters_as_get_does() {
+        crate::db::assert_ceiling_runs("stats.sql", &super::GET.replace("$1", ":tenant"));
+    }
 }

@@ -288,3 +288,17 @@ pub(super) async fn insert_outbox(
     tx.client().execute(&stmt, &[&tenant.0, &id.0, &event_type, &ticket.0, payload]).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{JOIN_CUSTOMER, SELECT};
+    use crate::db::assert_ceiling_runs;
+
+    #[test]
+    fn the_benchmark_ceilings_read_tickets_as_list_and_get_do() {
+        let read = format!("{SELECT} FROM tickets t {JOIN_CUSTOMER} WHERE t.tenant_id = :tenant");
+        for file in ["list.sql", "list-deep.sql", "list-status.sql", "get.sql"] {
+            assert_ceiling_runs(file, &read);
+        }
+    }
+}
