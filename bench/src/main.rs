@@ -79,16 +79,20 @@ async fn main() -> Result<()> {
     let state = crm_functions::lambda::init();
     let table = routes();
 
-    let mut runs = Vec::with_capacity(spec.scenarios.len());
-    for scenario in &spec.scenarios {
-        runs.push(Run::new(&state, &table, &spec, scenario).await?);
+    // One sign-in per login (not timed): the whole run stays well inside the 15-minute token.
+    let mut tokens = BTreeMap::new();
+    for (name, login) in &spec.logins {
+        tokens.insert(name.as_str(), access_token(&state, &table, name, login).await?);
     }
+    let runs: Result<Vec<Run>> =
+        spec.scenarios.iter().map(|scenario| Run::new(&table, &spec, &tokens, scenario)).collect();
+    let mut runs = runs?;
     // Round by round, one request of every scenario still running: whatever else the
     // machine does meanwhile falls on all of them alike, not on whichever ran just then.
     let rounds = runs.iter().map(|r| r.warmup + r.iterations).max().unwrap_or(0);
     for round in 0..rounds {
         for run in runs.iter_mut().filter(|r| round < r.warmup + r.iterations) {
-            run.step(&state, &table, round).await?;
+            run.step(&state, round).await?;
         }
     }
     let results: Vec<Measured> = runs.into_iter().map(Run::measured).collect();
@@ -109,13 +113,12 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    /// Signs in first (not timed); the whole run stays well inside the 15-minute token.
-    async fn new(state: &AppState, table: &'a [Route], spec: &Spec, scenario: &'a Scenario) -> Result<Self> {
+    fn new(table: &'a [Route], spec: &Spec, tokens: &BTreeMap<&str, String>, scenario: &'a Scenario) -> Result<Self> {
         let iterations = scenario.iterations.unwrap_or(spec.iterations);
         let password_verify = scenario.function == PASSWORD_VERIFY;
         let route = if password_verify { None } else { Some(find(table, &scenario.function)?) };
         let token = match &scenario.auth {
-            Some(name) => Some(access_token(state, table, spec, name).await?),
+            Some(name) => Some(tokens.get(name.as_str()).with_context(|| format!("no login {name}"))?.clone()),
             None => None,
         };
         let mut query: Vec<(String, String)> = scenario.query.clone().into_iter().collect();
@@ -134,14 +137,13 @@ impl<'a> Run<'a> {
         })
     }
 
-    async fn step(&mut self, state: &AppState, table: &[Route], round: usize) -> Result<()> {
+    async fn step(&mut self, state: &AppState, round: usize) -> Result<()> {
         let scenario = self.scenario;
         let (elapsed, status) = match self.route {
             None => password_verify(state, scenario).await?,
             Some(route) => {
                 let id = (!scenario.ids.is_empty()).then(|| scenario.ids[round % scenario.ids.len()]);
-                let text =
-                    event(table, &scenario.function, self.token.as_deref(), &self.query, id, scenario.body.as_ref())?;
+                let text = event(route, self.token.as_deref(), &self.query, id, scenario.body.as_ref());
                 let started = Instant::now();
                 let (status, _) = call(state, route, text).await?;
                 (started.elapsed().as_secs_f64() * 1000.0, status)
@@ -159,11 +161,10 @@ impl<'a> Run<'a> {
     }
 }
 
-async fn access_token(state: &AppState, table: &[Route], spec: &Spec, name: &str) -> Result<String> {
-    let login = spec.logins.get(name).with_context(|| format!("no login {name}"))?;
+async fn access_token(state: &AppState, table: &[Route], name: &str, login: &Login) -> Result<String> {
     let body = json!({ "email": login.email, "password": login.password });
-    let (status, answer) =
-        call(state, find(table, "auth-login")?, event(table, "auth-login", None, &[], None, Some(&body))?).await?;
+    let route = find(table, "auth-login")?;
+    let (status, answer) = call(state, route, event(route, None, &[], None, Some(&body))).await?;
     let token = answer["accessToken"].as_str().with_context(|| format!("login {name}: {status} {answer}"))?;
     Ok(token.to_owned())
 }
@@ -213,14 +214,12 @@ async fn call(state: &AppState, route: &Route, event: String) -> Result<(u16, Va
 
 /// An API Gateway HTTP API (payload 2.0) event, shaped like the files in events/.
 fn event(
-    table: &[Route],
-    function: &str,
+    route: &Route,
     token: Option<&str>,
     query: &[(String, String)],
     id: Option<Uuid>,
     body: Option<&Value>,
-) -> Result<String> {
-    let route = find(table, function)?;
+) -> String {
     let path = match id {
         Some(id) => route.path.replace("{id}", &id.to_string()),
         None => route.path.to_owned(),
@@ -263,7 +262,7 @@ fn event(
     if let Some(body) = body {
         event["body"] = json!(body.to_string());
     }
-    Ok(event.to_string())
+    event.to_string()
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
