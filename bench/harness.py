@@ -135,6 +135,7 @@ class Harness:
         ids["get"] = psql("SELECT string_agg(id::text, ',' ORDER BY n) FROM bench_ids").split(",")
         ids["customer"] = psql(f"SELECT id FROM customers WHERE tenant_id = '{BIG}' ORDER BY id LIMIT 1")
         ids["actor"] = psql(f"SELECT id FROM users WHERE tenant_id = '{BIG}' AND role = 'admin'")
+        ids["small_actor"] = psql(f"SELECT id FROM users WHERE tenant_id = '{SMALL}' AND role = 'admin'")
         # A page 90% of the way into the tenant: the deep keyset page.
         deep = int(p["big_tickets"] * 0.9)
         ids["deep"] = psql(f"SELECT id FROM tickets WHERE tenant_id = '{BIG}' ORDER BY id DESC OFFSET {deep} LIMIT 1")
@@ -208,7 +209,8 @@ class Harness:
         payload = json.dumps({"eventId": ids["ticket0"], "type": "ticket.created", "tenantId": BIG, "ticketId": ids["ticket0"],
                               "actorId": ids["actor"], "occurredAt": "2026-11-25T12:00:00Z", "before": None,
                               "after": json.loads(data)["after"]})
-        pairs = {"tenant": BIG, "customer": ids["customer"], "actor": ids["actor"], "cursor": ids["deep"],
+        pairs = {"tenant": BIG, "customer": ids["customer"], "actor": ids["actor"], "small_actor": ids["small_actor"],
+                 "cursor": ids["deep"],
                  "ticket0": ids["ticket0"], "event_data": data, "event_payload": payload}
         return [arg for k, v in pairs.items() for arg in ("-D", f"{k}={v}")]
 
@@ -235,7 +237,8 @@ class Harness:
         for script in scripts:
             if script == "stats-small":
                 small = self.tmp / "stats-small.sql"
-                small.write_text((BENCH / "ceiling" / "stats.sql").read_text().replace(":tenant", ":small_tenant"))
+                small.write_text((BENCH / "ceiling" / "stats.sql").read_text()
+                                 .replace(":tenant", ":small_tenant").replace(":actor", ":small_actor"))
                 files.append(small)
             else:
                 files.append(BENCH / "ceiling" / f"{script}.sql")

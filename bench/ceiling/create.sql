@@ -4,6 +4,7 @@
 \startpipeline
 BEGIN;
 SELECT set_config('app.tenant_id', :tenant, true);
+SELECT role, disabled FROM users WHERE tenant_id = :tenant AND id = :actor;
 \endpipeline
 WITH t AS (INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority)
            VALUES (:tenant, bench_uuid7(), :customer, 'Printer on fire', 'Smoke from tray 2 since this morning', 'HIGH') RETURNING *)

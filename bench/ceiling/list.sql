@@ -2,6 +2,7 @@
 \startpipeline
 BEGIN;
 SELECT set_config('app.tenant_id', :tenant, true);
+SELECT role, disabled FROM users WHERE tenant_id = :tenant AND id = :actor;
 \endpipeline
 SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
         t.created_at, t.updated_at, t.resolved_at, c.name AS customer_name, c.email AS customer_email

@@ -2,6 +2,7 @@
 \startpipeline
 BEGIN;
 SELECT set_config('app.tenant_id', :tenant, true);
+SELECT role, disabled FROM users WHERE tenant_id = :tenant AND id = :actor;
 \endpipeline
 SELECT coalesce(sum(total_tickets), 0)::bigint AS total_tickets, coalesce(sum(open), 0)::bigint AS open,
         coalesce(sum(in_progress), 0)::bigint AS in_progress, coalesce(sum(resolved), 0)::bigint AS resolved,

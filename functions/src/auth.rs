@@ -58,7 +58,7 @@ pub async fn logout(state: AppState, req: Request) -> HandlerResult {
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "The caller", body = Me)))]
 pub async fn me(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
-    let me = auth::me(&state, &principal).await?;
+    let caller = http::credential(&state, &req)?;
+    let me = auth::me(&state, &caller).await?;
     http::json(StatusCode::OK, &me)
 }

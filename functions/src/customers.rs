@@ -18,10 +18,10 @@ use crate::{HandlerResult, http};
     responses((status = 201, description = "The new customer (or, for a repeated key, the first answer)", body = Customer),
         (status = 409, description = "A customer with this email exists in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let key = http::idempotency_key(&req)?;
     let input = http::json_body(&req)?;
-    http::created(customers::create(&state, &principal, input, key).await?)
+    http::created(customers::create(&state, &caller, input, key).await?)
 }
 
 /// The tenant's customers, newest first, in keyset pages.
@@ -31,10 +31,10 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
         ("q" = Option<String>, Query, description = "Part of the name or email, case-insensitive (at most 200 characters)")),
     responses((status = 200, description = "A page of customers", body = Page<Customer>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let page = http::page(&req)?;
     let q = http::search(&req)?;
-    http::json(StatusCode::OK, &customers::list(&state, &principal, q.as_deref(), page).await?)
+    http::json(StatusCode::OK, &customers::list(&state, &caller, q.as_deref(), page).await?)
 }
 
 /// One customer of the tenant.
@@ -43,9 +43,9 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "The customer", body = Customer),
         (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = CustomerId(http::path_uuid(&req, "id")?);
-    http::json(StatusCode::OK, &customers::get(&state, &principal, id).await?)
+    http::json(StatusCode::OK, &customers::get(&state, &caller, id).await?)
 }
 
 /// Changes any of the create fields.
@@ -55,10 +55,10 @@ pub async fn get(state: AppState, req: Request) -> HandlerResult {
         (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another customer of this tenant has this email", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = CustomerId(http::path_uuid(&req, "id")?);
     let input = http::json_body(&req)?;
-    http::json(StatusCode::OK, &customers::update(&state, &principal, id, input).await?)
+    http::json(StatusCode::OK, &customers::update(&state, &caller, id, input).await?)
 }
 
 /// Deletes a customer and its resolved tickets. Admin only; refused while it has open tickets.
@@ -69,8 +69,8 @@ pub async fn update(state: AppState, req: Request) -> HandlerResult {
         (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The customer has open tickets", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = CustomerId(http::path_uuid(&req, "id")?);
-    customers::delete(&state, &principal, id).await?;
+    customers::delete(&state, &caller, id).await?;
     http::no_content()
 }

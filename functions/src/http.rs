@@ -4,7 +4,7 @@ use crm_core::{
     AppState, Error,
     pagination::PageRequest,
     request,
-    security::Principal,
+    security::Credential,
     service::idempotency::{self, Created, IdempotencyKey},
 };
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode, http::header, request::RequestContext};
@@ -20,14 +20,15 @@ pub fn json_body<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, Err
     request::json_body(content_type, req.body().as_ref())
 }
 
-/// The caller, from `Authorization: Bearer`; also names them in this request's log line.
-pub fn principal(state: &AppState, req: &Request) -> Result<Principal, Error> {
+/// Who `Authorization: Bearer` names; also names them in this request's log line. What
+/// they may do is decided by the service's unit of work, from the database.
+pub fn credential(state: &AppState, req: &Request) -> Result<Credential, Error> {
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let principal = state.tokens.authenticate(authorization)?;
+    let credential = state.tokens.authenticate(authorization)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(principal.tenant_id));
-    span.record("user_id", tracing::field::display(principal.user_id));
-    Ok(principal)
+    span.record("tenant_id", tracing::field::display(credential.tenant_id()));
+    span.record("user_id", tracing::field::display(credential.user_id()));
+    Ok(credential)
 }
 
 /// The client's address as API Gateway saw it (`requestContext.http.sourceIp`), never a

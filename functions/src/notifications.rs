@@ -13,8 +13,8 @@ use crate::{HandlerResult, http};
         ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
     responses((status = 200, description = "A page of notifications", body = Page<Notification>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let page = http::page(&req)?;
     let ticket = http::query_parsed::<Uuid>(&req, "ticketId", "a UUID")?.map(TicketId);
-    http::json(StatusCode::OK, &notifications::list(&state, &principal, ticket, page).await?)
+    http::json(StatusCode::OK, &notifications::list(&state, &caller, ticket, page).await?)
 }

@@ -111,7 +111,10 @@ fn add_common(op: &mut Operation) {
         common.push(("400", "A path or query parameter is malformed; `errors` names it"));
     }
     if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
-        common.push(("401", "The bearer token is missing, malformed, forged or expired"));
+        common.push((
+            "401",
+            "The bearer token is missing, malformed, forged or expired, or its user is disabled or gone",
+        ));
     }
     common.extend([
         ("500", "An unexpected error (details are logged, not shown)"),

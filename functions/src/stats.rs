@@ -10,6 +10,6 @@ use crate::{HandlerResult, http};
 #[utoipa::path(get, path = "/api/v1/stats", tag = "stats", security(("bearer" = [])),
     responses((status = 200, description = "The tenant's stats", body = Stats)))]
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
-    http::json(StatusCode::OK, &stats::get(&state, &principal).await?)
+    let caller = http::credential(&state, &req)?;
+    http::json(StatusCode::OK, &stats::get(&state, &caller).await?)
 }

@@ -20,10 +20,10 @@ use crate::{HandlerResult, http};
     responses((status = 201, description = "The new ticket, status OPEN", body = Ticket),
         (status = 404, description = "`customerId` is not a customer of this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let key = http::idempotency_key(&req)?;
     let input = http::json_body(&req)?;
-    http::created(tickets::create(&state, &principal, input, key).await?)
+    http::created(tickets::create(&state, &caller, input, key).await?)
 }
 
 /// The tenant's tickets, newest first, in keyset pages; every filter narrows.
@@ -37,7 +37,7 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
         ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page")),
     responses((status = 200, description = "A page of tickets", body = Page<Ticket>)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let page = http::page(&req)?;
     let q = http::search(&req)?;
     let filter = TicketFilter {
@@ -47,7 +47,7 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
         customer_id: http::query_parsed::<Uuid>(&req, "customerId", "a UUID")?.map(CustomerId),
         q,
     };
-    http::json(StatusCode::OK, &tickets::list(&state, &principal, filter, page).await?)
+    http::json(StatusCode::OK, &tickets::list(&state, &caller, filter, page).await?)
 }
 
 /// One ticket with its customer's summary.
@@ -56,9 +56,9 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "The ticket", body = Ticket),
         (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
-    http::json(StatusCode::OK, &tickets::get(&state, &principal, id).await?)
+    http::json(StatusCode::OK, &tickets::get(&state, &caller, id).await?)
 }
 
 /// Edits the title, description or priority; the timeline records what changed.
@@ -67,10 +67,10 @@ pub async fn get(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "The updated ticket", body = Ticket),
         (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
     let input = http::json_body(&req)?;
-    http::json(StatusCode::OK, &tickets::update(&state, &principal, id, input).await?)
+    http::json(StatusCode::OK, &tickets::update(&state, &caller, id, input).await?)
 }
 
 /// Moves the ticket to OPEN, IN_PROGRESS or RESOLVED (`resolvedAt` set on entering
@@ -80,10 +80,10 @@ pub async fn update(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "The ticket", body = Ticket),
         (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn set_status(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
     let input = http::json_body(&req)?;
-    http::json(StatusCode::OK, &tickets::set_status(&state, &principal, id, input).await?)
+    http::json(StatusCode::OK, &tickets::set_status(&state, &caller, id, input).await?)
 }
 
 /// Assigns the ticket to an active user of this tenant, or unassigns it (`null`). Admin
@@ -94,10 +94,10 @@ pub async fn set_status(state: AppState, req: Request) -> HandlerResult {
         (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or the assignee is not an active user of this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn assign(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
     let input: AssignInput = http::json_body(&req)?;
-    http::json(StatusCode::OK, &tickets::assign(&state, &principal, id, input).await?)
+    http::json(StatusCode::OK, &tickets::assign(&state, &caller, id, input).await?)
 }
 
 /// The ticket's timeline, oldest first: creation, edits, status changes and assignments,
@@ -107,7 +107,7 @@ pub async fn assign(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "The timeline", body = Vec<TicketEvent>),
         (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn events(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
-    http::json(StatusCode::OK, &tickets::events(&state, &principal, id).await?)
+    http::json(StatusCode::OK, &tickets::events(&state, &caller, id).await?)
 }

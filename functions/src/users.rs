@@ -18,9 +18,9 @@ use crate::{HandlerResult, http};
         (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let input = http::json_body(&req)?;
-    let user = users::create(&state, &principal, input).await?;
+    let user = users::create(&state, &caller, input).await?;
     http::json(StatusCode::CREATED, &user)
 }
 
@@ -32,7 +32,7 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
     responses((status = 200, description = "A page of users", body = Page<User>),
         (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let page = http::page(&req)?;
     let role = match http::query(&req, "role") {
         None => None,
@@ -40,7 +40,7 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
             Some(raw.parse::<Role>().map_err(|_| Error::invalid_parameter("role", "must be `admin` or `agent`"))?)
         }
     };
-    let page = users::list(&state, &principal, role, page).await?;
+    let page = users::list(&state, &caller, role, page).await?;
     http::json(StatusCode::OK, &page)
 }
 
@@ -51,9 +51,9 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
         (status = 403, description = "An agent asked for someone else", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = UserId(http::path_uuid(&req, "id")?);
-    let user = users::get(&state, &principal, id).await?;
+    let user = users::get(&state, &caller, id).await?;
     http::json(StatusCode::OK, &user)
 }
 
@@ -66,9 +66,9 @@ pub async fn get(state: AppState, req: Request) -> HandlerResult {
         (status = 404, description = "No such user in this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It would leave the tenant without an active admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(state: AppState, req: Request) -> HandlerResult {
-    let principal = http::principal(&state, &req)?;
+    let caller = http::credential(&state, &req)?;
     let id = UserId(http::path_uuid(&req, "id")?);
     let input = http::json_body(&req)?;
-    let user = users::update(&state, &principal, id, input).await?;
+    let user = users::update(&state, &caller, id, input).await?;
     http::json(StatusCode::OK, &user)
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{PASSWORD, Session, TestApp};
+use common::{Ids, Session, TestApp, body_for};
 use crm_functions::routes::routes;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -37,6 +37,12 @@ async fn victim(app: &TestApp) -> Victim {
         .await
         .unwrap();
     Victim { session, user, customer, ticket }
+}
+
+impl Victim {
+    fn ids(&self) -> Ids<'_> {
+        Ids { user: &self.user, customer: &self.customer, ticket: &self.ticket }
+    }
 }
 
 /// What tenant B may see from a route aimed at tenant A.
@@ -69,37 +75,6 @@ fn expectation(function: &str) -> Option<Expect> {
         "docs" => Exempt("the public API description"),
         _ => return None,
     })
-}
-
-/// A body the route would accept from its own tenant, carrying A's ids where it takes ids.
-fn body_for(function: &str, a: &Victim) -> Option<Value> {
-    Some(match function {
-        "users-create" => {
-            json!({"email": "mallory@evil.test", "name": "M", "password": PASSWORD, "role": "admin"})
-        }
-        "users-update" => json!({"role": "agent", "disabled": true}),
-        "customers-create" => json!({"name": "X", "email": "x@evil.test"}),
-        "customers-update" => json!({"name": "Pwned"}),
-        "tickets-create" => json!({"title": "X", "description": "", "customerId": a.customer}),
-        "tickets-update" => json!({"title": "Pwned"}),
-        "tickets-status" => json!({"status": "RESOLVED"}),
-        "tickets-assign" => json!({"assigneeId": a.user}),
-        _ => return None,
-    })
-}
-
-/// A's id for the resource a path template names.
-fn id_for(path: &str, a: &Victim) -> String {
-    let id = if path.starts_with("/api/v1/users/") {
-        &a.user
-    } else if path.starts_with("/api/v1/customers/") {
-        &a.customer
-    } else if path.starts_with("/api/v1/tickets/") {
-        &a.ticket
-    } else {
-        panic!("the matrix has no id of tenant A for {path}: add one");
-    };
-    path.replace("{id}", id)
 }
 
 #[tokio::test]
@@ -144,7 +119,7 @@ async fn tenant_b_never_reaches_tenant_a() {
         }
         let takes_body = matches!(route.method.as_str(), "POST" | "PATCH" | "PUT");
         assert!(
-            !takes_body || body_for(route.function, &a).is_some(),
+            !takes_body || body_for(route.function, &a.ids()).is_some(),
             "{}: the matrix has no body for {} (add one to body_for)",
             route.key(),
             route.function
@@ -152,7 +127,7 @@ async fn tenant_b_never_reaches_tenant_a() {
         let mut targets = Vec::new();
         if route.path.contains('{') {
             assert_eq!(expect, Expect::ForeignId, "{} takes an id: it must be a ForeignId route", route.key());
-            targets.push(id_for(route.path, &a));
+            targets.push(a.ids().path(route.path));
         } else {
             targets.push(route.path.to_owned());
         }
@@ -170,7 +145,7 @@ async fn tenant_b_never_reaches_tenant_a() {
         }
         for target in targets {
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
-            let r = app.send(method, &target, Some(&b.access), body_for(route.function, &a)).await;
+            let r = app.send(method, &target, Some(&b.access), body_for(route.function, &a.ids())).await;
             // `instance` echoes the path B sent; everything else must be free of A's data.
             let mut shown = r.body.clone();
             if let Some(o) = shown.as_object_mut() {

@@ -210,6 +210,47 @@ pub fn session(body: &Value) -> Session {
     }
 }
 
+/// One tenant's ids, for requests built from the route table.
+pub struct Ids<'a> {
+    pub user: &'a str,
+    pub customer: &'a str,
+    pub ticket: &'a str,
+}
+
+impl Ids<'_> {
+    /// The path template with the id of the resource it names.
+    pub fn path(&self, template: &str) -> String {
+        let id = if template.starts_with("/api/v1/users/") {
+            self.user
+        } else if template.starts_with("/api/v1/customers/") {
+            self.customer
+        } else if template.starts_with("/api/v1/tickets/") {
+            self.ticket
+        } else {
+            panic!("no id for {template}: add one to Ids::path");
+        };
+        template.replace("{id}", id)
+    }
+}
+
+/// A body the function's route accepts, carrying `ids` where it takes ids; `None` for a
+/// route that takes no body. Tests that walk the route table send these.
+pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
+    Some(match function {
+        "users-create" => {
+            json!({"email": "mallory@evil.test", "name": "M", "password": PASSWORD, "role": "admin"})
+        }
+        "users-update" => json!({"role": "agent", "disabled": true}),
+        "customers-create" => json!({"name": "X", "email": "x@evil.test"}),
+        "customers-update" => json!({"name": "Pwned"}),
+        "tickets-create" => json!({"title": "X", "description": "", "customerId": ids.customer}),
+        "tickets-update" => json!({"title": "Pwned"}),
+        "tickets-status" => json!({"status": "RESOLVED"}),
+        "tickets-assign" => json!({"assigneeId": ids.user}),
+        _ => return None,
+    })
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {

@@ -21,13 +21,18 @@ pub mod tls;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use tokio_postgres::{NoTls, SimpleQueryMessage, SimpleQueryRow};
 
 pub use errors::{DbError, unavailable_or_internal};
 pub use migrate::{create_database_if_missing, migrate};
 pub use tokio_postgres::Config as PgConfig;
 
-use crate::{config::Config, error::Error, ids::TenantId};
+use crate::{
+    config::Config,
+    error::Error,
+    ids::TenantId,
+    security::{Credential, Principal, Requires},
+};
 
 /// The role every pooled connection acts as: owns nothing, lacks BYPASSRLS (migration V1).
 pub const RUNTIME_ROLE: &str = "crm_app";
@@ -73,6 +78,43 @@ impl Db {
         // formatting it into the statement is safe, and saves a round trip.
         let sql = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0);
         Tx::start(conn, &sql).await
+    }
+
+    /// The unit of work of an authenticated request: a transaction scoped to the caller's
+    /// tenant, opened in the same round trip as the read of the caller's row, so that what
+    /// the caller may do comes from the database as it is now, never from the token's
+    /// claims. A user that is gone or disabled is refused (401), a role below `requires`
+    /// too (403); the transaction is rolled back before either answer.
+    pub async fn begin_as(&self, credential: &Credential, requires: Requires) -> Result<(Tx, Principal), Error> {
+        let conn = self.connection().await?;
+        let sql = format!(
+            "BEGIN; SELECT set_config('app.tenant_id', '{}', true); {}",
+            credential.tenant_id.0,
+            auth::repository::caller_query(credential)
+        );
+        let (tx, rows) = Tx::start_reading(conn, &sql).await?;
+        let caller = match auth::repository::caller_row(&rows) {
+            Ok(caller) => caller,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e.into_error("read the caller"));
+            }
+        };
+        let authorised = match caller {
+            None => Err(Error::Unauthorized("the user of this token no longer exists")),
+            Some(c) if c.disabled => Err(Error::Unauthorized("this user is disabled")),
+            Some(c) => {
+                let principal = Principal::new(credential, c.role);
+                principal.require(requires).map(|()| principal)
+            }
+        };
+        match authorised {
+            Ok(principal) => Ok((tx, principal)),
+            Err(refusal) => {
+                tx.rollback().await?;
+                Err(refusal)
+            }
+        }
     }
 
     /// A transaction with no tenant: row-level security shows no tenant rows at all.
@@ -132,6 +174,27 @@ impl Tx {
     async fn start(conn: Object, sql: &str) -> Result<Self, Error> {
         match conn.batch_execute(sql).await {
             Ok(()) => Ok(Self { conn: Some(conn) }),
+            Err(e) => {
+                drop(Object::take(conn));
+                Err(DbError::from(e).into_error("begin"))
+            }
+        }
+    }
+
+    /// Like `start`, and hands back the rows of the batch's last statement.
+    async fn start_reading(conn: Object, sql: &str) -> Result<(Self, Vec<SimpleQueryRow>), Error> {
+        match conn.simple_query(sql).await {
+            Ok(messages) => {
+                let (mut last, mut current) = (Vec::new(), Vec::new());
+                for message in messages {
+                    match message {
+                        SimpleQueryMessage::Row(row) => current.push(row),
+                        SimpleQueryMessage::CommandComplete(_) => last = std::mem::take(&mut current),
+                        _ => {}
+                    }
+                }
+                Ok((Self { conn: Some(conn) }, last))
+            }
             Err(e) => {
                 drop(Object::take(conn));
                 Err(DbError::from(e).into_error("begin"))

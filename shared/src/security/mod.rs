@@ -5,5 +5,5 @@ pub mod principal;
 pub mod refresh;
 pub mod tokens;
 
-pub use principal::Principal;
+pub use principal::{Credential, Principal, Requires};
 pub use tokens::TokenKeys;

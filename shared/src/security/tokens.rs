@@ -19,14 +19,12 @@ use crate::{
     error::Error,
     ids::{TenantId, UserId},
     model::Role,
-    security::Principal,
+    security::Credential,
 };
 
-/// Short-lived: a disabled user or a changed role stops mattering within this bound.
-/// Disabling a user revokes its refresh tokens at once; an access token it already holds
-/// keeps working for the rest of these 15 minutes on routes that do not load the user
-/// (a per-request lookup would cost every route a query). `GET /auth/me` does load it and
-/// refuses a disabled user at once. A changed role takes effect at the next refresh.
+/// Short-lived, though the lifetime bounds nothing that matters for authorisation: every
+/// request reads the caller's row (`Db::begin_as`), so a disabled user is refused and a
+/// changed role applies on the very next request. The `role` claim is for clients only.
 pub const ACCESS_TOKEN_TTL_SECS: u64 = 15 * 60;
 const ALGORITHM: Algorithm = Algorithm::HS256;
 /// Tolerated clock skew between the issuing and the verifying container.
@@ -101,7 +99,7 @@ impl TokenKeys {
         encode(&header, &claims, &self.encoding).map_err(|e| Error::Internal(format!("token signing failed: {e}")))
     }
 
-    pub fn verify(&self, token: &str) -> Result<Principal, Error> {
+    pub fn verify(&self, token: &str) -> Result<Credential, Error> {
         const INVALID: Error = Error::Unauthorized("the access token is not valid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| INVALID)?;
         let key = std::iter::once(&self.current)
@@ -116,11 +114,11 @@ impl TokenKeys {
             }
         })?;
         let c = data.claims;
-        Ok(Principal { user_id: c.sub, tenant_id: c.tenant_id, role: c.role })
+        Ok(Credential::new(c.sub, c.tenant_id))
     }
 
     /// Reads `Authorization: Bearer <token>` (scheme case-insensitive, RFC 7235 §2.1).
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Credential, Error> {
         let header = authorization.ok_or(Error::Unauthorized("a bearer access token is required"))?;
         let (scheme, token) =
             header.trim().split_once(' ').ok_or(Error::Unauthorized("a bearer access token is required"))?;
@@ -168,12 +166,12 @@ mod tests {
     }
 
     #[test]
-    fn issued_tokens_verify_to_their_principal() {
+    fn issued_tokens_verify_to_their_credential() {
         let k = keys("0123456789abcdef0123456789abcdef");
         let (u, t) = (UserId::generate(), TenantId::generate());
         let token = k.issue(u, t, Role::Agent).unwrap();
         let p = k.authenticate(Some(&format!("Bearer {token}"))).unwrap();
-        assert_eq!(p, Principal { user_id: u, tenant_id: t, role: Role::Agent });
+        assert_eq!(p, Credential::new(u, t));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::{
     error::Error,
     ids::{TenantId, TokenFamilyId, UserId},
     model::{AuthSession, Me, Role, Tenant, User},
-    security::{Principal, refresh, tokens::ACCESS_TOKEN_TTL_SECS},
+    security::{Credential, Requires, refresh, tokens::ACCESS_TOKEN_TTL_SECS},
     state::AppState,
 };
 
@@ -177,15 +177,9 @@ pub async fn logout(state: &AppState, input: RefreshInput) -> Result<(), Error> 
     }
 }
 
-pub async fn me(state: &AppState, principal: &Principal) -> Result<Me, Error> {
-    let tx = state.db.begin_for(principal.tenant_id).await?;
-    let user = users_db::manager::get(&tx, principal.tenant_id, principal.user_id).await.map_err(|e| match e {
-        Error::NotFound(_) => Error::Unauthorized("the user of this token no longer exists"),
-        other => other,
-    })?;
-    if user.disabled {
-        return Err(Error::Unauthorized("this user is disabled"));
-    }
+pub async fn me(state: &AppState, caller: &Credential) -> Result<Me, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
+    let user = users_db::manager::get(&tx, principal.tenant_id, principal.user_id).await?;
     let tenant = auth_db::manager::get_tenant(&tx, principal.tenant_id).await?;
     tx.commit().await?;
     Ok(Me { user, tenant })

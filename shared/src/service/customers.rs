@@ -18,7 +18,7 @@ use crate::{
     ids::CustomerId,
     model::Customer,
     pagination::{Page, PageRequest},
-    security::Principal,
+    security::{Credential, Requires},
     state::AppState,
 };
 
@@ -67,12 +67,12 @@ pub struct UpdateCustomerInput {
 
 pub async fn create(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     input: CreateCustomerInput,
     key: Option<IdempotencyKey>,
 ) -> Result<Created<Customer>, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
-    let tx = state.db.begin_for(tenant).await?;
     if let Some(replay) = idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await? {
         tx.rollback().await?;
         return Ok(Created::Replayed(replay));
@@ -94,18 +94,18 @@ pub async fn create(
 /// Newest first; `q` matches part of the name or the email.
 pub async fn list(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     q: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<Customer>, Error> {
-    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let rows = customers_db::manager::list(&tx, principal.tenant_id, q, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |c| c.id.0))
 }
 
-pub async fn get(state: &AppState, principal: &Principal, id: CustomerId) -> Result<Customer, Error> {
-    let tx = state.db.begin_for(principal.tenant_id).await?;
+pub async fn get(state: &AppState, caller: &Credential, id: CustomerId) -> Result<Customer, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let customer = customers_db::manager::get(&tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     Ok(customer)
@@ -113,7 +113,7 @@ pub async fn get(state: &AppState, principal: &Principal, id: CustomerId) -> Res
 
 pub async fn update(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     id: CustomerId,
     input: UpdateCustomerInput,
 ) -> Result<Customer, Error> {
@@ -123,17 +123,16 @@ pub async fn update(
         phone: input.phone.map(|s| s.trim().to_owned()),
         company: input.company.map(|s| s.trim().to_owned()),
     };
-    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let customer = customers_db::manager::update(&tx, principal.tenant_id, id, &patch).await?;
     tx.commit().await?;
     Ok(customer)
 }
 
 /// Deletes the customer and its resolved tickets; refused (409) while any is open.
-pub async fn delete(state: &AppState, principal: &Principal, id: CustomerId) -> Result<(), Error> {
-    principal.require_admin()?;
+pub async fn delete(state: &AppState, caller: &Credential, id: CustomerId) -> Result<(), Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let tenant = principal.tenant_id;
-    let tx = state.db.begin_for(tenant).await?;
     // The lock makes a ticket being created for this customer wait, so none slips in
     // between the check and the delete.
     customers_db::manager::lock(&tx, tenant, id).await?;

@@ -6,17 +6,17 @@ use crate::{
     ids::TicketId,
     model::Notification,
     pagination::{Page, PageRequest},
-    security::Principal,
+    security::{Credential, Requires},
     state::AppState,
 };
 
 pub async fn list(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     ticket: Option<TicketId>,
     page: PageRequest,
 ) -> Result<Page<Notification>, Error> {
-    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let rows =
         notifications_db::manager::list(&tx, principal.tenant_id, ticket, page.after, page.fetch_limit()).await?;
     tx.commit().await?;

@@ -25,7 +25,7 @@ use crate::{
     metrics,
     model::{EventType, Priority, Ticket, TicketEvent, TicketStatus},
     pagination::{Page, PageRequest},
-    security::Principal,
+    security::{Credential, Principal, Requires},
     state::AppState,
 };
 
@@ -82,12 +82,12 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<UserI
 
 pub async fn create(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     input: CreateTicketInput,
     key: Option<IdempotencyKey>,
 ) -> Result<Created<Ticket>, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
-    let tx = state.db.begin_for(tenant).await?;
     if let Some(replay) = idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await? {
         tx.rollback().await?;
         return Ok(Created::Replayed(replay));
@@ -104,7 +104,7 @@ pub async fn create(
         "title": ticket.title, "status": ticket.status, "priority": ticket.priority,
         "customerId": ticket.customer_id, "assigneeId": ticket.assignee_id,
     });
-    let event = record(&tx, principal, &ticket, EventType::Created, Value::Null, after).await?;
+    let event = record(&tx, &principal, &ticket, EventType::Created, Value::Null, after).await?;
     idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &ticket).await?;
     tx.commit().await?;
     metrics::count(metrics::TICKETS_CREATED, 1);
@@ -115,18 +115,18 @@ pub async fn create(
 
 pub async fn list(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     filter: TicketFilter,
     page: PageRequest,
 ) -> Result<Page<Ticket>, Error> {
-    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let rows = tickets_db::manager::list(&tx, principal.tenant_id, &filter, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |t| t.id.0))
 }
 
-pub async fn get(state: &AppState, principal: &Principal, id: TicketId) -> Result<Ticket, Error> {
-    let tx = state.db.begin_for(principal.tenant_id).await?;
+pub async fn get(state: &AppState, caller: &Credential, id: TicketId) -> Result<Ticket, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let ticket = tickets_db::manager::get(&tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     Ok(ticket)
@@ -135,12 +135,12 @@ pub async fn get(state: &AppState, principal: &Principal, id: TicketId) -> Resul
 /// Edits title, description or priority; the timeline records what changed.
 pub async fn update(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     id: TicketId,
     input: UpdateTicketInput,
 ) -> Result<Ticket, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
-    let tx = state.db.begin_for(tenant).await?;
     let current = tickets_db::manager::lock(&tx, tenant, id).await?;
     let patch = TicketPatch {
         title: input.title.map(|t| t.trim().to_owned()),
@@ -163,7 +163,7 @@ pub async fn update(
     }
     let ticket = tickets_db::manager::update(&tx, tenant, id, &patch).await?;
     let event =
-        record(&tx, principal, &ticket, EventType::Updated, Value::Object(before), Value::Object(after)).await?;
+        record(&tx, &principal, &ticket, EventType::Updated, Value::Object(before), Value::Object(after)).await?;
     tx.commit().await?;
     pipeline::publish_committed(state, event.into_iter().collect()).await;
     Ok(ticket)
@@ -173,12 +173,12 @@ pub async fn update(
 /// status it already has changes nothing and records nothing.
 pub async fn set_status(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     id: TicketId,
     input: StatusInput,
 ) -> Result<Ticket, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
-    let tx = state.db.begin_for(tenant).await?;
     let current = tickets_db::manager::lock(&tx, tenant, id).await?;
     if current.status == input.status {
         tx.rollback().await?;
@@ -187,7 +187,7 @@ pub async fn set_status(
     let ticket = tickets_db::manager::set_status(&tx, tenant, id, input.status).await?;
     let event = record(
         &tx,
-        principal,
+        &principal,
         &ticket,
         EventType::StatusChanged,
         json!({"status": current.status}),
@@ -200,16 +200,10 @@ pub async fn set_status(
 }
 
 /// Admins assign a ticket to an active user of their tenant, or unassign it (null).
-pub async fn assign(
-    state: &AppState,
-    principal: &Principal,
-    id: TicketId,
-    input: AssignInput,
-) -> Result<Ticket, Error> {
-    principal.require_admin()?;
+pub async fn assign(state: &AppState, caller: &Credential, id: TicketId, input: AssignInput) -> Result<Ticket, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let tenant = principal.tenant_id;
     let assignee = input.assignee_id.flatten();
-    let tx = state.db.begin_for(tenant).await?;
     let current = tickets_db::manager::lock(&tx, tenant, id).await?;
     if let Some(user) = assignee {
         let active = match users_db::manager::get(&tx, tenant, user).await {
@@ -229,7 +223,7 @@ pub async fn assign(
     let ticket = tickets_db::manager::set_assignee(&tx, tenant, id, assignee).await?;
     let event = record(
         &tx,
-        principal,
+        &principal,
         &ticket,
         EventType::Assigned,
         json!({"assigneeId": current.assignee_id}),
@@ -242,9 +236,9 @@ pub async fn assign(
 }
 
 /// The timeline, oldest first.
-pub async fn events(state: &AppState, principal: &Principal, id: TicketId) -> Result<Vec<TicketEvent>, Error> {
+pub async fn events(state: &AppState, caller: &Credential, id: TicketId) -> Result<Vec<TicketEvent>, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
-    let tx = state.db.begin_for(tenant).await?;
     // A ticket of another tenant is as absent as one that never existed.
     tickets_db::manager::get(&tx, tenant, id).await?;
     let events = tickets_db::manager::events(&tx, tenant, id).await?;

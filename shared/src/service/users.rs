@@ -14,7 +14,7 @@ use crate::{
     ids::UserId,
     model::{Role, User},
     pagination::{Page, PageRequest},
-    security::Principal,
+    security::{Credential, Requires},
     state::AppState,
 };
 
@@ -46,12 +46,13 @@ pub struct UpdateUserInput {
     pub disabled: Option<bool>,
 }
 
-pub async fn create(state: &AppState, principal: &Principal, input: CreateUserInput) -> Result<User, Error> {
-    principal.require_admin()?;
+pub async fn create(state: &AppState, caller: &Credential, input: CreateUserInput) -> Result<User, Error> {
+    // Authorised before the hash: a caller who may not add users costs no Argon2 run.
+    // The transaction stays open through the hash; it holds no lock yet.
+    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
+    let tenant = principal.tenant_id;
     let email = normalize_email(&input.email);
     let password_hash = state.passwords.hash(input.password).await?;
-    let tenant = principal.tenant_id;
-    let tx = state.db.begin_for(tenant).await?;
     let new = NewUser {
         id: UserId::generate(),
         email: &email,
@@ -67,39 +68,33 @@ pub async fn create(state: &AppState, principal: &Principal, input: CreateUserIn
 
 pub async fn list(
     state: &AppState,
-    principal: &Principal,
+    caller: &Credential,
     role: Option<Role>,
     page: PageRequest,
 ) -> Result<Page<User>, Error> {
-    principal.require_admin()?;
-    let tx = state.db.begin_for(principal.tenant_id).await?;
+    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let rows = users_db::manager::list(&tx, principal.tenant_id, role, page.after, page.fetch_limit()).await?;
     tx.commit().await?;
     Ok(page.into_page(rows, |u| u.id.0))
 }
 
 /// An admin sees anyone of the tenant; an agent only itself.
-pub async fn get(state: &AppState, principal: &Principal, id: UserId) -> Result<User, Error> {
+pub async fn get(state: &AppState, caller: &Credential, id: UserId) -> Result<User, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     if !principal.is_admin() && principal.user_id != id {
+        tx.rollback().await?;
         return Err(Error::Forbidden("an agent may only see its own user"));
     }
-    let tx = state.db.begin_for(principal.tenant_id).await?;
     let user = users_db::manager::get(&tx, principal.tenant_id, id).await?;
     tx.commit().await?;
     Ok(user)
 }
 
 /// A tenant always keeps one active admin: the last one cannot be demoted or disabled.
-pub async fn update(
-    state: &AppState,
-    principal: &Principal,
-    id: UserId,
-    input: UpdateUserInput,
-) -> Result<User, Error> {
-    principal.require_admin()?;
+pub async fn update(state: &AppState, caller: &Credential, id: UserId, input: UpdateUserInput) -> Result<User, Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let tenant = principal.tenant_id;
     let removes_an_admin = input.role == Some(Role::Agent) || input.disabled == Some(true);
-    let tx = state.db.begin_for(tenant).await?;
     // Lock the admins before the target, always in this order, so concurrent demotions
     // serialise instead of deadlocking or both passing the check.
     let active_admins =
