@@ -356,7 +356,7 @@ class Harness:
         log(f"consumer: {n} events in {elapsed:.1f} s = {n / elapsed:.0f}/s from {kind} (pgbench {tps:.0f} tps)")
 
     def sqs_endpoint(self):
-        """LocalStack (PyPI, LOCAL-AWS.md's pins) for the full run; the moto server of
+        """LocalStack (PyPI, pinned in the harness) for the full run; the moto server of
         scripts/local-sqs for the smoke. Started once per run."""
         if getattr(self, "sqs", None) is None:
             self.sqs = self.start_sqs()
