@@ -397,9 +397,12 @@ class Harness:
         venv_bin = run([str(ROOT / "scripts" / "lambda-tools")], stdout=subprocess.PIPE).stdout.strip()
         env = {**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}"}
         started = time.monotonic()
-        # auth-login signs in the user that auth-register creates (events/seed.sql).
+        # auth-login signs in the admin that auth-verify-email creates from the seed's
+        # pending sign-up (events/seed.sql); auth-refresh runs before the password change
+        # and reset end the seeded admin's sessions.
+        first = ["auth-verify-email", "auth-login", "auth-refresh"]
         names = sorted((f.stem for f in (ROOT / "functions" / "src" / "bin").glob("*.rs")),
-                       key=lambda n: (n != "auth-register", n))
+                       key=lambda n: (first.index(n) if n in first else len(first), n))
         if self.args.functions:
             names = [n for n in names if n in self.args.functions.split(",")]
         bins = [arg for n in names for arg in ("--bin", n)]

@@ -37,6 +37,17 @@ ISSUED_AT = 1795622400  # 2026-11-25T00:00:00Z
 EXPIRES_AT = 4102444800  # 2100-01-01T00:00:00Z
 REGISTER_EMAIL = "owner@sam-local.example"
 REGISTER_PASSWORD = "sam-local-password-2026"
+# Argon2id (m=19456, t=2, p=1) of REGISTER_PASSWORD, made once with argon2-cffi: the
+# sign-up that auth-verify-email redeems and the admin's own password carry it, so
+# auth-login and auth-password-change can prove the password.
+REGISTER_PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$LrYxV8Ghk2d4cxM5dJr0kw$5pd2HL8XF9g7bvUUsQV1kSIlwLaBSlylYQRevRS+o68"
+# The tenant a pending sign-up will create, and the mailed tokens the seed stores hashed.
+SIGNUP_TENANT = "0195f000-0000-7000-8000-000000000010"
+SIGNUP = "0195f000-0000-7000-8000-000000000011"
+RESET = "0195f000-0000-7000-8000-000000000012"
+INVITATION = "0195f000-0000-7000-8000-000000000013"
+NEWCOMER_EMAIL = "newcomer@sam-local.example"
+INVITED_EMAIL = "invited@sam-local.example"
 
 
 def b64url(raw: bytes) -> str:
@@ -62,16 +73,19 @@ def access_token() -> str:
     return signing_input + "." + b64url(signature)
 
 
-def refresh_token(token_id: str) -> tuple[str, str]:
-    """base64url(tenant ‖ id ‖ secret); the database keeps SHA-256(secret) (security/refresh.rs)."""
+def opaque_token(token_id: str, tenant: str = TENANT) -> tuple[str, str]:
+    """base64url(tenant ‖ id ‖ secret); the database keeps SHA-256(secret) (security/opaque.rs)."""
     secret = hashlib.sha256(f"sam-local-refresh-{token_id}".encode()).digest()
-    raw = uuid.UUID(TENANT).bytes + uuid.UUID(token_id).bytes + secret
+    raw = uuid.UUID(tenant).bytes + uuid.UUID(token_id).bytes + secret
     return b64url(raw), hashlib.sha256(secret).hexdigest()
 
 
 TOKEN = access_token()
-REFRESH, REFRESH_HASH = refresh_token(REFRESH_FOR_REFRESH)
-LOGOUT, LOGOUT_HASH = refresh_token(REFRESH_FOR_LOGOUT)
+REFRESH, REFRESH_HASH = opaque_token(REFRESH_FOR_REFRESH)
+LOGOUT, LOGOUT_HASH = opaque_token(REFRESH_FOR_LOGOUT)
+SIGNUP_TOKEN, SIGNUP_HASH = opaque_token(SIGNUP, SIGNUP_TENANT)
+RESET_TOKEN, RESET_HASH = opaque_token(RESET)
+INVITATION_TOKEN, INVITATION_HASH = opaque_token(INVITATION)
 
 
 def http_event(route: str, path: str, body=None, query: str = "", auth: bool = True, path_params=None):
@@ -134,8 +148,36 @@ def http_events():
         "auth-register": http_event(
             "POST /api/v1/auth/register",
             "/api/v1/auth/register",
-            {"tenantName": "Sam Local Ltd", "email": REGISTER_EMAIL, "password": REGISTER_PASSWORD, "name": "Sam"},
+            {"tenantName": "Newcomer Ltd", "email": NEWCOMER_EMAIL, "password": REGISTER_PASSWORD, "name": "Nia"},
             auth=False,
+        ),
+        "auth-verify-email": http_event(
+            "POST /api/v1/auth/verify-email", "/api/v1/auth/verify-email", {"token": SIGNUP_TOKEN}, auth=False
+        ),
+        "auth-password-forgot": http_event(
+            "POST /api/v1/auth/password/forgot", "/api/v1/auth/password/forgot", {"email": REGISTER_EMAIL}, auth=False
+        ),
+        "auth-password-reset": http_event(
+            "POST /api/v1/auth/password/reset",
+            "/api/v1/auth/password/reset",
+            {"token": RESET_TOKEN, "password": "sam-local-reset-2026"},
+            auth=False,
+        ),
+        "auth-password-change": http_event(
+            "POST /api/v1/auth/password/change",
+            "/api/v1/auth/password/change",
+            {"currentPassword": REGISTER_PASSWORD, "newPassword": "sam-local-changed-2026"},
+        ),
+        "auth-accept-invitation": http_event(
+            "POST /api/v1/auth/accept-invitation",
+            "/api/v1/auth/accept-invitation",
+            {"token": INVITATION_TOKEN, "password": "sam-local-invited-2026"},
+            auth=False,
+        ),
+        "users-invite": http_event(
+            "POST /api/v1/users/invitations",
+            "/api/v1/users/invitations",
+            {"email": "invitee@sam-local.example", "name": "Ivy Invitee", "role": "agent"},
         ),
         "auth-login": http_event(
             "POST /api/v1/auth/login",
@@ -268,18 +310,26 @@ SEED = f"""-- The tenant every file in events/ refers to (written by events/gene
 -- Apply after the migrations: psql "$DATABASE_URL" -f events/seed.sql
 -- Re-running it resets that tenant and leaves every other one alone.
 BEGIN;
-DELETE FROM tenants WHERE id = '{TENANT}';
-DELETE FROM users WHERE lower(email) IN ('{REGISTER_EMAIL}', 'new-agent@sam-local.example');
-DELETE FROM tenants t WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = t.id) AND t.name = 'Sam Local Ltd';
+DELETE FROM tenants WHERE id IN ('{TENANT}', '{SIGNUP_TENANT}');
+DELETE FROM signups WHERE tenant_id = '{SIGNUP_TENANT}';
+DELETE FROM users WHERE lower(email) IN ('{REGISTER_EMAIL}', 'new-agent@sam-local.example', '{INVITED_EMAIL}');
 INSERT INTO tenants (id, name) VALUES ('{TENANT}', 'Acme (sam local)');
--- Nobody signs in as these two (no password matches the hash); auth-login signs in the
--- user that auth-register creates.
+-- The admin's password is REGISTER_PASSWORD (auth-password-change proves it); nobody
+-- signs in as the agent (no password matches its hash).
 INSERT INTO users (tenant_id, id, email, name, role, password_hash) VALUES
-    ('{TENANT}', '{ADMIN}', 'admin@acme-sam-local.example', 'Ada Admin', 'admin', '$argon2id$v=19$m=19456,t=2,p=1$c2FtLWxvY2FsLXNlZWQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+    ('{TENANT}', '{ADMIN}', 'admin@acme-sam-local.example', 'Ada Admin', 'admin', '{REGISTER_PASSWORD_HASH}'),
     ('{TENANT}', '{AGENT}', 'agent@acme-sam-local.example', 'Alan Agent', 'agent', '$argon2id$v=19$m=19456,t=2,p=1$c2FtLWxvY2FsLXNlZWQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
 INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, expires_at) VALUES
     ('{TENANT}', '{REFRESH_FOR_REFRESH}', '{ADMIN}', '{FAMILY}', '\\x{REFRESH_HASH}', '2100-01-01'),
     ('{TENANT}', '{REFRESH_FOR_LOGOUT}', '{ADMIN}', '{REFRESH_FOR_LOGOUT}', '\\x{LOGOUT_HASH}', '2100-01-01');
+-- A sign-up waiting for its link (auth-verify-email creates its tenant and admin, whom
+-- auth-login then signs in), a password reset of the admin and an invitation.
+INSERT INTO signups (tenant_id, id, email, name, tenant_name, password_hash, token_hash, expires_at) VALUES
+    ('{SIGNUP_TENANT}', '{SIGNUP}', '{REGISTER_EMAIL}', 'Sam', 'Sam Local Ltd', '{REGISTER_PASSWORD_HASH}', '\\x{SIGNUP_HASH}', '2100-01-01');
+INSERT INTO password_resets (tenant_id, id, user_id, token_hash, expires_at) VALUES
+    ('{TENANT}', '{RESET}', '{ADMIN}', '\\x{RESET_HASH}', '2100-01-01');
+INSERT INTO invitations (tenant_id, id, email, name, role, invited_by, token_hash, expires_at) VALUES
+    ('{TENANT}', '{INVITATION}', '{INVITED_EMAIL}', 'Ike Invited', 'agent', '{ADMIN}', '\\x{INVITATION_HASH}', '2100-01-01');
 INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('{TENANT}', '{CUSTOMER}', 'Initech', 'support@initech.example'),
     ('{TENANT}', '{SPARE_CUSTOMER}', 'Hooli', 'hello@hooli.example');
@@ -300,6 +350,10 @@ ENV = {
         "JWT_SECRET": JWT_SECRET,
         "SQS_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-events",
         "METRICS_NAMESPACE": "SimpleCRM/sam-local",
+        "MALLOC_MMAP_THRESHOLD_": "131072",
+        # Compose runs no SES: mail is captured in the container (its log says so) rather
+        # than sent. The template sets `ses`.
+        "MAIL_TRANSPORT": "captured",
     }
 }
 

@@ -3,21 +3,77 @@
 use crm_core::{
     AppState,
     error::Problem,
-    model::{AuthSession, Me},
-    service::auth::{self, LoginInput, RefreshInput, RegisterInput},
+    model::{AuthSession, Me, SignupAccepted},
+    service::{
+        accounts::{self, ChangePasswordInput, ForgotPasswordInput, TokenInput, TokenPasswordInput},
+        auth::{self, LoginInput, RefreshInput, RegisterInput},
+    },
 };
 use lambda_http::{Request, http::StatusCode};
 
 use crate::{HandlerResult, http};
 
-/// Creates a tenant and its first user (an admin), and logs them in.
+/// Takes a sign-up and mails a single-use link (24 h) that creates the tenant and its
+/// admin. A taken address answers the same (its owner gets a mail saying so instead), so
+/// the answer never tells which addresses have accounts.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterInput,
-    responses((status = 201, description = "Tenant, admin and a token pair", body = AuthSession),
-        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 202, description = "A verification link was mailed (or, for a taken address, a note)", body = SignupAccepted)))]
 pub async fn register(state: AppState, req: Request) -> HandlerResult {
     let input = http::json_body(&req)?;
-    let session = auth::register(&state, input).await?;
-    http::json(StatusCode::CREATED, &session)
+    let accepted = accounts::register(&state, input).await?;
+    http::json(StatusCode::ACCEPTED, &accepted)
+}
+
+/// Redeems the sign-up link: the tenant and its admin exist from here on, logged in.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenInput,
+    responses((status = 200, description = "Tenant, admin and a token pair", body = AuthSession),
+        (status = 400, description = "The token is used, expired or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address got an account meanwhile (another sign-up was verified first)", body = Problem, content_type = "application/problem+json")))]
+pub async fn verify_email(state: AppState, req: Request) -> HandlerResult {
+    let input = http::json_body(&req)?;
+    let session = accounts::verify_email(&state, input).await?;
+    http::json(StatusCode::OK, &session)
+}
+
+/// Mails a single-use reset link (1 h) to a known, active address; answers the same for
+/// any address.
+#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", request_body = ForgotPasswordInput,
+    responses((status = 202, description = "If the address has an active account, a reset link was mailed")))]
+pub async fn forgot_password(state: AppState, req: Request) -> HandlerResult {
+    let input = http::json_body(&req)?;
+    accounts::forgot_password(&state, input).await?;
+    http::empty(StatusCode::ACCEPTED)
+}
+
+/// Sets a new password from a reset link; every session of the user ends.
+#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = TokenPasswordInput,
+    responses((status = 204, description = "The password is changed and every refresh token revoked"),
+        (status = 400, description = "The token is used, expired or unknown", body = Problem, content_type = "application/problem+json")))]
+pub async fn reset_password(state: AppState, req: Request) -> HandlerResult {
+    let input = http::json_body(&req)?;
+    accounts::reset_password(&state, input).await?;
+    http::no_content()
+}
+
+/// Changes the caller's password; the caller's other sessions end, this one stays.
+#[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordInput,
+    responses((status = 204, description = "The password is changed; the caller's other refresh tokens are revoked")))]
+pub async fn change_password(state: AppState, req: Request) -> HandlerResult {
+    let caller = http::credential(&state, &req)?;
+    let input = http::json_body(&req)?;
+    accounts::change_password(&state, &caller, input).await?;
+    http::no_content()
+}
+
+/// Redeems an invitation with the password the invitee chooses, and logs them in.
+#[utoipa::path(post, path = "/api/v1/auth/accept-invitation", tag = "auth", request_body = TokenPasswordInput,
+    responses((status = 200, description = "The new user, its tenant and a token pair", body = AuthSession),
+        (status = 400, description = "The token is used, expired or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address already has an account", body = Problem, content_type = "application/problem+json")))]
+pub async fn accept_invitation(state: AppState, req: Request) -> HandlerResult {
+    let input = http::json_body(&req)?;
+    let session = accounts::accept_invitation(&state, input).await?;
+    http::json(StatusCode::OK, &session)
 }
 
 /// Exchanges email and password for a token pair. A wrong password and an unknown email

@@ -125,8 +125,10 @@ pub fn created<T: Serialize>(outcome: Created<T>) -> HandlerResult {
 }
 
 pub fn no_content() -> HandlerResult {
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .body(Body::Empty)
-        .map_err(|e| Error::Internal(format!("build response: {e}")))
+    empty(StatusCode::NO_CONTENT)
+}
+
+/// An answer without a body.
+pub fn empty(status: StatusCode) -> HandlerResult {
+    Response::builder().status(status).body(Body::Empty).map_err(|e| Error::Internal(format!("build response: {e}")))
 }

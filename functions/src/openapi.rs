@@ -5,11 +5,12 @@
 use crm_core::{
     error::{FieldError, Problem},
     model::{
-        Actor, AuthSession, Customer, CustomerSummary, EventType, Me, Notification, Priority, PriorityCounts, Role,
-        Stats, Tenant, Ticket, TicketEvent, TicketStatus, User,
+        Actor, AuthSession, Customer, CustomerSummary, EventType, Invitation, Me, Notification, Priority,
+        PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus, User,
     },
     pagination::Page,
     service::{
+        accounts::{ChangePasswordInput, ForgotPasswordInput, InviteInput, TokenInput, TokenPasswordInput},
         auth::{LoginInput, RefreshInput, RegisterInput},
         customers::{CreateCustomerInput, UpdateCustomerInput},
         health::Health,
@@ -36,8 +37,9 @@ use crate::{auth, customers, docs, notifications, stats, system, tickets, users}
         description = "Multi-tenant CRM and helpdesk. Errors are RFC 9457 `application/problem+json`; lists are keyset-paginated `{items, nextCursor}`."
     ),
     paths(
-        auth::register, auth::login, auth::refresh, auth::logout, auth::me,
-        users::create, users::list, users::get, users::update,
+        auth::register, auth::verify_email, auth::login, auth::refresh, auth::logout, auth::me,
+        auth::forgot_password, auth::reset_password, auth::change_password, auth::accept_invitation,
+        users::create, users::list, users::get, users::update, users::invite,
         customers::create, customers::list, customers::get, customers::update, customers::delete,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
         notifications::list, stats::get,
@@ -45,7 +47,8 @@ use crate::{auth, customers, docs, notifications, stats, system, tickets, users}
     ),
     components(schemas(
         Problem, FieldError, User, Tenant, Role, AuthSession, Me, Page<User>, Health,
-        RegisterInput, LoginInput, RefreshInput, CreateUserInput, UpdateUserInput,
+        RegisterInput, LoginInput, RefreshInput, CreateUserInput, UpdateUserInput, SignupAccepted, Invitation,
+        TokenInput, TokenPasswordInput, ForgotPasswordInput, ChangePasswordInput, InviteInput,
         Customer, Page<Customer>, CreateCustomerInput, UpdateCustomerInput,
         Ticket, Page<Ticket>, CustomerSummary, TicketStatus, Priority, EventType, Actor, TicketEvent,
         CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,

@@ -4,9 +4,12 @@ use crm_core::{
     AppState, Error,
     error::Problem,
     ids::UserId,
-    model::{Role, User},
+    model::{Invitation, Role, User},
     pagination::Page,
-    service::users::{self, CreateUserInput, UpdateUserInput},
+    service::{
+        accounts::{self, InviteInput},
+        users::{self, CreateUserInput, UpdateUserInput},
+    },
 };
 use lambda_http::{Request, http::StatusCode};
 
@@ -71,4 +74,17 @@ pub async fn update(state: AppState, req: Request) -> HandlerResult {
     let input = http::json_body(&req)?;
     let user = users::update(&state, &caller, id, input).await?;
     http::json(StatusCode::OK, &user)
+}
+
+/// Invites someone to the tenant by mail (a single-use link, 72 h); they choose their
+/// password when they accept. Admin only.
+#[utoipa::path(post, path = "/api/v1/users/invitations", tag = "users", security(("bearer" = [])), request_body = InviteInput,
+    responses((status = 201, description = "The invitation (its token is only in the mail)", body = Invitation),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address is already a user of this tenant", body = Problem, content_type = "application/problem+json")))]
+pub async fn invite(state: AppState, req: Request) -> HandlerResult {
+    let caller = http::credential(&state, &req)?;
+    let input = http::json_body(&req)?;
+    let invitation = accounts::invite(&state, &caller, input).await?;
+    http::json(StatusCode::CREATED, &invitation)
 }

@@ -60,8 +60,14 @@ async fn fixtures_drive_the_controllers() {
     let (status, body) = f.invoke("health.json", &[]).await;
     assert_eq!((status, body["database"].as_str()), (200, Some("up")));
 
-    let (status, registered) = f.invoke("auth-register.json", &[]).await;
-    assert_eq!(status, 201, "{registered}");
+    // Sign-up answers 202 and mails a link; verifying its token creates the tenant.
+    let (status, accepted) = f.invoke("auth-register.json", &[]).await;
+    assert_eq!(status, 202, "{accepted}");
+    let mails = f.state.mailer.mailbox().expect("mail is captured in tests").list(Some("founder@fixture.test"));
+    let token = mails.first().and_then(|m| m.text.split("?token=").nth(1)).expect("a verification link");
+    let token: String = token.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let (status, registered) = f.invoke("auth-verify-email.json", &[("token", &token)]).await;
+    assert_eq!(status, 200, "{registered}");
     assert_eq!(registered["tenant"]["name"], "Fixture Co");
 
     // A base64-encoded body, as API Gateway sends binary-safe payloads.

@@ -182,10 +182,10 @@ fn the_openapi_document_describes_exactly_the_routes() {
 
     // Shared error responses are attached where they apply.
     let register = &doc["paths"]["/api/v1/auth/register"]["post"]["responses"];
-    for status in ["201", "409", "413", "415", "422", "503"] {
+    for status in ["202", "413", "415", "422", "503"] {
         assert!(register[status].is_object(), "register documents {status}");
     }
-    assert!(register["401"].is_null(), "register needs no token");
+    assert!(register["401"].is_null() && register["409"].is_null(), "register needs no token and tells nothing");
     let list = &doc["paths"]["/api/v1/users"]["get"];
     assert!(list["responses"]["401"].is_object() && list["responses"]["400"].is_object());
     assert_eq!(list["security"][0]["bearer"], serde_json::json!([]));
@@ -274,8 +274,19 @@ fn the_api_throttles_every_route_harder_on_auth_and_logs_each_request_as_json() 
     let keys: BTreeSet<String> = routes().iter().map(|r| r.key()).collect();
     let per_route = api["RouteSettings"].as_mapping().unwrap();
     let throttled: BTreeSet<String> = per_route.keys().map(|k| k.as_str().unwrap().to_owned()).collect();
-    let expected: BTreeSet<String> =
-        ["POST /api/v1/auth/login", "POST /api/v1/auth/register", "POST /api/v1/auth/refresh"].map(String::from).into();
+    // Every route that takes no access token and costs a password hash, a mail or a
+    // guess at a secret.
+    let expected: BTreeSet<String> = [
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/register",
+        "POST /api/v1/auth/refresh",
+        "POST /api/v1/auth/verify-email",
+        "POST /api/v1/auth/password/forgot",
+        "POST /api/v1/auth/password/reset",
+        "POST /api/v1/auth/accept-invitation",
+    ]
+    .map(String::from)
+    .into();
     assert_eq!(throttled, expected);
     for (key, settings) in per_route {
         assert!(keys.contains(key.as_str().unwrap()), "{key:?} is not a route key of the route table");
@@ -368,6 +379,8 @@ fn only_the_publishers_the_consumer_and_the_sweeper_touch_the_events_queue() {
                 list.iter()
                     .flat_map(|p| p.as_mapping().unwrap().keys())
                     .map(|k| k.as_str().unwrap().to_owned())
+                    // Inline statements are the mailers' (checked below).
+                    .filter(|k| k != "Statement")
                     .collect()
             })
             .unwrap_or_default();
@@ -384,5 +397,33 @@ fn only_the_publishers_the_consumer_and_the_sweeper_touch_the_events_queue() {
                 assert!(queue_url.is_null(), "{id} does not use the queue");
             }
         }
+    }
+}
+
+/// The functions that send account mail.
+const MAILERS: &[&str] = &["AuthRegisterFunction", "AuthPasswordForgotFunction", "UsersInviteFunction"];
+
+#[test]
+fn only_the_functions_that_mail_may_send_mail_and_only_from_the_ses_identity() {
+    let t = template();
+    let variables = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(variables["MAIL_TRANSPORT"], yaml("ses"));
+    assert_eq!(variables["MAIL_FROM"], yaml("!Ref MailFromAddress"));
+    assert_eq!(variables["APP_BASE_URL"], yaml("!Ref AppBaseUrl"));
+    for (id, function) in functions(&t) {
+        let statements: Vec<&Value> = function["Properties"]["Policies"]
+            .as_sequence()
+            .map(|list| list.iter().filter_map(|p| p["Statement"].as_sequence()).flatten().collect())
+            .unwrap_or_default();
+        let mails = MAILERS.contains(&id.as_str());
+        if !mails {
+            assert!(statements.is_empty(), "{id} may send no mail: {statements:?}");
+            continue;
+        }
+        assert_eq!(statements.len(), 1, "{id}");
+        let statement = statements[0];
+        assert_eq!((&statement["Effect"], &statement["Action"]), (&yaml("Allow"), &yaml("ses:SendEmail")), "{id}");
+        let resource = format!("{:?}", statement["Resource"]);
+        assert!(resource.contains(":identity/${SesIdentity}"), "{id} sends only from the SES identity: {resource}");
     }
 }

@@ -6,6 +6,7 @@
 //! Lambda behaviour, down to path parameters and the request id.
 
 pub mod event;
+pub mod mailbox;
 pub mod workers;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
@@ -97,6 +98,9 @@ pub async fn handle(
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
+    if path == mailbox::PATH {
+        return into_hyper(headers::secure(mailbox::answer(&state, req.method(), req.uri().query())));
+    }
     let route = match routes::find(routes, req.method(), &path) {
         Match::Found(route, params) => (route, params),
         Match::WrongMethod(allow) => {

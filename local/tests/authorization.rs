@@ -11,7 +11,18 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// The functions that take no access token. Every other route must refuse a disabled user.
-const PUBLIC: &[&str] = &["auth-register", "auth-login", "auth-refresh", "auth-logout", "health", "docs"];
+const PUBLIC: &[&str] = &[
+    "auth-register",
+    "auth-verify-email",
+    "auth-login",
+    "auth-refresh",
+    "auth-logout",
+    "auth-password-forgot",
+    "auth-password-reset",
+    "auth-accept-invitation",
+    "health",
+    "docs",
+];
 
 /// Ann's tenant with a second admin, Rex, logged in; a customer and a ticket.
 struct Acme {

@@ -54,9 +54,22 @@ async fn the_binary_creates_its_database_serves_logs_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let registered: Value = http
+    let accepted = http
         .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({"tenantName": "Acme", "email": "ann@acme.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    // A person trying the API reads the link from the local mailbox.
+    let mailbox: Value =
+        http.get(format!("{base}/_local/mailbox?to=ann@acme.test")).send().await.unwrap().json().await.unwrap();
+    let text = mailbox["items"][0]["text"].as_str().unwrap_or_default();
+    let token = common::link_token(text, "/verify-email").expect("a verification link in the mail");
+    common::remember_secret(&token);
+    let registered: Value = http
+        .post(format!("{base}/api/v1/auth/verify-email"))
+        .json(&json!({"token": token}))
         .send()
         .await
         .unwrap()

@@ -31,10 +31,14 @@ fn cache(r: &Reply) -> &str {
 #[tokio::test]
 async fn every_kind_of_answer_carries_the_security_headers() {
     let app = TestApp::spawn().await;
-    let registered =
+    let accepted =
         app.post(REGISTER, None, json!({"tenantName": "Acme", "email": "ann@acme.test", "password": PASSWORD})).await;
-    assert_eq!(registered.status, 201);
-    assert_secure(&registered, "register");
+    assert_eq!(accepted.status, 202);
+    assert_secure(&accepted, "register");
+    let link = app.mailed_token("ann@acme.test", "/verify-email").await;
+    let registered = app.post("/api/v1/auth/verify-email", None, json!({"token": link})).await;
+    assert_eq!(registered.status, 200);
+    assert_secure(&registered, "verify-email");
     assert_eq!(cache(&registered), "no-store", "tokens are never cached");
     let token = registered.body["accessToken"].as_str().unwrap();
 
@@ -159,7 +163,7 @@ async fn a_100_megabyte_body_is_refused_without_being_read() {
     assert_eq!(health.status, 200);
     let r =
         app.post(REGISTER, None, json!({"tenantName": "Acme", "email": "ann@acme.test", "password": PASSWORD})).await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.status, 202, "{}", r.body);
 }
 
 /// Inputs the fuzzer (scripts/fuzz-api) found answering 500, now refused as 4xx.

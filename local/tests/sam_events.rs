@@ -149,10 +149,18 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("tickets-events", 200),
         ("notifications-list", 200),
         ("stats", 200),
-        ("auth-register", 201),
+        ("auth-register", 202),
+        // The seed's pending sign-up: its tenant and admin appear, and the admin logs in.
+        ("auth-verify-email", 200),
         ("auth-login", 200),
         ("auth-refresh", 200),
         ("auth-logout", 204),
+        ("auth-password-forgot", 202),
+        // Both end the seeded admin's sessions, so they follow refresh and logout.
+        ("auth-password-change", 204),
+        ("auth-password-reset", 204),
+        ("users-invite", 201),
+        ("auth-accept-invitation", 200),
         ("users-create", 201),
         ("users-update", 200),
         ("customers-create", 201),
@@ -175,6 +183,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         answers["tickets-list"]["items"].as_array().unwrap().iter().filter_map(|t| t["id"].as_str()).collect();
     assert_eq!(listed, [SEEDED_TICKET]);
     assert!(answers["auth-login"]["accessToken"].is_string());
+    assert_eq!(answers["auth-verify-email"]["tenant"]["name"], "Sam Local Ltd");
+    assert_eq!(answers["auth-accept-invitation"]["user"]["role"], "agent");
     assert!(answers["auth-refresh"]["refreshToken"].is_string());
     assert_eq!(answers["tickets-assign"]["assigneeId"], "0195f000-0000-7000-8000-000000000003");
 

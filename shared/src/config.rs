@@ -6,6 +6,8 @@ use rand::RngCore;
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/simplecrm";
 const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
+const DEFAULT_APP_BASE_URL: &str = "http://127.0.0.1:3000";
+const DEFAULT_MAIL_FROM: &str = "no-reply@simplecrm.test";
 /// HS256 keys shorter than the hash output weaken the MAC; RFC 7518 §3.2.
 const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -13,6 +15,13 @@ const MIN_JWT_SECRET_BYTES: usize = 32;
 pub enum AppEnv {
     Development,
     Production,
+}
+
+/// How account mail leaves (`MAIL_TRANSPORT`): through SES, or into `crm-local`'s mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTransport {
+    Captured,
+    Ses,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +119,15 @@ pub struct Config {
     pub metrics_namespace: Option<String>,
     pub throttle: ThrottleConfig,
     pub password_hashing: PasswordHashing,
+    /// `APP_BASE_URL`: where mailed links point (`<base>/verify-email?token=…`).
+    pub app_base_url: String,
+    /// `MAIL_FROM`: the sender of account mail; in AWS, an address of a verified SES identity.
+    pub mail_from: String,
+    /// `MAIL_TRANSPORT`: `ses` by default in production or with `SES_ENDPOINT_URL`, else
+    /// `captured`.
+    pub mail_transport: MailTransport,
+    /// `SES_ENDPOINT_URL`: moto or LocalStack instead of AWS's SES.
+    pub ses_endpoint_url: Option<String>,
 }
 
 /// One line naming the setting that stopped start-up.
@@ -263,6 +281,30 @@ impl Config {
 
         let metrics_namespace = get("METRICS_NAMESPACE");
 
+        let app_base_url = get("APP_BASE_URL").unwrap_or_else(|| DEFAULT_APP_BASE_URL.to_owned());
+        check_http_url("APP_BASE_URL", &app_base_url)?;
+        let mail_from = get("MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned());
+        if !mail_from.contains('@') {
+            return Err(ConfigError::new("MAIL_FROM", "expected an email address"));
+        }
+        let ses_endpoint_url = get("SES_ENDPOINT_URL");
+        if let Some(url) = &ses_endpoint_url {
+            check_http_url("SES_ENDPOINT_URL", url)?;
+        }
+        let mail_transport = match get("MAIL_TRANSPORT").as_deref() {
+            None if production || ses_endpoint_url.is_some() => MailTransport::Ses,
+            None => MailTransport::Captured,
+            Some("ses") => MailTransport::Ses,
+            // Captured mail reaches nobody: a deployed stack must never lose its mail so.
+            Some("captured") if production => {
+                return Err(ConfigError::new("MAIL_TRANSPORT", "`captured` is for local development only"));
+            }
+            Some("captured") => MailTransport::Captured,
+            Some(other) => {
+                return Err(ConfigError::new("MAIL_TRANSPORT", format!("expected `ses` or `captured`, got `{other}`")));
+            }
+        };
+
         Ok(Self {
             database_url,
             app_database_url,
@@ -277,6 +319,10 @@ impl Config {
             metrics_namespace,
             throttle,
             password_hashing,
+            app_base_url,
+            mail_from,
+            mail_transport,
+            ses_endpoint_url,
         })
     }
 
@@ -398,6 +444,22 @@ mod tests {
         assert!(with(&[("ARGON2_MEMORY_KIB", "12288"), ("ARGON2_ITERATIONS", "3")]).is_ok(), "an OWASP alternative");
         assert_eq!(with(&[("ARGON2_MEMORY_KIB", "8192")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
         assert_eq!(with(&[("ARGON2_ITERATIONS", "1")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
+    }
+
+    #[test]
+    fn mail_is_captured_locally_and_sent_through_ses_in_production() {
+        let local = config(&[]).unwrap();
+        assert_eq!(local.mail_transport, MailTransport::Captured);
+        assert_eq!(local.app_base_url, "http://127.0.0.1:3000");
+        let moto = config(&[("SES_ENDPOINT_URL", "http://127.0.0.1:4566")]).unwrap();
+        assert_eq!(moto.mail_transport, MailTransport::Ses);
+        let secret = "0123456789abcdef0123456789abcdef";
+        let production = [("APP_ENV", "production"), ("DATABASE_URL", DEFAULT_DATABASE_URL), ("JWT_SECRET", secret)];
+        assert_eq!(config(&production).unwrap().mail_transport, MailTransport::Ses);
+        let captured = [production.as_slice(), &[("MAIL_TRANSPORT", "captured")]].concat();
+        assert_eq!(config(&captured).unwrap_err().variable, "MAIL_TRANSPORT");
+        assert_eq!(config(&[("MAIL_FROM", "nobody")]).unwrap_err().variable, "MAIL_FROM");
+        assert_eq!(config(&[("APP_BASE_URL", "example.com")]).unwrap_err().variable, "APP_BASE_URL");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum Error {
     /// The body is not JSON at all (400).
     #[error("{0}")]
     MalformedBody(String),
+    /// A mailed single-use token that is used, expired or unknown (400).
+    #[error("{0}")]
+    InvalidToken(&'static str),
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -78,7 +81,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::Validation(_) => 422,
-            Error::InvalidParameters(_) | Error::MalformedBody(_) => 400,
+            Error::InvalidParameters(_) | Error::MalformedBody(_) | Error::InvalidToken(_) => 400,
             Error::Unauthorized(_) => 401,
             Error::Forbidden(_) => 403,
             Error::NotFound(_) | Error::NoRoute => 404,
@@ -97,6 +100,7 @@ impl Error {
             Error::Validation(_) => ("validation", "Your request is not valid"),
             Error::InvalidParameters(_) => ("invalid-parameters", "Your request parameters are not valid"),
             Error::MalformedBody(_) => ("malformed-body", "Your request body is not valid JSON"),
+            Error::InvalidToken(_) => ("invalid-token", "The link's token is not valid"),
             Error::Unauthorized(_) => ("unauthorized", "Authentication is required"),
             Error::Forbidden(_) => ("forbidden", "You may not do this"),
             Error::NotFound(_) => ("not-found", "Not found"),

@@ -4,10 +4,12 @@
 //! (turns database failures into domain errors) → `db::<feature>::repository` (the only
 //! SQL). Configuration, errors, request parsing and security primitives sit beside them.
 
+mod aws;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod pagination;

@@ -6,6 +6,7 @@ use crate::{
     config::Config,
     db::Db,
     error::Error,
+    mail::Mailer,
     security::{TokenKeys, password::Passwords},
     service::pipeline::Events,
 };
@@ -17,6 +18,7 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub passwords: Passwords,
     pub events: Arc<Events>,
+    pub mailer: Mailer,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
         let tokens = Arc::new(TokenKeys::new(&config.jwt_secret, config.jwt_previous_secret.as_ref()));
         let passwords = Passwords::new(&config.password_hashing)?;
         let events = Arc::new(Events::new(config.sqs_queue_url.as_deref(), config.aws_endpoint_url.as_deref()));
-        Ok(Self { config: Arc::new(config), db, tokens, passwords, events })
+        let mailer = Mailer::new(&config);
+        Ok(Self { config: Arc::new(config), db, tokens, passwords, events, mailer })
     }
 }

@@ -1,6 +1,7 @@
 //! The app under test: `crm-local` on a random port over a fresh, migrated database.
 #![allow(dead_code)]
 
+pub mod ses;
 pub mod sqs;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -170,6 +171,8 @@ impl TestApp {
         Self::reply(req.send().await.expect("request")).await
     }
 
+    /// Signs a tenant up as a person would: register, read the link from the mailbox,
+    /// verify. Returns its first admin, logged in.
     pub async fn register(&self, tenant: &str, email: &str) -> Session {
         let r = self
             .post(
@@ -178,8 +181,29 @@ impl TestApp {
                 json!({"tenantName": tenant, "email": email, "password": PASSWORD, "name": "Founder"}),
             )
             .await;
-        assert_eq!(r.status, StatusCode::CREATED, "register: {}", r.body);
+        assert_eq!(r.status, StatusCode::ACCEPTED, "register: {}", r.body);
+        let token = self.mailed_token(email, "/verify-email").await;
+        let r = self.post("/api/v1/auth/verify-email", None, json!({"token": token})).await;
+        assert_eq!(r.status, StatusCode::OK, "verify email: {}", r.body);
         session(&r.body)
+    }
+
+    /// The mail `crm-local` captured for `to`, newest first.
+    pub async fn mailbox(&self, to: &str) -> Vec<Value> {
+        let r = self.get(&format!("/_local/mailbox?to={}", to.replace('+', "%2B")), None).await;
+        assert_eq!(r.status, StatusCode::OK, "mailbox: {}", r.body);
+        r.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The token of the newest mailed link to `path` for `to`.
+    pub async fn mailed_token(&self, to: &str, path: &str) -> String {
+        let mails = self.mailbox(to).await;
+        let token = mails
+            .iter()
+            .find_map(|m| link_token(m["text"].as_str()?, path))
+            .unwrap_or_else(|| panic!("no mail to {to} with a link to {path}: {mails:?}"));
+        remember_secret(&token);
+        token
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
@@ -208,6 +232,14 @@ pub fn session(body: &Value) -> Session {
         tenant_id: body["tenant"]["id"].as_str().expect("tenant.id").to_owned(),
         email: body["user"]["email"].as_str().expect("user.email").to_owned(),
     }
+}
+
+/// The `token` of the first link to `path` in a mail's text.
+pub fn link_token(text: &str, path: &str) -> Option<String> {
+    let start = text.find(&format!("{path}?token="))? + path.len() + "?token=".len();
+    let token: String =
+        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    (!token.is_empty()).then_some(token)
 }
 
 /// One tenant's ids, for requests built from the route table.
@@ -241,6 +273,8 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
             json!({"email": "mallory@evil.test", "name": "M", "password": PASSWORD, "role": "admin"})
         }
         "users-update" => json!({"role": "agent", "disabled": true}),
+        "users-invite" => json!({"email": "invitee@evil.test", "name": "I", "role": "admin"}),
+        "auth-password-change" => json!({"currentPassword": PASSWORD, "newPassword": PASSWORD}),
         "customers-create" => json!({"name": "X", "email": "x@evil.test"}),
         "customers-update" => json!({"name": "Pwned"}),
         "tickets-create" => json!({"title": "X", "description": "", "customerId": ids.customer}),

@@ -1,6 +1,7 @@
 //! The database plumbing: the pool, tenant-scoped units of work, migrations, and the
 //! error every repository returns. Only this module tree names the PostgreSQL driver.
 
+pub mod accounts;
 pub mod auth;
 pub mod customers;
 pub mod idempotency;
@@ -21,7 +22,7 @@ pub mod tls;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::{NoTls, SimpleQueryMessage, SimpleQueryRow};
+use tokio_postgres::NoTls;
 
 pub use errors::{DbError, unavailable_or_internal};
 pub use migrate::{create_database_if_missing, migrate};
@@ -87,19 +88,16 @@ impl Db {
     /// too (403); the transaction is rolled back before either answer.
     pub async fn begin_as(&self, credential: &Credential, requires: Requires) -> Result<(Tx, Principal), Error> {
         let conn = self.connection().await?;
-        let sql = format!(
-            "BEGIN; SELECT set_config('app.tenant_id', '{}', true); {}",
-            credential.tenant_id.0,
-            auth::repository::caller_query(credential)
-        );
-        let (tx, rows) = Tx::start_reading(conn, &sql).await?;
-        let caller = match auth::repository::caller_row(&rows) {
+        let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", credential.tenant_id.0);
+        let caller = match auth::repository::begin_reading_caller(&conn, &begin, credential).await {
             Ok(caller) => caller,
             Err(e) => {
-                tx.rollback().await?;
-                return Err(e.into_error("read the caller"));
+                // Whatever failed, the transaction may be open or aborted: never pool it.
+                drop(Object::take(conn));
+                return Err(e.into_error("begin and read the caller"));
             }
         };
+        let tx = Tx { conn: Some(conn) };
         let authorised = match caller {
             None => Err(Error::Unauthorized("the user of this token no longer exists")),
             Some(c) if c.disabled => Err(Error::Unauthorized("this user is disabled")),
@@ -174,27 +172,6 @@ impl Tx {
     async fn start(conn: Object, sql: &str) -> Result<Self, Error> {
         match conn.batch_execute(sql).await {
             Ok(()) => Ok(Self { conn: Some(conn) }),
-            Err(e) => {
-                drop(Object::take(conn));
-                Err(DbError::from(e).into_error("begin"))
-            }
-        }
-    }
-
-    /// Like `start`, and hands back the rows of the batch's last statement.
-    async fn start_reading(conn: Object, sql: &str) -> Result<(Self, Vec<SimpleQueryRow>), Error> {
-        match conn.simple_query(sql).await {
-            Ok(messages) => {
-                let (mut last, mut current) = (Vec::new(), Vec::new());
-                for message in messages {
-                    match message {
-                        SimpleQueryMessage::Row(row) => current.push(row),
-                        SimpleQueryMessage::CommandComplete(_) => last = std::mem::take(&mut current),
-                        _ => {}
-                    }
-                }
-                Ok((Self { conn: Some(conn) }, last))
-            }
             Err(e) => {
                 drop(Object::take(conn));
                 Err(DbError::from(e).into_error("begin"))

@@ -7,25 +7,21 @@
 
 use std::{sync::OnceLock, time::Duration};
 
+use crate::{
+    aws::{https_client, region_and_keys},
+    error::Error,
+    events::OutboxEvent,
+    ids::EventId,
+};
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::{
     Client, Config,
-    config::{
-        BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient, retry::RetryConfig,
-        timeout::TimeoutConfig,
-    },
+    config::{BehaviorVersion, SharedCredentialsProvider, retry::RetryConfig, timeout::TimeoutConfig},
     types::{
         DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
         SendMessageBatchRequestEntry,
     },
 };
-use aws_smithy_http_client::{
-    ConnectorBuilder,
-    proxy::ProxyConfig,
-    tls::{self, rustls_provider::CryptoMode},
-};
-
-use crate::{error::Error, events::OutboxEvent, ids::EventId};
 
 /// SQS takes at most 10 messages per batch call.
 const BATCH: usize = 10;
@@ -143,43 +139,6 @@ fn config(endpoint: Option<&str>, var: impl Fn(&str) -> Option<String>) -> Confi
     builder.build()
 }
 
-/// The SDK's default HTTPS client, over ring instead of aws-lc: one crypto library in the
-/// binary, shared with PostgreSQL's TLS. Built as aws-smithy-runtime builds its default
-/// (same connector settings, sleep and proxy variables); smithy restricts the cipher suites
-/// the same way for both, and SQS does not need aws-lc's post-quantum key exchange.
-fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
-}
-
-/// The region and keys from the variables Lambda sets (`var` reads one). They are fixed
-/// for the life of the execution environment, so reading them once per container sees
-/// what a provider reading them on every call would.
-fn region_and_keys(
-    endpoint: Option<&str>,
-    var: impl Fn(&str) -> Option<String>,
-) -> (Option<Region>, Option<Credentials>) {
-    let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-    let mut region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
-    let mut credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-        (Some(key), Some(secret)) => Some(Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "environment")),
-        _ => None,
-    };
-    if endpoint.is_some() {
-        // Local endpoints check no signature: fill in what a laptop lacks.
-        region = region.or_else(|| Some("us-east-1".to_owned()));
-        credentials = credentials.or_else(|| Some(Credentials::new("test", "test", None, None, "local-endpoint")));
-    }
-    (region.map(Region::new), credentials)
-}
-
 fn as_lambda_record(message: &Message) -> SqsMessage {
     let mut record = SqsMessage::default();
     record.message_id = message.message_id.clone();
@@ -228,55 +187,6 @@ mod tests {
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
-    }
-
-    fn keys(credentials: Option<Credentials>) -> Option<(String, String, Option<String>)> {
-        credentials.map(|c| {
-            (c.access_key_id().to_owned(), c.secret_access_key().to_owned(), c.session_token().map(str::to_owned))
-        })
-    }
-
-    #[test]
-    fn in_lambda_the_role_keys_and_region_come_from_the_environment() {
-        let (region, credentials) = region_and_keys(
-            None,
-            lookup(&[
-                ("AWS_REGION", "eu-west-1"),
-                ("AWS_DEFAULT_REGION", "us-west-2"),
-                ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-                ("AWS_SESSION_TOKEN", "token"),
-            ]),
-        );
-        assert_eq!(region, Some(Region::new("eu-west-1")));
-        assert_eq!(keys(credentials), Some(("ASIAEXAMPLE".into(), "secret".into(), Some("token".into()))));
-    }
-
-    #[test]
-    fn a_local_endpoint_gets_a_region_and_placeholder_keys() {
-        let (region, credentials) = region_and_keys(Some("http://127.0.0.1:4566"), lookup(&[]));
-        assert_eq!(region, Some(Region::new("us-east-1")));
-        assert_eq!(keys(credentials), Some(("test".into(), "test".into(), None)));
-
-        let (region, credentials) = region_and_keys(
-            Some("http://127.0.0.1:4566"),
-            lookup(&[
-                ("AWS_DEFAULT_REGION", "eu-central-1"),
-                ("AWS_ACCESS_KEY_ID", "a"),
-                ("AWS_SECRET_ACCESS_KEY", "b"),
-            ]),
-        );
-        assert_eq!(region, Some(Region::new("eu-central-1")));
-        assert_eq!(keys(credentials), Some(("a".into(), "b".into(), None)));
-    }
-
-    #[test]
-    fn without_keys_in_aws_there_is_nothing_to_sign_with() {
-        let (_, credentials) = region_and_keys(
-            None,
-            lookup(&[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", " ")]),
-        );
-        assert_eq!(credentials, None);
     }
 
     #[test]

@@ -10,4 +10,4 @@ pub use customers::Customer;
 pub use notifications::Notification;
 pub use stats::{PriorityCounts, Stats};
 pub use tickets::{Actor, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus};
-pub use users::{AuthSession, Me, Role, Tenant, User};
+pub use users::{AuthSession, Invitation, Me, Role, SignupAccepted, Tenant, User};

@@ -75,6 +75,26 @@ pub struct AuthSession {
     pub expires_in: u64,
 }
 
+/// An invitation to join a tenant, as its admin sees it: never its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub id: uuid::Uuid,
+    #[schema(format = Email)]
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What `POST /auth/register` answers, for a new and a taken address alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SignupAccepted {
+    /// Always `verification_sent`.
+    #[schema(example = "verification_sent")]
+    pub status: &'static str,
+}
+
 /// The caller and its tenant.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Me {

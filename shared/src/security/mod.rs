@@ -1,5 +1,6 @@
 //! Passwords, access tokens, refresh tokens and the caller's identity.
 
+pub mod opaque;
 pub mod password;
 pub mod principal;
 pub mod refresh;

@@ -10,7 +10,7 @@
 
 use crate::{
     error::Error,
-    ids::{TenantId, UserId},
+    ids::{TenantId, TokenFamilyId, UserId},
     model::Role,
 };
 
@@ -19,11 +19,17 @@ use crate::{
 pub struct Credential {
     pub(crate) user_id: UserId,
     pub(crate) tenant_id: TenantId,
+    /// The session (refresh-token family) an access token was issued in.
+    pub(crate) session: Option<TokenFamilyId>,
 }
 
 impl Credential {
     pub fn new(user_id: UserId, tenant_id: TenantId) -> Self {
-        Self { user_id, tenant_id }
+        Self { user_id, tenant_id, session: None }
+    }
+
+    pub fn in_session(self, session: Option<TokenFamilyId>) -> Self {
+        Self { session, ..self }
     }
 
     /// For log fields; authorisation reads the database, never this.

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     config::Secret,
     error::Error,
-    ids::{TenantId, UserId},
+    ids::{TenantId, TokenFamilyId, UserId},
     model::Role,
     security::Credential,
 };
@@ -36,6 +36,10 @@ struct Claims {
     sub: UserId,
     tenant_id: TenantId,
     role: Role,
+    /// The session (refresh-token family) the token was issued in: a password change
+    /// ends every other session and keeps this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<TokenFamilyId>,
     exp: i64,
     iat: i64,
     jti: Uuid,
@@ -84,12 +88,13 @@ impl TokenKeys {
         &self.current.kid
     }
 
-    pub fn issue(&self, user: UserId, tenant: TenantId, role: Role) -> Result<String, Error> {
+    pub fn issue(&self, user: UserId, tenant: TenantId, role: Role, session: TokenFamilyId) -> Result<String, Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user,
             tenant_id: tenant,
             role,
+            sid: Some(session),
             iat: now,
             exp: now + ACCESS_TOKEN_TTL_SECS as i64,
             jti: Uuid::now_v7(),
@@ -114,7 +119,7 @@ impl TokenKeys {
             }
         })?;
         let c = data.claims;
-        Ok(Credential::new(c.sub, c.tenant_id))
+        Ok(Credential::new(c.sub, c.tenant_id).in_session(c.sid))
     }
 
     /// Reads `Authorization: Bearer <token>` (scheme case-insensitive, RFC 7235 §2.1).
@@ -150,14 +155,16 @@ mod tests {
             secret("retired-key-retired-key-retired-key-0"),
         );
         let before = TokenKeys::new(&old, Some(&retired));
-        let token = before.issue(UserId::generate(), TenantId::generate(), Role::Admin).unwrap();
+        let token =
+            before.issue(UserId::generate(), TenantId::generate(), Role::Admin, TokenFamilyId::generate()).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(key_id(&old).as_str()));
         assert_eq!(key_id(&old).len(), 16);
 
         let after = TokenKeys::new(&new, Some(&old));
         assert!(after.verify(&token).is_ok(), "signed with the previous key");
-        let fresh = after.issue(UserId::generate(), TenantId::generate(), Role::Agent).unwrap();
+        let fresh =
+            after.issue(UserId::generate(), TenantId::generate(), Role::Agent, TokenFamilyId::generate()).unwrap();
         assert_eq!(jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(), Some(after.current_kid()));
 
         let next = TokenKeys::new(&secret("next-key-next-key-next-key-next-0123"), Some(&new));
@@ -168,17 +175,18 @@ mod tests {
     #[test]
     fn issued_tokens_verify_to_their_credential() {
         let k = keys("0123456789abcdef0123456789abcdef");
-        let (u, t) = (UserId::generate(), TenantId::generate());
-        let token = k.issue(u, t, Role::Agent).unwrap();
+        let (u, t, s) = (UserId::generate(), TenantId::generate(), TokenFamilyId::generate());
+        let token = k.issue(u, t, Role::Agent, s).unwrap();
         let p = k.authenticate(Some(&format!("Bearer {token}"))).unwrap();
-        assert_eq!(p, Credential::new(u, t));
+        assert_eq!(p, Credential::new(u, t).in_session(Some(s)));
     }
 
     #[test]
     fn forged_tokens_are_refused() {
         let k = keys("0123456789abcdef0123456789abcdef");
         let other = keys("another-key-another-key-another-key");
-        let token = other.issue(UserId::generate(), TenantId::generate(), Role::Admin).unwrap();
+        let token =
+            other.issue(UserId::generate(), TenantId::generate(), Role::Admin, TokenFamilyId::generate()).unwrap();
         assert!(k.verify(&token).is_err(), "another key");
 
         let payload = token.split('.').nth(1).unwrap();

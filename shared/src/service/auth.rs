@@ -10,10 +10,10 @@ use super::{
     validate::{normalize_email, not_blank},
 };
 use crate::{
-    db::{Tx, auth as auth_db, users as users_db, users::NewUser},
+    db::{Tx, auth as auth_db, users as users_db},
     error::Error,
-    ids::{TenantId, TokenFamilyId, UserId},
-    model::{AuthSession, Me, Role, Tenant, User},
+    ids::TokenFamilyId,
+    model::{AuthSession, Me, Tenant, User},
     security::{Credential, Requires, refresh, tokens::ACCESS_TOKEN_TTL_SECS},
     state::AppState,
 };
@@ -60,27 +60,6 @@ pub struct RefreshInput {
     #[validate(length(min = 1, max = 512, message = "must be 1 to 512 characters"))]
     #[schema(min_length = 1, max_length = 512)]
     pub refresh_token: String,
-}
-
-/// Creates a tenant and its first user, an admin, and logs them in.
-pub async fn register(state: &AppState, input: RegisterInput) -> Result<AuthSession, Error> {
-    let email = normalize_email(&input.email);
-    let password_hash = state.passwords.hash(input.password).await?;
-    let tenant_id = TenantId::generate();
-    let tx = state.db.begin_for(tenant_id).await?;
-    let tenant = auth_db::manager::create_tenant(&tx, tenant_id, input.tenant_name.trim()).await?;
-    let new = NewUser {
-        id: UserId::generate(),
-        email: &email,
-        name: input.name.as_deref().map(str::trim),
-        role: Role::Admin,
-        password_hash: &password_hash,
-    };
-    let user = users_db::manager::create(&tx, tenant_id, &new).await?;
-    let session = open_session(state, &tx, user, tenant, TokenFamilyId::generate()).await?;
-    tx.commit().await?;
-    tracing::info!(tenant_id = %tenant_id, user_id = %session.user.id, "tenant registered");
-    Ok(session)
 }
 
 /// `source_ip` is API Gateway's `requestContext.http.sourceIp` (throttling; see
@@ -185,7 +164,7 @@ pub async fn me(state: &AppState, caller: &Credential) -> Result<Me, Error> {
     Ok(Me { user, tenant })
 }
 
-async fn open_session(
+pub(super) async fn open_session(
     state: &AppState,
     tx: &Tx,
     user: User,
@@ -194,6 +173,6 @@ async fn open_session(
 ) -> Result<AuthSession, Error> {
     let minted = refresh::mint(tenant.id);
     auth_db::manager::store_refresh_token(tx, tenant.id, user.id, family, &minted).await?;
-    let access_token = state.tokens.issue(user.id, tenant.id, user.role)?;
+    let access_token = state.tokens.issue(user.id, tenant.id, user.role, family)?;
     Ok(AuthSession { user, tenant, access_token, refresh_token: minted.token, expires_in: ACCESS_TOKEN_TTL_SECS })
 }

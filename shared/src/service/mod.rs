@@ -1,5 +1,6 @@
 //! Business rules. Services call DB managers and never see the database driver.
 
+pub mod accounts;
 pub mod auth;
 pub mod customers;
 pub mod health;

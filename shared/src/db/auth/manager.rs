@@ -56,3 +56,15 @@ pub async fn revoke_user_tokens(tx: &Tx, tenant: TenantId, user: UserId) -> Resu
     repository::revoke_user_tokens(tx, tenant, user).await.map_err(|e| e.into_error("revoke user tokens"))?;
     Ok(())
 }
+
+pub async fn revoke_user_tokens_except(
+    tx: &Tx,
+    tenant: TenantId,
+    user: UserId,
+    keep: TokenFamilyId,
+) -> Result<(), Error> {
+    repository::revoke_user_tokens_except(tx, tenant, user, keep)
+        .await
+        .map_err(|e| e.into_error("revoke other sessions"))?;
+    Ok(())
+}

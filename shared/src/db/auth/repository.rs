@@ -1,7 +1,8 @@
 //! SQL for tenants, the caller's row, the login lookup and refresh tokens.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::{Row, SimpleQueryRow};
+use deadpool_postgres::ClientWrapper;
+use tokio_postgres::Row;
 
 use crate::{
     db::{DbError, Tx},
@@ -17,32 +18,31 @@ pub(in crate::db) struct Caller {
     pub disabled: bool,
 }
 
-/// The caller's row by primary key, sent in the simple-query batch that opens the
-/// transaction (so it costs no round trip of its own). The ids are typed UUIDs, so
-/// formatting them into the text is safe. Row-level security applies: it runs after the
-/// batch's `set_config` of the same tenant.
-pub(in crate::db) fn caller_query(credential: &Credential) -> String {
-    format!(
-        "SELECT role, disabled FROM users WHERE tenant_id = '{}' AND id = '{}'",
-        credential.tenant_id.0, credential.user_id.0
-    )
-}
+/// The caller's row by primary key. Row-level security applies: the statement runs after
+/// the `set_config` of the same tenant, inside the transaction.
+pub(in crate::db) const CALLER_SQL: &str = "SELECT role, disabled FROM users WHERE tenant_id = $1 AND id = $2";
 
-/// Reads what [`caller_query`] returned (text, as the simple-query protocol sends it).
-pub(in crate::db) fn caller_row(rows: &[SimpleQueryRow]) -> Result<Option<Caller>, DbError> {
-    let Some(row) = rows.first() else {
+/// Opens the transaction (`begin` is its `BEGIN; SELECT set_config(..)` batch) and reads
+/// the caller, in one round trip: tokio-postgres writes requests polled together back to
+/// back (pipelining), and PostgreSQL runs them in order, so the prepared SELECT runs in the
+/// new transaction after its `set_config`. Preparing costs a round trip once per connection.
+pub(in crate::db) async fn begin_reading_caller(
+    client: &ClientWrapper,
+    begin: &str,
+    credential: &Credential,
+) -> Result<Option<Caller>, DbError> {
+    let stmt = client.prepare_cached(CALLER_SQL).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&credential.tenant_id.0, &credential.user_id.0];
+    let (begun, row) = tokio::join!(client.batch_execute(begin), client.query_opt(&stmt, &params));
+    begun?;
+    let Some(row) = row? else {
         return Ok(None);
     };
-    let role = row.try_get(0)?.and_then(|r| r.parse::<Role>().ok());
-    let disabled = match row.try_get(1)? {
-        Some("t") => Some(true),
-        Some("f") => Some(false),
-        _ => None,
-    };
-    match (role, disabled) {
-        (Some(role), Some(disabled)) => Ok(Some(Caller { role, disabled })),
-        _ => Err(DbError::Corrupt("the caller's role or disabled flag".into())),
-    }
+    let role: &str = row.try_get("role")?;
+    Ok(Some(Caller {
+        role: role.parse().map_err(|_| DbError::Corrupt(format!("user role `{role}`")))?,
+        disabled: row.try_get("disabled")?,
+    }))
 }
 
 pub struct LoginRecord {
@@ -169,16 +169,30 @@ pub(super) async fn revoke_user_tokens(tx: &Tx, tenant: TenantId, user: UserId) 
     Ok(tx.client().execute(&stmt, &[&tenant.0, &user.0]).await?)
 }
 
+/// Every refresh token of the user but those of `keep` (the caller's own session).
+pub(super) async fn revoke_user_tokens_except(
+    tx: &Tx,
+    tenant: TenantId,
+    user: UserId,
+    keep: TokenFamilyId,
+) -> Result<u64, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "UPDATE refresh_tokens SET revoked_at = now()
+             WHERE tenant_id = $1 AND user_id = $2 AND family_id <> $3 AND revoked_at IS NULL",
+        )
+        .await?;
+    Ok(tx.client().execute(&stmt, &[&tenant.0, &user.0, &keep.0]).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_benchmark_ceilings_read_the_caller_as_every_request_does() {
-        let (tenant, user) = (TenantId::generate(), UserId::generate());
-        let sql = caller_query(&Credential::new(user, tenant))
-            .replace(&format!("'{}'", tenant.0), ":tenant")
-            .replace(&format!("'{}'", user.0), ":actor");
+        let sql = CALLER_SQL.replace("$1", ":tenant").replace("$2", ":actor");
         for file in ["create.sql", "get.sql", "list.sql", "list-deep.sql", "list-status.sql", "stats.sql"] {
             crate::db::assert_ceiling_runs(file, &sql);
         }

@@ -52,3 +52,23 @@ pub async fn update(tx: &Tx, tenant: TenantId, id: UserId, patch: &UserPatch) ->
         .map_err(|e| e.into_error("update user"))?
         .ok_or(Error::NotFound("user"))
 }
+
+pub async fn password_hash(tx: &Tx, tenant: TenantId, id: UserId) -> Result<String, Error> {
+    repository::password_hash(tx, tenant, id)
+        .await
+        .map_err(|e| e.into_error("read password hash"))?
+        .ok_or(Error::NotFound("user"))
+}
+
+pub async fn set_password(tx: &Tx, tenant: TenantId, id: UserId, password_hash: &str) -> Result<(), Error> {
+    match repository::set_password(tx, tenant, id, password_hash).await {
+        Ok(0) => Err(Error::NotFound("user")),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into_error("set password")),
+    }
+}
+
+/// Whether the tenant has a user with this address.
+pub async fn email_exists(tx: &Tx, tenant: TenantId, email: &str) -> Result<bool, Error> {
+    repository::email_exists(tx, tenant, email).await.map_err(|e| e.into_error("find user by email"))
+}

@@ -120,3 +120,24 @@ pub(super) async fn update(tx: &Tx, tenant: TenantId, id: UserId, patch: &UserPa
         .map(user)
         .transpose()
 }
+
+pub(super) async fn password_hash(tx: &Tx, tenant: TenantId, id: UserId) -> Result<Option<String>, DbError> {
+    let stmt = tx.client().prepare_cached("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2").await?;
+    Ok(tx.client().query_opt(&stmt, &[&tenant.0, &id.0]).await?.map(|r| r.try_get(0)).transpose()?)
+}
+
+pub(super) async fn set_password(tx: &Tx, tenant: TenantId, id: UserId, password_hash: &str) -> Result<u64, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("UPDATE users SET password_hash = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+        .await?;
+    Ok(tx.client().execute(&stmt, &[&tenant.0, &id.0, &password_hash]).await?)
+}
+
+pub(super) async fn email_exists(tx: &Tx, tenant: TenantId, email: &str) -> Result<bool, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND lower(email) = lower($2))")
+        .await?;
+    Ok(tx.client().query_one(&stmt, &[&tenant.0, &email]).await?.try_get(0)?)
+}
