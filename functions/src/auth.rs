@@ -89,9 +89,9 @@ pub async fn login(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Rotates a refresh token: the presented one is spent; presenting a spent one revokes
-/// the whole session (token family).
+/// the whole session (token family), unless within the reuse grace of its rotation.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshInput,
-    responses((status = 200, description = "A new token pair", body = AuthSession),
+    responses((status = 200, description = "A new token pair (also for a spent token presented again within `AUTH_REFRESH_REUSE_GRACE_SECS` of its rotation: a retry or a race, not a copy)", body = AuthSession),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many refused refresh tokens from this IP; see `Retry-After`", body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(state: AppState, req: Request) -> HandlerResult {

@@ -1,12 +1,15 @@
 //! The two non-HTTP functions of the event pipeline.
 //!
 //! `ticket-consumer` is fed by the SQS event source mapping with `ReportBatchItemFailures`;
-//! `outbox-sweeper` runs on an EventBridge schedule.
+//! `outbox-sweeper` runs on an EventBridge schedule, and prunes dead rows on each tick.
 
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use crm_core::{AppState, Error, metrics, service::pipeline};
+use crm_core::{
+    AppState, Error, metrics,
+    service::{housekeeping, pipeline},
+};
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
 
@@ -26,8 +29,14 @@ pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {
 pub async fn sweep(state: AppState) -> Result<Value, Error> {
     let queue = state.events.queue.as_ref().ok_or_else(|| Error::Internal("SQS_QUEUE_URL is not set".into()))?;
     let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await;
+    // Pruning needs only the database: it runs even when SQS does not answer.
+    let pruned = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await;
     metrics::flush();
-    Ok(json!({ "published": published? }))
+    let (published, pruned) = (published?, pruned?);
+    Ok(json!({
+        "published": published,
+        "pruned": {"refreshTokens": pruned.refresh_tokens, "idempotencyKeys": pruned.idempotency_keys},
+    }))
 }
 
 pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {

@@ -1,12 +1,16 @@
 //! The event pipeline of a local run, standing in for what AWS does around the functions:
 //! with `SQS_QUEUE_URL`, the SQS event source mapping (long-poll, hand batches to the
 //! consumer, delete what succeeded) and the sweeper's schedule; without it, the embedded
-//! pipeline that hands the outbox straight to the consumer.
+//! pipeline that hands the outbox straight to the consumer. Either way, the pruning of
+//! dead rows the sweeper does on each tick in AWS.
 
 use std::{collections::HashSet, time::Duration};
 
 use aws_lambda_events::sqs::SqsEvent;
-use crm_core::{AppState, service::pipeline};
+use crm_core::{
+    AppState,
+    service::{housekeeping, pipeline},
+};
 use crm_functions::pipeline::{SWEEP_LIMIT, consume};
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -18,10 +22,11 @@ const POLL_WAIT_SECONDS: i32 = 1;
 
 /// Starts the workers; each finishes its current batch and stops once `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let prune = tokio::spawn(prune_dead_rows(state.clone(), stop.clone()));
     if state.events.queue.is_some() {
-        vec![tokio::spawn(poll_queue(state.clone(), stop.clone())), tokio::spawn(sweep_outbox(state, stop))]
+        vec![tokio::spawn(poll_queue(state.clone(), stop.clone())), tokio::spawn(sweep_outbox(state, stop)), prune]
     } else {
-        vec![tokio::spawn(dispatch_embedded(state, stop))]
+        vec![tokio::spawn(dispatch_embedded(state, stop)), prune]
     }
 }
 
@@ -79,6 +84,15 @@ async fn dispatch_embedded(state: AppState, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "embedded event dispatch failed; retrying"),
         }
         pause(&mut stop, EMBEDDED_EVERY).await;
+    }
+}
+
+async fn prune_dead_rows(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if let Err(e) = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await {
+            tracing::warn!(error = %e, "pruning dead rows failed; retrying");
+        }
+        pause(&mut stop, SWEEP_EVERY).await;
     }
 }
 

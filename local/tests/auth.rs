@@ -10,7 +10,8 @@ use serde_json::json;
 
 #[tokio::test]
 async fn register_login_me_refresh_reuse_and_logout() {
-    let app = TestApp::spawn().await;
+    // No reuse grace: the reuse below comes at once (the grace has tests of its own).
+    let app = TestApp::spawn_with(&[("AUTH_REFRESH_REUSE_GRACE_SECS", "0")]).await;
 
     let r = app
         .post(
@@ -183,4 +184,57 @@ async fn the_signing_key_rotates_without_logging_anyone_out() {
     assert_eq!(again.get("/api/v1/auth/me", Some(&new.access)).await.status, 200);
     // The app without any rotation refuses K2's token too.
     before.get("/api/v1/auth/me", Some(&new.access)).await.problem(401);
+}
+
+async fn refresh(app: &TestApp, token: &str) -> common::Reply {
+    app.post("/api/v1/auth/refresh", None, json!({"refreshToken": token})).await
+}
+
+async fn families(app: &TestApp, tenant_id: &str) -> i64 {
+    let tenant: uuid::Uuid = tenant_id.parse().unwrap();
+    let owner = app.db.connect().await;
+    let sql = "SELECT count(DISTINCT family_id) FROM refresh_tokens WHERE tenant_id = $1";
+    owner.query_one(sql, &[&tenant]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn two_refreshes_racing_with_one_token_both_get_a_working_pair_of_the_same_session() {
+    let app = TestApp::spawn().await;
+    let s = app.register("Acme", "ann@acme.test").await;
+    let (a, b) = tokio::join!(refresh(&app, &s.refresh), refresh(&app, &s.refresh));
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200), "{} / {}", a.body, b.body);
+    let (a, b) = (session(&a.body), session(&b.body));
+    assert_ne!(a.refresh, b.refresh);
+    assert_eq!(families(&app, &s.tenant_id).await, 1, "both pairs belong to the registration's session");
+
+    // Neither answer revoked the session: both new refresh tokens rotate, both access
+    // tokens work.
+    for pair in [&a, &b] {
+        assert_eq!(app.get("/api/v1/auth/me", Some(&pair.access)).await.status, 200);
+        let next = refresh(&app, &pair.refresh).await;
+        assert_eq!(next.status, 200, "{}", next.body);
+    }
+    // A retry a moment later is still within the grace.
+    assert_eq!(refresh(&app, &s.refresh).await.status, 200);
+    // One family: logging out with any of its tokens ends every one.
+    let last = session(&refresh(&app, &a.refresh).await.body);
+    assert_eq!(app.post("/api/v1/auth/logout", None, json!({"refreshToken": last.refresh})).await.status, 204);
+    refresh(&app, &b.refresh).await.problem(401);
+}
+
+#[tokio::test]
+async fn a_spent_refresh_token_presented_after_the_grace_revokes_the_session() {
+    let app = TestApp::spawn_with(&[("AUTH_REFRESH_REUSE_GRACE_SECS", "1")]).await;
+    let s = app.register("Acme", "ann@acme.test").await;
+    let next = refresh(&app, &s.refresh).await;
+    assert_eq!(next.status, 200, "{}", next.body);
+    let next = session(&next.body);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    refresh(&app, &s.refresh).await.problem(401);
+    // The whole family went with it, including the token rotated from the spent one.
+    refresh(&app, &next.refresh).await.problem(401);
+    // Another login is another session, untouched.
+    let again = session(&app.login("ann@acme.test", PASSWORD).await.body);
+    assert_eq!(refresh(&app, &again.refresh).await.status, 200);
 }

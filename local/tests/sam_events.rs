@@ -200,10 +200,11 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         .unwrap();
     assert_eq!(row.get::<_, i64>(0), 1);
 
-    // The sweeper takes the schedule's event as a tick and answers what it published.
+    // The sweeper takes the schedule's event as a tick and answers what it published and pruned.
     let _tick: Value = serde_json::from_str(&event_text("outbox-sweeper")).unwrap();
     let swept = pipeline::sweep(state.clone()).await.expect("the sweeper runs");
     assert!(swept["published"].is_u64(), "{swept}");
+    assert!(swept["pruned"]["refreshTokens"].is_u64() && swept["pruned"]["idempotencyKeys"].is_u64(), "{swept}");
 
     // migrate: the CloudFormation Create request, answered on its ResponseURL.
     let mut request: Value = serde_json::from_str(&event_text("migrate")).unwrap();

@@ -114,6 +114,54 @@ async fn one_ip_locks_across_many_addresses_and_other_ips_do_not() {
 }
 
 #[tokio::test]
+async fn an_attacker_locks_the_address_for_their_ip_only_and_the_owner_still_logs_in() {
+    let app = TestApp::spawn().await;
+    app.register("Acme", "ann@acme.test").await;
+    for _ in 0..5 {
+        login_from(&app, "127.0.0.2", "ann@acme.test", WRONG).await.problem(401);
+    }
+    let r = login_from(&app, "127.0.0.2", "ann@acme.test", PASSWORD).await;
+    r.problem(429);
+    assert!((1..=60).contains(&retry_after(&r)), "first lock is about a minute");
+
+    // Ann, from her own IP, with her password: the attacker cannot lock her out.
+    let ann = login_from(&app, "127.0.0.3", "ann@acme.test", PASSWORD).await;
+    assert_eq!(ann.status, 200, "{}", ann.body);
+    // Her success clears her own counters, never the attacker's lock.
+    login_from(&app, "127.0.0.2", "ann@acme.test", PASSWORD).await.problem(429);
+    // An unknown address behaves the same, so the pair lock tells nothing either.
+    for _ in 0..5 {
+        login_from(&app, "127.0.0.2", "nobody@acme.test", WRONG).await.problem(401);
+    }
+    login_from(&app, "127.0.0.2", "nobody@acme.test", WRONG).await.problem(429);
+    login_from(&app, "127.0.0.3", "nobody@acme.test", WRONG).await.problem(401);
+}
+
+#[tokio::test]
+async fn guesses_spread_over_many_ips_still_lock_the_address_for_everyone() {
+    let app = TestApp::spawn_with(&[
+        ("AUTH_LOGIN_MAX_FAILURES_PER_EMAIL", "3"),
+        ("AUTH_LOGIN_MAX_FAILURES_PER_EMAIL_ANY_IP", "6"),
+    ])
+    .await;
+    app.register("Acme", "ann@acme.test").await;
+    app.register("Other", "olga@other.test").await;
+    for ip in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        // Two each: no (address, IP) pair reaches its limit of three.
+        for _ in 0..2 {
+            login_from(&app, ip, "ann@acme.test", WRONG).await.problem(401);
+        }
+    }
+    // Six failures in all: the address-wide backstop locks it, even from a clean IP with
+    // the right password.
+    let r = login_from(&app, "127.0.0.5", "ann@acme.test", PASSWORD).await;
+    r.problem(429);
+    assert!(retry_after(&r) >= 1);
+    // The IPs themselves are not locked (two failures each): other addresses still work.
+    assert_eq!(login_from(&app, "127.0.0.2", "olga@other.test", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
 async fn locks_double_with_each_repeat() {
     let app = TestApp::spawn_with(&[("AUTH_THROTTLE_LOCK_SECS", "1"), ("AUTH_THROTTLE_MAX_LOCK_SECS", "600")]).await;
     for _ in 0..5 {

@@ -53,8 +53,13 @@ impl fmt::Debug for Secret {
 /// lock that doubles with each repeat, up to a ceiling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
-    /// `AUTH_LOGIN_MAX_FAILURES_PER_EMAIL` (5): failed logins for one address before it locks.
+    /// `AUTH_LOGIN_MAX_FAILURES_PER_EMAIL` (5): failed logins for one address from one
+    /// source IP before that pair locks.
     pub login_email_max_failures: u32,
+    /// `AUTH_LOGIN_MAX_FAILURES_PER_EMAIL_ANY_IP` (50): failed logins for one address from
+    /// any IP before the address locks for everyone; a backstop against guessing spread
+    /// over many IPs, high enough that one IP cannot lock its owner out.
+    pub login_email_any_ip_max_failures: u32,
     /// `AUTH_LOGIN_MAX_FAILURES_PER_IP` (50): failed logins from one source IP, any address.
     pub login_ip_max_failures: u32,
     /// `AUTH_REFRESH_MAX_FAILURES_PER_IP` (50): refused refresh tokens from one source IP.
@@ -71,6 +76,7 @@ impl Default for ThrottleConfig {
     fn default() -> Self {
         Self {
             login_email_max_failures: 5,
+            login_email_any_ip_max_failures: 50,
             login_ip_max_failures: 50,
             refresh_ip_max_failures: 50,
             window_secs: 15 * 60,
@@ -128,7 +134,13 @@ pub struct Config {
     pub mail_transport: MailTransport,
     /// `SES_ENDPOINT_URL`: moto or LocalStack instead of AWS's SES.
     pub ses_endpoint_url: Option<String>,
+    /// `AUTH_REFRESH_REUSE_GRACE_SECS` (10; 0 turns it off): a rotated refresh token
+    /// presented again this soon after its rotation is a client retry or a race between
+    /// tabs, answered with a new pair of the same family instead of revoking it.
+    pub refresh_reuse_grace_secs: u32,
 }
+
+const DEFAULT_REFRESH_REUSE_GRACE_SECS: u32 = 10;
 
 /// One line naming the setting that stopped start-up.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -216,6 +228,11 @@ impl Config {
                 "AUTH_LOGIN_MAX_FAILURES_PER_EMAIL",
                 defaults.login_email_max_failures,
             )?,
+            login_email_any_ip_max_failures: positive(
+                &get,
+                "AUTH_LOGIN_MAX_FAILURES_PER_EMAIL_ANY_IP",
+                defaults.login_email_any_ip_max_failures,
+            )?,
             login_ip_max_failures: positive(&get, "AUTH_LOGIN_MAX_FAILURES_PER_IP", defaults.login_ip_max_failures)?,
             refresh_ip_max_failures: positive(
                 &get,
@@ -229,6 +246,15 @@ impl Config {
         if throttle.max_lock_secs < throttle.lock_secs {
             return Err(ConfigError::new("AUTH_THROTTLE_MAX_LOCK_SECS", "must be at least AUTH_THROTTLE_LOCK_SECS"));
         }
+        // Below the per-pair limit, one IP's failures would lock the address for everyone again.
+        if throttle.login_email_any_ip_max_failures < throttle.login_email_max_failures {
+            return Err(ConfigError::new(
+                "AUTH_LOGIN_MAX_FAILURES_PER_EMAIL_ANY_IP",
+                "must be at least AUTH_LOGIN_MAX_FAILURES_PER_EMAIL",
+            ));
+        }
+        let refresh_reuse_grace_secs =
+            whole_number(&get, "AUTH_REFRESH_REUSE_GRACE_SECS", DEFAULT_REFRESH_REUSE_GRACE_SECS)?;
 
         let defaults = PasswordHashing::default();
         let password_hashing = PasswordHashing {
@@ -323,6 +349,7 @@ impl Config {
             mail_from,
             mail_transport,
             ses_endpoint_url,
+            refresh_reuse_grace_secs,
         })
     }
 
@@ -339,6 +366,21 @@ fn positive(get: &impl Fn(&str) -> Option<String>, variable: &'static str, defau
             Ok(n) if n >= 1 => Ok(n),
             _ => Err(ConfigError::new(variable, format!("expected a whole number of at least 1, got `{raw}`"))),
         },
+    }
+}
+
+/// A whole number ≥ 0, or `default` when the variable is unset.
+fn whole_number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| ConfigError::new(variable, format!("expected a whole number, got `{raw}`"))),
     }
 }
 
@@ -422,6 +464,14 @@ mod tests {
         assert_eq!(config(&[("AUTH_THROTTLE_WINDOW_SECS", "soon")]).unwrap_err().variable, "AUTH_THROTTLE_WINDOW_SECS");
         assert_eq!(config(&[("ARGON2_MEMORY_KIB", "1")]).unwrap_err().variable, "ARGON2_MEMORY_KIB");
         assert_eq!(config(&[("JWT_PREVIOUS_SECRET", "short")]).unwrap_err().variable, "JWT_PREVIOUS_SECRET");
+        assert_eq!(
+            config(&[("AUTH_LOGIN_MAX_FAILURES_PER_EMAIL_ANY_IP", "4")]).unwrap_err().variable,
+            "AUTH_LOGIN_MAX_FAILURES_PER_EMAIL_ANY_IP"
+        );
+        assert_eq!(
+            config(&[("AUTH_REFRESH_REUSE_GRACE_SECS", "-1")]).unwrap_err().variable,
+            "AUTH_REFRESH_REUSE_GRACE_SECS"
+        );
     }
 
     #[test]
@@ -429,6 +479,9 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.throttle, ThrottleConfig::default());
         assert_eq!(c.throttle.login_email_max_failures, 5);
+        assert_eq!(c.throttle.login_email_any_ip_max_failures, 50);
+        assert_eq!(c.refresh_reuse_grace_secs, 10);
+        assert_eq!(config(&[("AUTH_REFRESH_REUSE_GRACE_SECS", "0")]).unwrap().refresh_reuse_grace_secs, 0);
         assert_eq!(c.password_hashing, PasswordHashing { memory_kib: 19456, iterations: 2, parallelism: 1 });
         assert!(c.jwt_previous_secret.is_none());
         let c = config(&[("AUTH_LOGIN_MAX_FAILURES_PER_IP", "7"), ("ARGON2_ITERATIONS", "3")]).unwrap();

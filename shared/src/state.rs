@@ -24,7 +24,8 @@ pub struct AppState {
 impl AppState {
     /// Builds the pool without connecting: the first query opens the connection, so a
     /// function's init stays small and a cold start that never touches the database
-    /// (health of the runtime, docs) never waits for it.
+    /// (health of the runtime, docs) never waits for it. The one hash init does make
+    /// ([`Passwords::new`]) keeps it out of the first login's time.
     pub fn new(config: Config, pool_size: usize) -> Result<Self, Error> {
         let db = Db::new(&config, pool_size)?;
         let tokens = Arc::new(TokenKeys::new(&config.jwt_secret, config.jwt_previous_secret.as_ref()));

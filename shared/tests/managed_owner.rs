@@ -27,7 +27,7 @@ async fn a_non_superuser_owner_migrates_and_the_app_role_works() {
     tokio::spawn(connection);
     let owners: Vec<String> = client
         .query(
-            "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname IN ('auth_login_lookup', 'outbox_claim_stale', 'ticket_search') ORDER BY proname",
+            "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname IN ('auth_login_lookup', 'outbox_claim_stale', 'prune_dead_rows', 'ticket_search') ORDER BY proname",
             &[],
         )
         .await
@@ -35,7 +35,7 @@ async fn a_non_superuser_owner_migrates_and_the_app_role_works() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(owners, ["crm_auth", "crm_outbox", "crm_search"]);
+    assert_eq!(owners, ["crm_auth", "crm_outbox", "crm_prune", "crm_search"]);
     // The runtime role sees nothing without a tenant, and can call the login lookup.
     client.batch_execute("SET ROLE crm_app").await.unwrap();
     let n: i64 = client.query_one("SELECT count(*) FROM users", &[]).await.unwrap().get(0);

@@ -222,3 +222,35 @@ async fn the_search_function_answers_only_for_the_tenant_of_the_transaction() {
     // it can log in nowhere.
     assert_no_door(&app, "crm_search").await;
 }
+
+#[tokio::test]
+async fn the_prune_role_sees_and_deletes_only_dead_rows_and_reads_no_secret() {
+    let db = TestDb::create().await;
+    let (a, _) = seed(&db).await;
+    let owner = db.connect().await;
+    let user: Uuid = owner.query_one("SELECT id FROM users WHERE tenant_id = $1", &[&a]).await.unwrap().get(0);
+    for expires in ["now() - interval '2 days'", "now() + interval '2 days'"] {
+        let sql = format!(
+            "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, expires_at)
+             VALUES ($1, gen_random_uuid(), $2, gen_random_uuid(), '\\x00', {expires})"
+        );
+        owner.execute(&sql, &[&a, &user]).await.unwrap();
+    }
+    // As the function's owner, even in a transaction naming the tenant: the live row is
+    // out of reach, and so is every token hash.
+    owner.batch_execute("BEGIN; SET LOCAL ROLE crm_prune").await.unwrap();
+    owner.execute("SELECT set_config('app.tenant_id', $1, true)", &[&a.to_string()]).await.unwrap();
+    let seen: i64 = owner.query_one("SELECT count(*) FROM refresh_tokens", &[]).await.unwrap().get(0);
+    assert_eq!(seen, 1, "only the dead row");
+    let err = owner.query("SELECT token_hash FROM refresh_tokens", &[]).await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err}");
+    owner.batch_execute("ROLLBACK").await.unwrap();
+
+    let app = app_connection(&db).await;
+    let deleted: i64 =
+        app.query_one("SELECT refresh_tokens_deleted FROM prune_dead_rows(100)", &[]).await.unwrap().get(0);
+    assert_eq!(deleted, 1);
+    let left: i64 = owner.query_one("SELECT count(*) FROM refresh_tokens", &[]).await.unwrap().get(0);
+    assert_eq!(left, 1, "the live token stays");
+    assert_no_door(&app, "crm_prune").await;
+}

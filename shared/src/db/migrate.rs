@@ -10,8 +10,8 @@ mod embedded {
 
 /// Runs before the migrations so they also apply as a managed database's master user
 /// (RDS: CREATEROLE, not superuser). Such an owner may only hand a function to a role it
-/// belongs to (V1/V3/V4/V5 give the SECURITY DEFINER functions to `crm_auth`, `crm_outbox`,
-/// `crm_throttle` and `crm_search`),
+/// belongs to (V1/V3/V4/V5/V7 give the SECURITY DEFINER functions to `crm_auth`, `crm_outbox`,
+/// `crm_throttle`, `crm_search` and `crm_prune`),
 /// and that role needs CREATE on the schema, which PostgreSQL 15 no longer grants to
 /// everyone. Creating the roles here is idempotent with V1/V3, which create them only if
 /// missing; a superuser needs none of it.
@@ -20,7 +20,7 @@ DO $bootstrap$
 DECLARE
     name text;
 BEGIN
-    FOREACH name IN ARRAY ARRAY['crm_app', 'crm_auth', 'crm_outbox', 'crm_throttle', 'crm_search'] LOOP
+    FOREACH name IN ARRAY ARRAY['crm_app', 'crm_auth', 'crm_outbox', 'crm_throttle', 'crm_search', 'crm_prune'] LOOP
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) THEN
             BEGIN
                 EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', name);
@@ -31,12 +31,12 @@ BEGIN
     END LOOP;
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         -- crm_app too: without APP_DATABASE_URL the app switches to it on every connection.
-        FOREACH name IN ARRAY ARRAY['crm_app', 'crm_auth', 'crm_outbox', 'crm_throttle', 'crm_search'] LOOP
+        FOREACH name IN ARRAY ARRAY['crm_app', 'crm_auth', 'crm_outbox', 'crm_throttle', 'crm_search', 'crm_prune'] LOOP
             IF NOT pg_has_role(current_user, name, 'MEMBER') THEN
                 EXECUTE format('GRANT %I TO %I', name, current_user);
             END IF;
         END LOOP;
-        GRANT CREATE ON SCHEMA public TO crm_auth, crm_outbox, crm_throttle, crm_search;
+        GRANT CREATE ON SCHEMA public TO crm_auth, crm_outbox, crm_throttle, crm_search, crm_prune;
     END IF;
 END
 $bootstrap$;

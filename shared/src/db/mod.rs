@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod customers;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod notifications;
 pub mod outbox;

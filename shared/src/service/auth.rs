@@ -1,6 +1,6 @@
 //! Sign-up, login, refresh-token rotation, logout and "who am I".
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -95,34 +95,28 @@ pub async fn login(state: &AppState, input: LoginInput, source_ip: Option<&str>)
 }
 
 /// Rotates a refresh token: the presented one is spent, a new pair is issued. Presenting a
-/// spent token means it was copied: the whole family (that login's session) is revoked.
+/// spent token means it was copied: the whole family (that login's session) is revoked,
+/// unless it comes within the reuse grace of its rotation (see [`Rotation`]).
 /// Refused tokens count against the source IP, which is locked (429) past the limit.
 pub async fn refresh(state: &AppState, input: RefreshInput, source_ip: Option<&str>) -> Result<AuthSession, Error> {
     let key = RefreshKey::new(source_ip);
     let Some(presented) = refresh::parse(&input.refresh_token) else {
         let tx = state.db.begin_unscoped().await?;
         throttle::check_refresh(&tx, &key).await?;
-        throttle::refresh_failed(&tx, &state.config.throttle, &key).await?;
-        tx.commit().await?;
-        return Err(INVALID_REFRESH);
+        return refuse_refresh(state, tx, &key).await;
     };
     let tenant_id = presented.tenant_id;
     let tx = state.db.begin_for(tenant_id).await?;
     throttle::check_refresh(&tx, &key).await?;
     let stored = match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
         Some(s) if presented.matches(&s.token_hash) && s.revoked_at.is_none() && s.expires_at > Utc::now() => s,
-        _ => {
-            throttle::refresh_failed(&tx, &state.config.throttle, &key).await?;
-            tx.commit().await?;
-            return Err(INVALID_REFRESH);
-        }
+        _ => return refuse_refresh(state, tx, &key).await,
     };
-    if stored.used_at.is_some() {
+    let rotation = Rotation::of(&stored, state.config.refresh_reuse_grace_secs);
+    if rotation == Rotation::Reuse {
         auth_db::manager::revoke_family(&tx, tenant_id, stored.family_id).await?;
-        throttle::refresh_failed(&tx, &state.config.throttle, &key).await?;
-        tx.commit().await?;
         tracing::warn!(tenant_id = %tenant_id, user_id = %stored.user_id, "refresh token reused; session revoked");
-        return Err(INVALID_REFRESH);
+        return refuse_refresh(state, tx, &key).await;
     }
     // The user is read afresh: a changed role is in the new access token, a disabled user
     // gets none.
@@ -132,11 +126,46 @@ pub async fn refresh(state: &AppState, input: RefreshInput, source_ip: Option<&s
         tx.commit().await?;
         return Err(INVALID_REFRESH);
     }
-    auth_db::manager::mark_refresh_token_used(&tx, tenant_id, presented.id).await?;
+    match rotation {
+        Rotation::First => auth_db::manager::mark_refresh_token_used(&tx, tenant_id, presented.id).await?,
+        _ => {
+            tracing::info!(tenant_id = %tenant_id, user_id = %stored.user_id, "refresh token retried within the reuse grace")
+        }
+    }
     let tenant = auth_db::manager::get_tenant(&tx, tenant_id).await?;
     let session = open_session(state, &tx, user, tenant, stored.family_id).await?;
     tx.commit().await?;
     Ok(session)
+}
+
+/// What presenting a valid (matching, unrevoked, unexpired) refresh token amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rotation {
+    /// Never presented before: spend it.
+    First,
+    /// Spent moments ago: a client that retried after a lost answer, or two tabs
+    /// refreshing at once. Revoking would log the user out for the network's fault, so it
+    /// gets a new pair of the same family; a thief gets no more than this short window.
+    WithinGrace,
+    /// Spent longer ago: a copy. The family is revoked.
+    Reuse,
+}
+
+impl Rotation {
+    fn of(stored: &auth_db::StoredRefreshToken, grace_secs: u32) -> Self {
+        match stored.used_at {
+            None => Self::First,
+            Some(used) if Utc::now() - used < TimeDelta::seconds(i64::from(grace_secs)) => Self::WithinGrace,
+            Some(_) => Self::Reuse,
+        }
+    }
+}
+
+/// Counts a refused refresh token against the IP and answers 401.
+async fn refuse_refresh(state: &AppState, tx: Tx, key: &RefreshKey) -> Result<AuthSession, Error> {
+    throttle::refresh_failed(&tx, &state.config.throttle, key).await?;
+    tx.commit().await?;
+    Err(INVALID_REFRESH)
 }
 
 /// Ends the session the refresh token belongs to. Idempotent for tokens we issued.
@@ -175,4 +204,29 @@ pub(super) async fn open_session(
     auth_db::manager::store_refresh_token(tx, tenant.id, user.id, family, &minted).await?;
     let access_token = state.tokens.issue(user.id, tenant.id, user.role, family)?;
     Ok(AuthSession { user, tenant, access_token, refresh_token: minted.token, expires_in: ACCESS_TOKEN_TTL_SECS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+
+    fn used(secs_ago: Option<i64>) -> auth_db::StoredRefreshToken {
+        auth_db::StoredRefreshToken {
+            user_id: UserId::generate(),
+            family_id: TokenFamilyId::generate(),
+            token_hash: vec![0; 32],
+            expires_at: Utc::now() + TimeDelta::days(1),
+            used_at: secs_ago.map(|s| Utc::now() - TimeDelta::seconds(s)),
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_spent_token_is_a_retry_within_the_grace_and_a_copy_after_it() {
+        assert_eq!(Rotation::of(&used(None), 10), Rotation::First);
+        assert_eq!(Rotation::of(&used(Some(3)), 10), Rotation::WithinGrace);
+        assert_eq!(Rotation::of(&used(Some(11)), 10), Rotation::Reuse);
+        assert_eq!(Rotation::of(&used(Some(0)), 0), Rotation::Reuse, "a grace of 0 turns it off");
+    }
 }

@@ -1,7 +1,11 @@
 //! Login and refresh throttling, shared by every container through PostgreSQL (V4).
 //!
 //! Keys are SHA-256 digests of a scope and a value, so the table never holds an address:
-//! - `login-email`: the normalised (lower-case) address. Counted for unknown addresses
+//! - `login-email-ip`: the normalised (lower-case) address and the source IP together. The
+//!   everyday lock: someone hammering an address locks it for their IP only, so they
+//!   cannot lock its owner out by guessing (a denial of service) from elsewhere.
+//! - `login-email`: the address from any IP, with a much higher limit: the backstop
+//!   against guessing spread over many IPs. Both address keys count unknown addresses
 //!   exactly like wrong passwords, so a lock (and its 429) never tells which exist.
 //! - `login-ip`: the source IP (an IPv6 client by its /64, which it can rotate freely).
 //! - `refresh-ip`: the source IP of refused refresh tokens. A reused refresh token
@@ -9,10 +13,11 @@
 //!
 //! A locked key answers 429 with `Retry-After` before any password is checked, even when
 //! the password would be right: otherwise the lock would be a free password oracle. A
-//! successful login clears the address's counter, never the IP's (one valid account must
-//! not buy an attacker fresh attempts at others). Concurrent attempts that pass the check
-//! together are counted all the same, so the limit can be overshot by the concurrency of
-//! one burst, never more.
+//! successful login clears its own pair's and the address-wide counters, never an IP's
+//! (one valid account must not buy an attacker fresh attempts at others) nor another
+//! pair's (the owner signing in must not unlock the attacker's IP). Concurrent attempts
+//! that pass the check together are counted all the same, so the limit can be overshot
+//! by the concurrency of one burst, never more.
 
 use std::net::IpAddr;
 
@@ -26,6 +31,7 @@ use crate::{
 
 /// The keys one login attempt is counted under.
 pub struct LoginKeys {
+    email_ip: Vec<u8>,
     email: Vec<u8>,
     ip: Vec<u8>,
 }
@@ -33,7 +39,13 @@ pub struct LoginKeys {
 impl LoginKeys {
     /// `email` must already be normalised (trimmed, lower-case).
     pub fn new(email: &str, source_ip: Option<&str>) -> Self {
-        Self { email: key("login-email", email), ip: key("login-ip", &ip_bucket(source_ip)) }
+        let ip = ip_bucket(source_ip);
+        // The IP goes last and holds no `|`, so no other address and IP give this value.
+        Self {
+            email_ip: key("login-email-ip", &format!("{email}|{ip}")),
+            email: key("login-email", email),
+            ip: key("login-ip", &ip),
+        }
     }
 }
 
@@ -46,24 +58,28 @@ impl RefreshKey {
     }
 }
 
-/// 429 when the address or the IP is locked.
+/// 429 when the address from this IP, the address from anywhere, or the IP is locked.
 pub async fn check_login(tx: &Tx, keys: &LoginKeys) -> Result<(), Error> {
-    refuse_if_locked(throttle_db::locked_for(tx, &[&keys.email, &keys.ip]).await?)
+    refuse_if_locked(throttle_db::locked_for(tx, &[&keys.email_ip, &keys.email, &keys.ip]).await?)
 }
 
-/// Counts a failed login against the address and the IP.
+/// Counts a failed login against the pair, the address and the IP.
 pub async fn login_failed(tx: &Tx, config: &ThrottleConfig, keys: &LoginKeys) -> Result<(), Error> {
-    let email = throttle_db::record_failure(tx, &keys.email, &limits(config, config.login_email_max_failures)).await?;
+    let pair =
+        throttle_db::record_failure(tx, &keys.email_ip, &limits(config, config.login_email_max_failures)).await?;
+    let email =
+        throttle_db::record_failure(tx, &keys.email, &limits(config, config.login_email_any_ip_max_failures)).await?;
     let ip = throttle_db::record_failure(tx, &keys.ip, &limits(config, config.login_ip_max_failures)).await?;
-    if email > 0 || ip > 0 {
-        // The digest, never the address: logs must not become an address book.
-        tracing::warn!(email_lock_secs = email, ip_lock_secs = ip, "login throttled");
+    if pair > 0 || email > 0 || ip > 0 {
+        // Lock lengths only, never the address: logs must not become an address book.
+        tracing::warn!(pair_lock_secs = pair, email_lock_secs = email, ip_lock_secs = ip, "login throttled");
     }
     Ok(())
 }
 
-/// A success clears the address's counter (and its lock history).
+/// A success clears the pair's and the address's counters (and their lock history).
 pub async fn login_succeeded(tx: &Tx, keys: &LoginKeys) -> Result<(), Error> {
+    throttle_db::reset(tx, &keys.email_ip).await?;
     throttle_db::reset(tx, &keys.email).await
 }
 
@@ -128,6 +144,10 @@ mod tests {
         assert_ne!(a.email, key("login-email", "bob@acme.test"));
         assert_ne!(key("login-ip", "192.0.2.1"), key("refresh-ip", "192.0.2.1"));
         assert_eq!(a.ip, key("login-ip", "192.0.2.1"));
+        let other_ip = LoginKeys::new("ann@acme.test", Some("192.0.2.2"));
+        assert_eq!(a.email, other_ip.email, "the address-wide key ignores the IP");
+        assert_ne!(a.email_ip, other_ip.email_ip, "the pair key does not");
+        assert_ne!(a.email_ip, a.email);
     }
 
     #[test]

@@ -1,0 +1,23 @@
+//! SQL for pruning: the one SECURITY DEFINER function of migration V7.
+
+use crate::db::{DbError, Tx};
+
+/// How many rows one run deleted, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub refresh_tokens: u64,
+    pub idempotency_keys: u64,
+}
+
+pub(super) async fn prune_dead_rows(tx: &Tx, limit: i32) -> Result<Pruned, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("SELECT refresh_tokens_deleted, idempotency_keys_deleted FROM prune_dead_rows($1)")
+        .await?;
+    let row = tx.client().query_one(&stmt, &[&limit]).await?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok(Pruned {
+        refresh_tokens: count(row.try_get("refresh_tokens_deleted")?),
+        idempotency_keys: count(row.try_get("idempotency_keys_deleted")?),
+    })
+}

@@ -1,0 +1,28 @@
+//! Pruning of rows nothing will read again (refresh tokens dead for a day, idempotency
+//! keys past their day of retention), run by the outbox sweeper's schedule.
+
+use crate::{
+    db::housekeeping::{self as housekeeping_db, Pruned},
+    error::Error,
+    state::AppState,
+};
+
+/// Rows per table per run: a run stays short even after a long pause, and a backlog goes
+/// over the next runs (the SQL function caps it at this too).
+pub const PRUNE_BATCH: i32 = 1000;
+
+/// One bounded run. The rows belong to every tenant; the function of migration V7 is the
+/// only way the runtime role reaches them without one.
+pub async fn prune(state: &AppState, limit: i32) -> Result<Pruned, Error> {
+    let tx = state.db.begin_unscoped().await?;
+    let pruned = housekeeping_db::manager::prune_dead_rows(&tx, limit).await?;
+    tx.commit().await?;
+    if pruned != Pruned::default() {
+        tracing::info!(
+            refresh_tokens = pruned.refresh_tokens,
+            idempotency_keys = pruned.idempotency_keys,
+            "dead rows pruned"
+        );
+    }
+    Ok(pruned)
+}
