@@ -46,6 +46,10 @@ SIGNUP_TENANT = "0195f000-0000-7000-8000-000000000010"
 SIGNUP = "0195f000-0000-7000-8000-000000000011"
 RESET = "0195f000-0000-7000-8000-000000000012"
 INVITATION = "0195f000-0000-7000-8000-000000000013"
+# An API key of the tenant for api-keys-revoke (its secret is never used, only its hash).
+API_KEY = "0195f000-0000-7000-8000-000000000014"
+API_KEY_PREFIX = "samlocalkeyaaaaa"
+API_KEY_HASH = hashlib.sha256(b"sam-local api key secret, never presented").hexdigest()
 NEWCOMER_EMAIL = "newcomer@sam-local.example"
 INVITED_EMAIL = "invited@sam-local.example"
 
@@ -178,6 +182,13 @@ def http_events():
             "POST /api/v1/users/invitations",
             "/api/v1/users/invitations",
             {"email": "invitee@sam-local.example", "name": "Ivy Invitee", "role": "agent"},
+        ),
+        "api-keys-create": http_event(
+            "POST /api/v1/api-keys", "/api/v1/api-keys", {"name": "Zapier (sam local)", "role": "agent"}
+        ),
+        "api-keys-list": http_event("GET /api/v1/api-keys", "/api/v1/api-keys", query="limit=20"),
+        "api-keys-revoke": http_event(
+            "DELETE /api/v1/api-keys/{id}", f"/api/v1/api-keys/{API_KEY}", path_params={"id": API_KEY}
         ),
         "auth-login": http_event(
             "POST /api/v1/auth/login",
@@ -330,6 +341,8 @@ INSERT INTO password_resets (tenant_id, id, user_id, token_hash, expires_at) VAL
     ('{TENANT}', '{RESET}', '{ADMIN}', '\\x{RESET_HASH}', '2100-01-01');
 INSERT INTO invitations (tenant_id, id, email, name, role, invited_by, token_hash, expires_at) VALUES
     ('{TENANT}', '{INVITATION}', '{INVITED_EMAIL}', 'Ike Invited', 'agent', '{ADMIN}', '\\x{INVITATION_HASH}', '2100-01-01');
+INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash) VALUES
+    ('{TENANT}', '{API_KEY}', 'Old integration', 'agent', '{API_KEY_PREFIX}', '\\x{API_KEY_HASH}');
 INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('{TENANT}', '{CUSTOMER}', 'Initech', 'support@initech.example'),
     ('{TENANT}', '{SPARE_CUSTOMER}', 'Hooli', 'hello@hooli.example');

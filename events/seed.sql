@@ -22,6 +22,8 @@ INSERT INTO password_resets (tenant_id, id, user_id, token_hash, expires_at) VAL
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000012', '0195f000-0000-7000-8000-000000000002', '\xaa374bcfa9cbe6e421eb5e9115a26ef8f810d2a6b136e415b7738ffb923690af', '2100-01-01');
 INSERT INTO invitations (tenant_id, id, email, name, role, invited_by, token_hash, expires_at) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000013', 'invited@sam-local.example', 'Ike Invited', 'agent', '0195f000-0000-7000-8000-000000000002', '\x00820095ac2a9f95b6e388c180e2902cc55e75ed3bfdf9f966f45596fd496a85', '2100-01-01');
+INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash) VALUES
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000014', 'Old integration', 'agent', 'samlocalkeyaaaaa', '\xbf442e3580717490aa0fd1866ee6df1a2bea18e482d7185ba01010e313159d57');
 INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000004', 'Initech', 'support@initech.example'),
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000005', 'Hooli', 'hello@hooli.example');

@@ -26,8 +26,15 @@ pub fn credential(state: &AppState, req: &Request) -> Result<Credential, Error> 
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let credential = state.tokens.authenticate(authorization)?;
     let span = tracing::Span::current();
-    span.record("tenant_id", tracing::field::display(credential.tenant_id()));
-    span.record("user_id", tracing::field::display(credential.user_id()));
+    if let Some(tenant) = credential.tenant_id() {
+        span.record("tenant_id", tracing::field::display(tenant));
+    }
+    if let Some(user) = credential.user_id() {
+        span.record("user_id", tracing::field::display(user));
+    }
+    if let Some(prefix) = credential.api_key_prefix() {
+        span.record("api_key", prefix);
+    }
     Ok(credential)
 }
 

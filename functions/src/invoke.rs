@@ -30,6 +30,7 @@ where
         path = %instance,
         tenant_id = field::Empty,
         user_id = field::Empty,
+        api_key = field::Empty,
     );
     let future = handler(state, req).instrument(span.clone());
     let outcome = match tokio::spawn(future).await {

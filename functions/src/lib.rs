@@ -2,6 +2,7 @@
 //! route table that names every function, and the wiring that runs a controller as a
 //! Lambda function (`lambda`) or inside `crm-local` (`invoke`).
 
+pub mod api_keys;
 pub mod auth;
 pub mod customers;
 pub mod docs;

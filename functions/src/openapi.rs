@@ -5,12 +5,14 @@
 use crm_core::{
     error::{FieldError, Problem},
     model::{
-        Actor, AuthSession, Customer, CustomerSummary, EventType, Invitation, Me, Notification, Priority,
-        PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus, User,
+        Actor, ActorType, ApiKey, AuthSession, CreatedApiKey, Customer, CustomerSummary, EventType, Invitation, Me,
+        Notification, Priority, PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus,
+        User,
     },
     pagination::Page,
     service::{
         accounts::{ChangePasswordInput, ForgotPasswordInput, InviteInput, TokenInput, TokenPasswordInput},
+        api_keys::CreateApiKeyInput,
         auth::{LoginInput, RefreshInput, RegisterInput},
         customers::{CreateCustomerInput, UpdateCustomerInput},
         health::Health,
@@ -27,7 +29,7 @@ use utoipa::{
     },
 };
 
-use crate::{auth, customers, docs, notifications, stats, system, tickets, users};
+use crate::{api_keys, auth, customers, docs, notifications, stats, system, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +42,7 @@ use crate::{auth, customers, docs, notifications, stats, system, tickets, users}
         auth::register, auth::verify_email, auth::login, auth::refresh, auth::logout, auth::me,
         auth::forgot_password, auth::reset_password, auth::change_password, auth::accept_invitation,
         users::create, users::list, users::get, users::update, users::invite,
+        api_keys::create, api_keys::list, api_keys::revoke,
         customers::create, customers::list, customers::get, customers::update, customers::delete,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
         notifications::list, stats::get,
@@ -49,6 +52,7 @@ use crate::{auth, customers, docs, notifications, stats, system, tickets, users}
         Problem, FieldError, User, Tenant, Role, AuthSession, Me, Page<User>, Health,
         RegisterInput, LoginInput, RefreshInput, CreateUserInput, UpdateUserInput, SignupAccepted, Invitation,
         TokenInput, TokenPasswordInput, ForgotPasswordInput, ChangePasswordInput, InviteInput,
+        ApiKey, CreatedApiKey, Page<ApiKey>, CreateApiKeyInput, ActorType,
         Customer, Page<Customer>, CreateCustomerInput, UpdateCustomerInput,
         Ticket, Page<Ticket>, CustomerSummary, TicketStatus, Priority, EventType, Actor, TicketEvent,
         CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,
@@ -58,6 +62,7 @@ use crate::{auth, customers, docs, notifications, stats, system, tickets, users}
     tags(
         (name = "auth", description = "Sign-up, login and sessions"),
         (name = "users", description = "The people of a tenant"),
+        (name = "api-keys", description = "Keys for integrations: `Authorization: Bearer crm_…` works wherever an access token does, except the `/auth/*` session routes"),
         (name = "customers", description = "Who a tenant supports"),
         (name = "tickets", description = "Support tickets and their timeline"),
         (name = "notifications", description = "The log of ticket events delivered"),
@@ -80,7 +85,12 @@ impl Modify for BearerAuth {
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT access token, or API key crm_<prefix>_<secret>")
+                    .build(),
+            ),
         );
     }
 }
@@ -116,7 +126,7 @@ fn add_common(op: &mut Operation) {
     if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
         common.push((
             "401",
-            "The bearer token is missing, malformed, forged or expired, or its user is disabled or gone",
+            "The bearer token is missing, malformed, forged or expired, its user is disabled or gone, or its API key is revoked or expired",
         ));
     }
     common.extend([

@@ -6,7 +6,7 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 use crm_core::AppState;
 use lambda_http::{Request, http::Method};
 
-use crate::{HandlerResult, auth, customers, docs, notifications, stats, system, tickets, users};
+use crate::{HandlerResult, api_keys, auth, customers, docs, notifications, stats, system, tickets, users};
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
 
@@ -57,6 +57,9 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/users/{id}" => "users-get", users::get),
         route!(PATCH "/api/v1/users/{id}" => "users-update", users::update),
         route!(POST "/api/v1/users/invitations" => "users-invite", users::invite),
+        route!(POST "/api/v1/api-keys" => "api-keys-create", api_keys::create),
+        route!(GET "/api/v1/api-keys" => "api-keys-list", api_keys::list),
+        route!(DELETE "/api/v1/api-keys/{id}" => "api-keys-revoke", api_keys::revoke),
         route!(POST "/api/v1/customers" => "customers-create", customers::create),
         route!(GET "/api/v1/customers" => "customers-list", customers::list),
         route!(GET "/api/v1/customers/{id}" => "customers-get", customers::get),

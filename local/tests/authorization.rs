@@ -30,6 +30,7 @@ struct Acme {
     rex: Session,
     customer: String,
     ticket: String,
+    api_key: String,
 }
 
 async fn acme(app: &TestApp) -> Acme {
@@ -38,7 +39,8 @@ async fn acme(app: &TestApp) -> Acme {
     let rex = session(&app.login("rex@acme.test", PASSWORD).await.body);
     let customer = app.customer(&ann, "Globex", "ops@globex.test").await;
     let ticket = app.ticket(&ann, &customer, "Printer on fire", None).await["id"].as_str().unwrap().to_owned();
-    Acme { ann, rex, customer, ticket }
+    let api_key = app.api_key(&ann, "Zapier", "agent").await["apiKey"]["id"].as_str().unwrap().to_owned();
+    Acme { ann, rex, customer, ticket, api_key }
 }
 
 fn claims(access_token: &str) -> Value {
@@ -66,7 +68,7 @@ async fn a_disabled_admins_old_token_is_refused_on_every_route() {
 
     // Every authenticated route of the route table, each with a body it would accept.
     let before = app.snapshot(&acme.ann.tenant_id).await;
-    let ids = Ids { user: &acme.rex.user_id, customer: &acme.customer, ticket: &acme.ticket };
+    let ids = Ids { user: &acme.rex.user_id, customer: &acme.customer, ticket: &acme.ticket, api_key: &acme.api_key };
     let mut refused = 0;
     for route in routes().iter().filter(|r| !PUBLIC.contains(&r.function)) {
         let target = if route.path.contains('{') { ids.path(route.path) } else { route.path.to_owned() };

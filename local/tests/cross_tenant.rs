@@ -18,6 +18,8 @@ struct Victim {
     user: String,
     customer: String,
     ticket: String,
+    api_key: String,
+    api_key_prefix: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -36,12 +38,15 @@ async fn victim(app: &TestApp) -> Victim {
         )
         .await
         .unwrap();
-    Victim { session, user, customer, ticket }
+    let key = app.api_key(&session, "A's integration", "admin").await;
+    let api_key = key["apiKey"]["id"].as_str().unwrap().to_owned();
+    let api_key_prefix = key["apiKey"]["prefix"].as_str().unwrap().to_owned();
+    Victim { session, user, customer, ticket, api_key, api_key_prefix }
 }
 
 impl Victim {
     fn ids(&self) -> Ids<'_> {
-        Ids { user: &self.user, customer: &self.customer, ticket: &self.ticket }
+        Ids { user: &self.user, customer: &self.customer, ticket: &self.ticket, api_key: &self.api_key }
     }
 }
 
@@ -70,6 +75,8 @@ fn expectation(function: &str) -> Option<Expect> {
         }
         "auth-me" | "auth-password-change" | "users-invite" => OwnTenant,
         "users-create" | "users-list" | "customers-create" | "customers-list" | "stats" => OwnTenant,
+        "api-keys-create" | "api-keys-list" => OwnTenant,
+        "api-keys-revoke" => ForeignId,
         "tickets-create" => ForeignId,
         "users-get" | "users-update" | "customers-get" | "customers-update" | "customers-delete" => ForeignId,
         "tickets-get" | "tickets-update" | "tickets-status" | "tickets-assign" | "tickets-events" => ForeignId,
@@ -106,8 +113,15 @@ async fn tenant_b_never_reaches_tenant_a() {
     let body: Value = reused.json().await.unwrap();
     assert_eq!(body["name"], "B's own");
     let before = app.snapshot(&a.session.tenant_id).await;
-    let secrets =
-        [a.user.as_str(), a.customer.as_str(), a.ticket.as_str(), "Secret outage", "ops@globex.test", "bob@acme.test"];
+    let secrets = [
+        a.user.as_str(),
+        a.customer.as_str(),
+        a.ticket.as_str(),
+        a.api_key_prefix.as_str(),
+        "Secret outage",
+        "ops@globex.test",
+        "bob@acme.test",
+    ];
 
     let routes = routes();
     let uncovered: Vec<String> = routes.iter().filter(|r| expectation(r.function).is_none()).map(|r| r.key()).collect();

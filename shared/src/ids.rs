@@ -60,3 +60,7 @@ id_type!(
     /// A row of the notification log.
     NotificationId
 );
+id_type!(
+    /// An API key of a tenant (its row, not its secret).
+    ApiKeyId
+);

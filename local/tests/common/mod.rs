@@ -247,6 +247,7 @@ pub struct Ids<'a> {
     pub user: &'a str,
     pub customer: &'a str,
     pub ticket: &'a str,
+    pub api_key: &'a str,
 }
 
 impl Ids<'_> {
@@ -258,6 +259,8 @@ impl Ids<'_> {
             self.customer
         } else if template.starts_with("/api/v1/tickets/") {
             self.ticket
+        } else if template.starts_with("/api/v1/api-keys/") {
+            self.api_key
         } else {
             panic!("no id for {template}: add one to Ids::path");
         };
@@ -274,6 +277,7 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
         }
         "users-update" => json!({"role": "agent", "disabled": true}),
         "users-invite" => json!({"email": "invitee@evil.test", "name": "I", "role": "admin"}),
+        "api-keys-create" => json!({"name": "Backdoor", "role": "admin"}),
         "auth-password-change" => json!({"currentPassword": PASSWORD, "newPassword": PASSWORD}),
         "customers-create" => json!({"name": "X", "email": "x@evil.test"}),
         "customers-update" => json!({"name": "Pwned"}),
@@ -294,6 +298,15 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// An admin creates an API key with `role`; returns the created answer
+    /// (`{apiKey: {id, prefix, ..}, key}`).
+    pub async fn api_key(&self, admin: &Session, name: &str, role: &str) -> Value {
+        let r = self.post("/api/v1/api-keys", Some(&admin.access), json!({"name": name, "role": role})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create API key: {}", r.body);
+        remember_secret(r.body["key"].as_str().unwrap());
+        r.body
+    }
+
     /// Creates a customer; returns its id.
     pub async fn customer(&self, s: &Session, name: &str, email: &str) -> String {
         let r = self.post("/api/v1/customers", Some(&s.access), json!({"name": name, "email": email})).await;
@@ -348,6 +361,7 @@ impl TestApp {
             "notifications",
             "idempotency_keys",
             "refresh_tokens",
+            "api_keys",
         ] {
             let key = if table == "tenants" { "id" } else { "tenant_id" };
             let sql = format!("SELECT coalesce(json_agg(t ORDER BY t.id)::text, '[]') FROM {table} t WHERE {key} = $1");
@@ -396,7 +410,7 @@ pub fn remember_secrets(value: &Value) {
         Value::Object(map) => {
             for (key, v) in map {
                 match (key.as_str(), v) {
-                    ("password" | "accessToken" | "refreshToken", Value::String(s)) => remember_secret(s),
+                    ("password" | "accessToken" | "refreshToken" | "key", Value::String(s)) => remember_secret(s),
                     _ => remember_secrets(v),
                 }
             }

@@ -2,6 +2,7 @@
 //! error every repository returns. Only this module tree names the PostgreSQL driver.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod auth;
 pub mod customers;
 pub mod housekeeping;
@@ -32,8 +33,8 @@ pub use tokio_postgres::Config as PgConfig;
 use crate::{
     config::Config,
     error::Error,
-    ids::TenantId,
-    security::{Credential, Principal, Requires},
+    ids::{TenantId, UserId},
+    security::{ActorId, Credential, Principal, Requires, api_key::PresentedKey, principal::Subject},
 };
 
 /// The role every pooled connection acts as: owns nothing, lacks BYPASSRLS (migration V1).
@@ -89,9 +90,19 @@ impl Db {
     /// too (403); the transaction is rolled back before either answer.
     pub async fn begin_as(&self, credential: &Credential, requires: Requires) -> Result<(Tx, Principal), Error> {
         let conn = self.connection().await?;
-        let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", credential.tenant_id.0);
-        let caller = match auth::repository::begin_reading_caller(&conn, &begin, credential).await {
-            Ok(caller) => caller,
+        let read = match credential.subject {
+            Subject::User { user_id, tenant_id, .. } => {
+                let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant_id.0);
+                auth::repository::begin_reading_caller(&conn, &begin, tenant_id, user_id)
+                    .await
+                    .map(|caller| (authorise_user(caller, user_id, tenant_id), false))
+            }
+            Subject::ApiKey(key) => api_keys::repository::begin_reading_key(&conn, key.prefix())
+                .await
+                .map(|stored| authorise_key(stored, &key)),
+        };
+        let (authorised, touch) = match read {
+            Ok(read) => read,
             Err(e) => {
                 // Whatever failed, the transaction may be open or aborted: never pool it.
                 drop(Object::take(conn));
@@ -99,16 +110,15 @@ impl Db {
             }
         };
         let tx = Tx { conn: Some(conn) };
-        let authorised = match caller {
-            None => Err(Error::Unauthorized("the user of this token no longer exists")),
-            Some(c) if c.disabled => Err(Error::Unauthorized("this user is disabled")),
-            Some(c) => {
-                let principal = Principal::new(credential, c.role);
-                principal.require(requires).map(|()| principal)
+        match authorised.and_then(|principal| principal.require(requires).map(|()| principal)) {
+            Ok(principal) => {
+                if let (true, ActorId::ApiKey(id)) = (touch, principal.actor) {
+                    api_keys::repository::touch(&tx, principal.tenant_id, id)
+                        .await
+                        .map_err(|e| e.into_error("record the API key's use"))?;
+                }
+                Ok((tx, principal))
             }
-        };
-        match authorised {
-            Ok(principal) => Ok((tx, principal)),
             Err(refusal) => {
                 tx.rollback().await?;
                 Err(refusal)
@@ -129,6 +139,40 @@ impl Db {
         conn.simple_query("SELECT 1").await.map_err(|e| DbError::from(e).into_error("ping"))?;
         Ok(())
     }
+}
+
+/// A user that is gone or disabled is refused (401).
+fn authorise_user(
+    caller: Option<auth::repository::Caller>,
+    user: UserId,
+    tenant: TenantId,
+) -> Result<Principal, Error> {
+    match caller {
+        None => Err(Error::Unauthorized("the user of this token no longer exists")),
+        Some(c) if c.disabled => Err(Error::Unauthorized("this user is disabled")),
+        Some(c) => Ok(Principal::new(ActorId::User(user), tenant, c.role)),
+    }
+}
+
+/// An unknown key, a wrong secret, a revoked or an expired key is refused (401). The flag
+/// says whether its last use is older than a minute and should be recorded.
+fn authorise_key(
+    stored: Option<api_keys::repository::StoredKey>,
+    key: &PresentedKey,
+) -> (Result<Principal, Error>, bool) {
+    let refused = |why| (Err(Error::Unauthorized(why)), false);
+    let Some(k) = stored.filter(|k| key.matches(&k.secret_hash)) else {
+        return refused("the API key is not valid");
+    };
+    let now = chrono::Utc::now();
+    if k.revoked_at.is_some() {
+        return refused("this API key has been revoked");
+    }
+    if k.expires_at.is_some_and(|at| at <= now) {
+        return refused("this API key has expired");
+    }
+    let stale = k.last_used_at.is_none_or(|at| now - at > chrono::TimeDelta::minutes(1));
+    (Ok(Principal::new(ActorId::ApiKey(k.id), k.tenant_id, k.role)), stale)
 }
 
 /// How the app connects: as `APP_DATABASE_URL`, or as `DATABASE_URL` switched to the

@@ -7,7 +7,10 @@ pub mod sqs;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{EventId, TenantId, TicketId, UserId};
+use crate::{
+    ids::{EventId, TenantId, TicketId},
+    model::ActorType,
+};
 
 /// One outbox row: what the ticket services commit and the publishers send.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +33,10 @@ pub struct EventPayload {
     pub event_type: String,
     pub tenant_id: TenantId,
     pub ticket_id: TicketId,
-    pub actor_id: UserId,
+    /// A user's id, or an API key's (`actorType`).
+    pub actor_id: uuid::Uuid,
+    #[serde(default)]
+    pub actor_type: ActorType,
     pub occurred_at: DateTime<Utc>,
     #[serde(default)]
     pub before: serde_json::Value,

@@ -83,14 +83,30 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
-/// Who did something.
+/// Who did something: a user of the tenant or one of its API keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Actor {
-    pub id: UserId,
+    #[serde(rename = "type")]
+    pub kind: ActorType,
+    /// The user's id, or the API key's.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    /// The user's name, or the API key's.
     pub name: Option<String>,
+    /// A user's address; absent for an API key.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Email)]
-    pub email: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ActorType {
+    /// Events written before API keys existed name users only.
+    #[default]
+    User,
+    ApiKey,
 }
 
 /// One entry of a ticket's timeline: what changed (`data.before` / `data.after`), who, when.

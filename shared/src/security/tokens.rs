@@ -19,7 +19,7 @@ use crate::{
     error::Error,
     ids::{TenantId, TokenFamilyId, UserId},
     model::Role,
-    security::Credential,
+    security::{Credential, api_key},
 };
 
 /// Short-lived, though the lifetime bounds nothing that matters for authorisation: every
@@ -130,7 +130,13 @@ impl TokenKeys {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(Error::Unauthorized("a bearer access token is required"));
         }
-        self.verify(token.trim())
+        let token = token.trim();
+        if api_key::is_api_key(token) {
+            return api_key::parse(token)
+                .map(Credential::api_key)
+                .ok_or(Error::Unauthorized("the API key is not valid"));
+        }
+        self.verify(token)
     }
 }
 

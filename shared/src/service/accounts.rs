@@ -225,8 +225,8 @@ pub async fn reset_password(state: &AppState, input: TokenPasswordInput) -> Resu
 
 /// Changes the caller's password; every other session of the caller ends, this one stays.
 pub async fn change_password(state: &AppState, caller: &Credential, input: ChangePasswordInput) -> Result<(), Error> {
-    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
-    let (tenant, user) = (principal.tenant_id, principal.user_id);
+    let (tx, principal) = state.db.begin_as(caller, Requires::Session).await?;
+    let (tenant, user) = (principal.tenant_id, principal.session_user()?);
     let stored = users_db::password_hash(&tx, tenant, user).await?;
     if !state.passwords.verify(input.current_password, Some(stored)).await? {
         let wrong = FieldError::new("currentPassword", "is not the current password");
@@ -234,7 +234,7 @@ pub async fn change_password(state: &AppState, caller: &Credential, input: Chang
     }
     let password_hash = state.passwords.hash(input.new_password).await?;
     users_db::set_password(&tx, tenant, user, &password_hash).await?;
-    match caller.session {
+    match caller.session() {
         Some(session) => auth_db::manager::revoke_user_tokens_except(&tx, tenant, user, session).await?,
         None => auth_db::manager::revoke_user_tokens(&tx, tenant, user).await?,
     }
@@ -257,7 +257,7 @@ pub async fn invite(state: &AppState, caller: &Credential, input: InviteInput) -
         email: &email,
         name: input.name.trim(),
         role: input.role,
-        invited_by: principal.user_id,
+        invited_by: principal.actor,
         token_hash: &minted.hash,
         expires_at: minted.expires_at,
     };

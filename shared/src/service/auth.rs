@@ -186,8 +186,8 @@ pub async fn logout(state: &AppState, input: RefreshInput) -> Result<(), Error> 
 }
 
 pub async fn me(state: &AppState, caller: &Credential) -> Result<Me, Error> {
-    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
-    let user = users_db::manager::get(&tx, principal.tenant_id, principal.user_id).await?;
+    let (tx, principal) = state.db.begin_as(caller, Requires::Session).await?;
+    let user = users_db::manager::get(&tx, principal.tenant_id, principal.session_user()?).await?;
     let tenant = auth_db::manager::get_tenant(&tx, principal.tenant_id).await?;
     tx.commit().await?;
     Ok(Me { user, tenant })

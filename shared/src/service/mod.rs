@@ -1,6 +1,7 @@
 //! Business rules. Services call DB managers and never see the database driver.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod auth;
 pub mod customers;
 pub mod health;

@@ -25,7 +25,7 @@ use crate::{
     metrics,
     model::{EventType, Priority, Ticket, TicketEvent, TicketStatus},
     pagination::{Page, PageRequest},
-    security::{Credential, Principal, Requires},
+    security::{ActorId, Credential, Principal, Requires},
     state::AppState,
 };
 
@@ -268,14 +268,19 @@ async fn record(
     let tenant = principal.tenant_id;
     let id = EventId::generate();
     let data = json!({"before": before, "after": after});
-    tickets_db::manager::record_event(tx, tenant, id, ticket.id, principal.user_id, kind, &data).await?;
+    tickets_db::manager::record_event(tx, tenant, id, ticket.id, principal.actor, kind, &data).await?;
     if let Some(event_type) = published_as(kind) {
+        let (actor_type, actor_id) = match principal.actor {
+            ActorId::User(id) => ("user", id.0),
+            ActorId::ApiKey(id) => ("apiKey", id.0),
+        };
         let payload = json!({
             "eventId": id,
             "type": event_type,
             "tenantId": tenant,
             "ticketId": ticket.id,
-            "actorId": principal.user_id,
+            "actorId": actor_id,
+            "actorType": actor_type,
             "occurredAt": Utc::now(),
             "before": data["before"],
             "after": data["after"],

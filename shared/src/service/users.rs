@@ -81,7 +81,7 @@ pub async fn list(
 /// An admin sees anyone of the tenant; an agent only itself.
 pub async fn get(state: &AppState, caller: &Credential, id: UserId) -> Result<User, Error> {
     let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
-    if !principal.is_admin() && principal.user_id != id {
+    if !principal.is_admin() && principal.user_id() != Some(id) {
         tx.rollback().await?;
         return Err(Error::Forbidden("an agent may only see its own user"));
     }

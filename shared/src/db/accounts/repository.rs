@@ -8,6 +8,7 @@ use crate::{
     db::{DbError, Tx},
     ids::{TenantId, UserId},
     model::{Invitation, Role},
+    security::ActorId,
 };
 
 pub struct NewSignup<'a> {
@@ -42,7 +43,7 @@ pub struct NewInvitation<'a> {
     pub email: &'a str,
     pub name: &'a str,
     pub role: Role,
-    pub invited_by: UserId,
+    pub invited_by: ActorId,
     pub token_hash: &'a [u8],
     pub expires_at: DateTime<Utc>,
 }
@@ -169,11 +170,12 @@ pub(super) async fn insert_invitation(
     let stmt = tx
         .client()
         .prepare_cached(
-            "INSERT INTO invitations (tenant_id, id, email, name, role, invited_by, token_hash, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO invitations (tenant_id, id, email, name, role, invited_by, invited_by_api_key, token_hash, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              RETURNING id, email, name, role, expires_at",
         )
         .await?;
+    let (by_user, by_key) = new.invited_by.columns();
     let row = tx
         .client()
         .query_one(
@@ -184,7 +186,8 @@ pub(super) async fn insert_invitation(
                 &new.email,
                 &new.name,
                 &new.role.as_str(),
-                &new.invited_by.0,
+                &by_user,
+                &by_key,
                 &new.token_hash,
                 &new.expires_at,
             ],

@@ -8,12 +8,12 @@ use crate::{
     db::{DbError, Tx},
     ids::{RefreshTokenId, TenantId, TokenFamilyId, UserId},
     model::{Role, Tenant},
-    security::{Credential, refresh::NewRefreshToken},
+    security::refresh::NewRefreshToken,
 };
 
 /// What authorises a request: the caller's row as it is now.
 #[derive(Debug, Clone, Copy)]
-pub(in crate::db) struct Caller {
+pub(crate) struct Caller {
     pub role: Role,
     pub disabled: bool,
 }
@@ -29,10 +29,11 @@ pub(in crate::db) const CALLER_SQL: &str = "SELECT role, disabled FROM users WHE
 pub(in crate::db) async fn begin_reading_caller(
     client: &ClientWrapper,
     begin: &str,
-    credential: &Credential,
+    tenant: TenantId,
+    user: UserId,
 ) -> Result<Option<Caller>, DbError> {
     let stmt = client.prepare_cached(CALLER_SQL).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&credential.tenant_id.0, &credential.user_id.0];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&tenant.0, &user.0];
     let (begun, row) = tokio::join!(client.batch_execute(begin), client.query_opt(&stmt, &params));
     begun?;
     let Some(row) = row? else {

@@ -10,6 +10,7 @@ use crate::{
     error::Error,
     ids::{EventId, TenantId, TicketId, UserId},
     model::{EventType, Ticket, TicketEvent, TicketStatus},
+    security::ActorId,
 };
 
 /// A reference the composite foreign keys refused: the thing is not this tenant's.
@@ -66,7 +67,7 @@ pub async fn record_event(
     tenant: TenantId,
     id: EventId,
     ticket: TicketId,
-    actor: UserId,
+    actor: ActorId,
     kind: EventType,
     data: &serde_json::Value,
 ) -> Result<(), Error> {

@@ -6,7 +6,8 @@ use uuid::Uuid;
 use crate::{
     db::{DbError, Tx, keyset::KeysetQuery, like_pattern},
     ids::{CustomerId, EventId, TenantId, TicketId, UserId},
-    model::{Actor, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
+    model::{Actor, ActorType, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
+    security::ActorId,
 };
 
 /// A ticket with its customer's summary; `t` is the ticket row, `c` the customer.
@@ -227,17 +228,19 @@ pub(super) async fn insert_event(
     tenant: TenantId,
     id: EventId,
     ticket: TicketId,
-    actor: UserId,
+    actor: ActorId,
     kind: EventType,
     data: &serde_json::Value,
 ) -> Result<(), DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
-            "INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_id, type, data) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_id, actor_api_key_id, type, data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .await?;
-    tx.client().execute(&stmt, &[&tenant.0, &id.0, &ticket.0, &actor.0, &kind.as_str(), data]).await?;
+    let (user, key) = actor.columns();
+    tx.client().execute(&stmt, &[&tenant.0, &id.0, &ticket.0, &user, &key, &kind.as_str(), data]).await?;
     Ok(())
 }
 
@@ -246,8 +249,12 @@ pub(super) async fn list_events(tx: &Tx, tenant: TenantId, ticket: TicketId) -> 
     let stmt = tx
         .client()
         .prepare_cached(
-            "SELECT e.id, e.ticket_id, e.type, e.data, e.created_at, u.id AS actor_id, u.name AS actor_name, u.email AS actor_email
-             FROM ticket_events e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_id
+            "SELECT e.id, e.ticket_id, e.type, e.data, e.created_at, e.actor_api_key_id,
+                    coalesce(e.actor_id, e.actor_api_key_id) AS actor_id,
+                    coalesce(u.name, k.name) AS actor_name, u.email AS actor_email
+             FROM ticket_events e
+             LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_id
+             LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = e.actor_api_key_id
              WHERE e.tenant_id = $1 AND e.ticket_id = $2
              ORDER BY e.id",
         )
@@ -260,7 +267,11 @@ pub(super) async fn list_events(tx: &Tx, tenant: TenantId, ticket: TicketId) -> 
                 ticket_id: TicketId(row.try_get("ticket_id")?),
                 kind: parse(row, "type")?,
                 actor: Actor {
-                    id: UserId(row.try_get("actor_id")?),
+                    kind: match row.try_get::<_, Option<uuid::Uuid>>("actor_api_key_id")? {
+                        Some(_) => ActorType::ApiKey,
+                        None => ActorType::User,
+                    },
+                    id: row.try_get("actor_id")?,
                     name: row.try_get("actor_name")?,
                     email: row.try_get("actor_email")?,
                 },
