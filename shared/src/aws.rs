@@ -6,12 +6,18 @@
 //! they bring) only grew every function's zip. The types are the SDKs' shared
 //! `aws-types` / `aws-credential-types` ones, re-exported by each SDK crate.
 
-use aws_sdk_sqs::config::{Credentials, Region, SharedHttpClient};
+use std::time::Duration;
+
+use aws_sdk_sqs::config::{
+    BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient, retry::RetryConfig,
+    timeout::TimeoutConfig,
+};
 use aws_smithy_http_client::{
     ConnectorBuilder,
     proxy::ProxyConfig,
     tls::{self, rustls_provider::CryptoMode},
 };
+use aws_types::SdkConfig;
 
 /// The SDK's default HTTPS client, over ring instead of aws-lc: one crypto library in the
 /// binary, shared with PostgreSQL's TLS. Built as aws-smithy-runtime builds its default
@@ -27,6 +33,34 @@ pub(crate) fn https_client() -> SharedHttpClient {
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+/// A client configuration for a call made inside a request: two attempts of at most
+/// `attempt_timeout` each, a 1 s connect timeout, the environment's region and keys
+/// (`var` reads a variable), and `endpoint` (moto, LocalStack) when given. No keys at all
+/// (never in Lambda) makes every call fail as the service being unavailable.
+pub(crate) fn client_config(
+    endpoint: Option<&str>,
+    var: impl Fn(&str) -> Option<String>,
+    attempt_timeout: Duration,
+) -> SdkConfig {
+    let (region, credentials) = region_and_keys(endpoint, var);
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(attempt_timeout)
+                .build(),
+        )
+        .region(region)
+        .http_client(https_client());
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    builder.set_credentials_provider(credentials.map(SharedCredentialsProvider::new));
+    builder.build()
 }
 
 /// The region and keys from the variables Lambda sets (`var` reads one). They are fixed

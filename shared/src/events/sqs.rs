@@ -7,16 +7,10 @@
 
 use std::{sync::OnceLock, time::Duration};
 
-use crate::{
-    aws::{https_client, region_and_keys},
-    error::Error,
-    events::OutboxEvent,
-    ids::EventId,
-};
+use crate::{aws::client_config, error::Error, events::OutboxEvent, ids::EventId};
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::{
     Client, Config,
-    config::{BehaviorVersion, SharedCredentialsProvider, retry::RetryConfig, timeout::TimeoutConfig},
     types::{
         DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
         SendMessageBatchRequestEntry,
@@ -114,29 +108,10 @@ impl EventsQueue {
     }
 }
 
-/// The client's configuration: the environment's region and keys, and short waits.
+/// The client's configuration. A request never waits long on a queue outage: the event is
+/// safe in the outbox and the sweeper sends it later.
 fn config(endpoint: Option<&str>, var: impl Fn(&str) -> Option<String>) -> Config {
-    let (region, credentials) = region_and_keys(endpoint, var);
-    // A request never waits long on a queue outage: the event is safe in the outbox and
-    // the sweeper sends it later.
-    let mut builder = Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .region(region)
-        .http_client(https_client());
-    if let Some(endpoint) = endpoint {
-        builder = builder.endpoint_url(endpoint);
-    }
-    // No keys at all (never in Lambda): every call fails as the queue being unavailable,
-    // and the events wait in the outbox.
-    builder.set_credentials_provider(credentials.map(SharedCredentialsProvider::new));
-    builder.build()
+    Config::from(&client_config(endpoint, var, Duration::from_secs(5)))
 }
 
 fn as_lambda_record(message: &Message) -> SqsMessage {
@@ -181,6 +156,8 @@ fn entry(index: usize, event: &OutboxEvent) -> Result<SendMessageBatchRequestEnt
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use aws_sdk_sqs::config::retry::RetryConfig;
 
     use super::*;
 

@@ -5,15 +5,11 @@ use std::{sync::OnceLock, time::Duration};
 
 use aws_sdk_sesv2::{
     Client, Config,
-    config::{BehaviorVersion, SharedCredentialsProvider, retry::RetryConfig, timeout::TimeoutConfig},
     types::{Body, Content, Destination, EmailContent, Message},
 };
 
 use super::Mail;
-use crate::{
-    aws::{https_client, region_and_keys},
-    error::Error,
-};
+use crate::{aws::client_config, error::Error};
 
 pub(super) struct SesMailer {
     from: String,
@@ -57,21 +53,5 @@ impl SesMailer {
 
 /// A mail is sent inside the request that asked for it: a short, bounded wait.
 fn config(endpoint: Option<&str>) -> Config {
-    let (region, credentials) = region_and_keys(endpoint, |name| std::env::var(name).ok());
-    let mut builder = Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .build(),
-        )
-        .region(region)
-        .http_client(https_client());
-    if let Some(endpoint) = endpoint {
-        builder = builder.endpoint_url(endpoint);
-    }
-    builder.set_credentials_provider(credentials.map(SharedCredentialsProvider::new));
-    builder.build()
+    Config::from(&client_config(endpoint, |name| std::env::var(name).ok(), Duration::from_secs(3)))
 }
