@@ -270,8 +270,8 @@ pub async fn invite(state: &AppState, caller: &Credential, input: InviteInput) -
             to: email,
             subject: format!("You are invited to {tenant_name} on SimpleCRM"),
             text: format!(
-                "{} invites you to join {tenant_name} on SimpleCRM as {}. Choose your password here (the link \
-                 works once, for {INVITATION_TTL_HOURS} hours): {}",
+                "Hello {}, you are invited to join {tenant_name} on SimpleCRM as {}. Choose your password here \
+                 (the link works once, for {INVITATION_TTL_HOURS} hours): {}",
                 invitation.name,
                 invitation.role,
                 state.mailer.link(ACCEPT_INVITATION_PATH, &minted.token)
