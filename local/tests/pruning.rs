@@ -1,6 +1,7 @@
-//! The sweeper's pruning (migration V7): refresh tokens expired or revoked more than a day
-//! ago and idempotency keys past their day go, for every tenant, a bounded batch per run;
-//! live rows, and spent tokens kept for reuse detection, stay.
+//! The sweeper's pruning (migrations V7 and V9): refresh tokens expired or revoked more
+//! than a day ago, idempotency keys past their day, and mailed account tokens a day after
+//! they were spent or expired go, for every tenant, a bounded batch per run; live rows,
+//! and spent refresh tokens kept for reuse detection, stay.
 
 mod common;
 
@@ -119,4 +120,50 @@ async fn a_run_prunes_a_bounded_batch_and_the_next_runs_the_rest() {
     assert_eq!(first.idempotency_keys, 1000);
     let second = housekeeping::prune(&state, 5000).await.unwrap();
     assert_eq!((second.idempotency_keys, second.refresh_tokens), (1, 0));
+}
+
+#[tokio::test]
+async fn mailed_tokens_go_a_day_after_they_were_spent_or_expired() {
+    let db = TestDb::create().await;
+    let owner = db.connect().await;
+    let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
+    owner.execute("INSERT INTO tenants (id, name) VALUES ($1, 'T')", &[&tenant]).await.unwrap();
+    owner
+        .execute(
+            "INSERT INTO users (tenant_id, id, email, password_hash, role) VALUES ($1, $2, 'u@t.test', 'x', 'admin')",
+            &[&tenant, &user],
+        )
+        .await
+        .unwrap();
+    // (expires, spent): dead ones first, then live ones.
+    let cases = [
+        ("now() - interval '25 hours'", "NULL", true),
+        ("now() + interval '1 hour'", "now() - interval '25 hours'", true),
+        ("now() - interval '23 hours'", "NULL", false),
+        ("now() + interval '1 hour'", "now() - interval '1 hour'", false),
+        ("now() + interval '1 hour'", "NULL", false),
+    ];
+    for (expires, spent, _) in cases {
+        owner
+            .batch_execute(&format!(
+                "INSERT INTO signups (tenant_id, id, email, tenant_name, password_hash, token_hash, expires_at, used_at)
+                 VALUES (gen_random_uuid(), gen_random_uuid(), 'a@b.test', 'N', 'x', decode(repeat('00', 32), 'hex'), {expires}, {spent});
+                 INSERT INTO password_resets (tenant_id, id, user_id, token_hash, expires_at, used_at)
+                 VALUES ('{tenant}', gen_random_uuid(), '{user}', decode(repeat('00', 32), 'hex'), {expires}, {spent});
+                 INSERT INTO invitations (tenant_id, id, email, name, role, invited_by, token_hash, expires_at, accepted_at)
+                 VALUES ('{tenant}', gen_random_uuid(), 'i@t.test', 'I', 'agent', '{user}', decode(repeat('00', 32), 'hex'), {expires}, {spent});"
+            ))
+            .await
+            .unwrap();
+    }
+    let url = db.url.clone();
+    let config = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
+    let state = AppState::new(config, 2).unwrap();
+    let dead = cases.iter().filter(|c| c.2).count() as u64;
+    assert_eq!(housekeeping::prune(&state, 1000).await.unwrap().account_tokens, 3 * dead);
+    assert_eq!(housekeeping::prune(&state, 1000).await.unwrap().account_tokens, 0, "the live ones stay");
+    for table in ["signups", "password_resets", "invitations"] {
+        let left: i64 = owner.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0);
+        assert_eq!(left as usize, cases.len() - dead as usize, "{table}");
+    }
 }

@@ -1,5 +1,6 @@
 //! Pruning of rows nothing will read again (refresh tokens dead for a day, idempotency
-//! keys past their day of retention), run by the outbox sweeper's schedule.
+//! keys past their day of retention, mailed sign-up, reset and invitation tokens a day
+//! after they were spent or expired), run by the outbox sweeper's schedule.
 
 use crate::{
     db::housekeeping::{self as housekeeping_db, Pruned},
@@ -11,8 +12,8 @@ use crate::{
 /// over the next runs (the SQL function caps it at this too).
 pub const PRUNE_BATCH: i32 = 1000;
 
-/// One bounded run. The rows belong to every tenant; the function of migration V7 is the
-/// only way the runtime role reaches them without one.
+/// One bounded run. The rows belong to every tenant; the functions of migrations V7 and
+/// V9 are the only way the runtime role reaches them without one.
 pub async fn prune(state: &AppState, limit: i32) -> Result<Pruned, Error> {
     let tx = state.db.begin_unscoped().await?;
     let pruned = housekeeping_db::manager::prune_dead_rows(&tx, limit).await?;
@@ -21,6 +22,7 @@ pub async fn prune(state: &AppState, limit: i32) -> Result<Pruned, Error> {
         tracing::info!(
             refresh_tokens = pruned.refresh_tokens,
             idempotency_keys = pruned.idempotency_keys,
+            account_tokens = pruned.account_tokens,
             "dead rows pruned"
         );
     }
