@@ -1,5 +1,6 @@
-//! Faults the API survives: its database connections killed under it (a failover, a
-//! restart, RDS Proxy recycling) cost at most a retryable 503, never a 500 or a hang.
+//! Faults the API survives: its idle database connections killed under it (a failover, a
+//! restart, RDS Proxy recycling) cost nothing: a unit of work whose first round trip finds
+//! its connection gone moves to another before anything of it ran. Never a 500 or a hang.
 
 mod common;
 
@@ -34,18 +35,11 @@ async fn killed_database_connections_are_replaced() {
                 )
                 .await;
             statuses.push(r.status.as_u16());
-            if r.status == 503 {
-                assert_eq!(r.headers.get("retry-after").unwrap(), "5", "a 503 tells when to retry");
-            }
         }
         eprintln!("round {round}: {statuses:?}");
-        assert!(statuses.iter().all(|s| *s == 201 || *s == 503), "round {round}: {statuses:?}");
-        assert!(
-            statuses[1..].iter().all(|s| *s == 201),
-            "round {round}: recovered by the second request: {statuses:?}"
-        );
+        assert!(statuses.iter().all(|s| *s == 201), "round {round}: every request served: {statuses:?}");
     }
     let stats = app.get("/api/v1/stats", Some(&admin.access)).await.body;
     let created: i64 = owner.query_one("SELECT count(*) FROM tickets", &[]).await.unwrap().get(0);
-    assert_eq!(stats["totalTickets"].as_i64(), Some(created), "every 201 is a ticket, every 503 wrote nothing");
+    assert_eq!(stats["totalTickets"].as_i64(), Some(created), "every 201 is one ticket");
 }

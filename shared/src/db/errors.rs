@@ -32,6 +32,17 @@ impl DbError {
         matches!(self.violated_constraint(), Some((code, c)) if *code == SqlState::FOREIGN_KEY_VIOLATION && c == constraint)
     }
 
+    /// The connection is gone (closed, an I/O error, the server terminated the session):
+    /// nothing more will run on it.
+    pub fn is_connection_lost(&self) -> bool {
+        let DbError::Driver(e) = self else {
+            return false;
+        };
+        e.is_closed()
+            || e.as_db_error().is_none()
+            || e.code().is_some_and(|c| [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN].contains(c))
+    }
+
     /// The fallback mapping, after a manager has handled the violations it expects.
     pub fn into_error(self, operation: &'static str) -> Error {
         match self {

@@ -75,12 +75,11 @@ impl Db {
 
     /// A transaction in which row-level security sees only `tenant`.
     pub async fn begin_for(&self, tenant: TenantId) -> Result<Tx, Error> {
-        let conn = self.connection().await?;
         // `set_config(.., true)` is transaction-local: a pooled connection (or RDS Proxy)
         // never carries one tenant into the next unit of work. The id is a typed UUID, so
         // formatting it into the statement is safe, and saves a round trip.
         let sql = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0);
-        Tx::start(conn, &sql).await
+        self.start(&sql).await
     }
 
     /// The unit of work of an authenticated request: a transaction scoped to the caller's
@@ -89,24 +88,20 @@ impl Db {
     /// claims. A user that is gone or disabled is refused (401), a role below `requires`
     /// too (403); the transaction is rolled back before either answer.
     pub async fn begin_as(&self, credential: &Credential, requires: Requires) -> Result<(Tx, Principal), Error> {
-        let conn = self.connection().await?;
-        let read = match credential.subject {
-            Subject::User { user_id, tenant_id, .. } => {
-                let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant_id.0);
-                auth::repository::begin_reading_caller(&conn, &begin, tenant_id, user_id)
-                    .await
-                    .map(|caller| (authorise_user(caller, user_id, tenant_id), false))
-            }
-            Subject::ApiKey(key) => api_keys::repository::begin_reading_key(&conn, key.prefix())
-                .await
-                .map(|stored| authorise_key(stored, &key)),
-        };
-        let (authorised, touch) = match read {
-            Ok(read) => read,
-            Err(e) => {
-                // Whatever failed, the transaction may be open or aborted: never pool it.
-                drop(Object::take(conn));
-                return Err(e.into_error("begin and read the caller"));
+        let mut attempts = 0;
+        let (conn, (authorised, touch)) = loop {
+            let conn = self.connection().await?;
+            match begin_reading(&conn, credential).await {
+                Ok(read) => break (conn, read),
+                Err(e) => {
+                    // Whatever failed, the transaction may be open or aborted: never pool it.
+                    let closed = conn.is_closed() || e.is_connection_lost();
+                    drop(Object::take(conn));
+                    attempts += 1;
+                    if !self.may_retry_on_another(closed, attempts) {
+                        return Err(e.into_error("begin and read the caller"));
+                    }
+                }
             }
         };
         let tx = Tx { conn: Some(conn) };
@@ -129,8 +124,34 @@ impl Db {
     /// A transaction with no tenant: row-level security shows no tenant rows at all.
     /// For the few steps that precede knowing the tenant (login by email).
     pub async fn begin_unscoped(&self) -> Result<Tx, Error> {
-        let conn = self.connection().await?;
-        Tx::start(conn, "BEGIN").await
+        self.start("BEGIN").await
+    }
+
+    async fn start(&self, sql: &str) -> Result<Tx, Error> {
+        let mut attempts = 0;
+        loop {
+            let conn = self.connection().await?;
+            match conn.batch_execute(sql).await {
+                Ok(()) => return Ok(Tx { conn: Some(conn) }),
+                Err(e) => {
+                    let e = DbError::from(e);
+                    let closed = conn.is_closed() || e.is_connection_lost();
+                    drop(Object::take(conn));
+                    attempts += 1;
+                    if !self.may_retry_on_another(closed, attempts) {
+                        return Err(e.into_error("begin"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A pooled connection can die while idle (a failover, a restart, RDS Proxy recycling
+    /// it) before the pool notices. When the first round trip of a unit of work finds its
+    /// connection closed, nothing of the work has run, so it is tried again on another:
+    /// at most once per pooled connection, after which a new one is made.
+    fn may_retry_on_another(&self, connection_closed: bool, attempts: usize) -> bool {
+        connection_closed && attempts <= self.pool.status().max_size
     }
 
     /// `SELECT 1` through the pool: is the database answering?
@@ -138,6 +159,24 @@ impl Db {
         let conn = self.connection().await?;
         conn.simple_query("SELECT 1").await.map_err(|e| DbError::from(e).into_error("ping"))?;
         Ok(())
+    }
+}
+
+/// Opens the transaction and reads the caller (a user or an API key) in one round trip.
+async fn begin_reading(
+    conn: &deadpool_postgres::ClientWrapper,
+    credential: &Credential,
+) -> Result<(Result<Principal, Error>, bool), DbError> {
+    match credential.subject {
+        Subject::User { user_id, tenant_id, .. } => {
+            let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant_id.0);
+            let caller = auth::repository::begin_reading_caller(conn, &begin, tenant_id, user_id).await?;
+            Ok((authorise_user(caller, user_id, tenant_id), false))
+        }
+        Subject::ApiKey(key) => {
+            let stored = api_keys::repository::begin_reading_key(conn, key.prefix()).await?;
+            Ok(authorise_key(stored, &key))
+        }
     }
 }
 
@@ -214,16 +253,6 @@ pub struct Tx {
 }
 
 impl Tx {
-    async fn start(conn: Object, sql: &str) -> Result<Self, Error> {
-        match conn.batch_execute(sql).await {
-            Ok(()) => Ok(Self { conn: Some(conn) }),
-            Err(e) => {
-                drop(Object::take(conn));
-                Err(DbError::from(e).into_error("begin"))
-            }
-        }
-    }
-
     pub(crate) fn client(&self) -> &deadpool_postgres::ClientWrapper {
         // `conn` is only None after commit, which consumes self.
         self.conn.as_deref().unwrap_or_else(|| unreachable!("transaction used after commit"))
