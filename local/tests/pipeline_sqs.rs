@@ -198,3 +198,30 @@ async fn two_racing_sweepers_publish_each_row_once() {
     assert_eq!(left, 0);
     eventually(Duration::from_secs(10), "500 messages", || async { queue.depth(&queue.url).await == 500 }).await;
 }
+
+#[tokio::test]
+async fn a_queue_that_never_answers_cannot_hold_a_write_past_the_function_timeout() {
+    // Accepts every connection and never says a word: a slow SQS, not a refusing one.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let queue_url = format!("http://127.0.0.1:{port}/123456789012/silent");
+    let app = TestApp::spawn_with_sqs(&endpoint(port), &queue_url).await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+
+    let started = std::time::Instant::now();
+    let r = app
+        .post("/api/v1/tickets", Some(&admin.access), json!({"title": "T", "description": "", "customerId": customer}))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The Lambda timeout is 10 s; one send attempt is bounded at 2 s.
+    assert!(took < Duration::from_secs(5), "the committed write answered after {took:?}");
+    assert_eq!(count(&app, "SELECT count(*) FROM outbox WHERE published_at IS NULL").await, 1, "safe in the outbox");
+}

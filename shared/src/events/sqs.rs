@@ -11,6 +11,7 @@ use crate::{aws::client_config, error::Error, events::OutboxEvent, ids::EventId}
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::{
     Client, Config,
+    config::{retry::RetryConfig, timeout::TimeoutConfig},
     types::{
         DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
         SendMessageBatchRequestEntry,
@@ -19,6 +20,12 @@ use aws_sdk_sqs::{
 
 /// SQS takes at most 10 messages per batch call.
 const BATCH: usize = 10;
+/// The whole of one send call, connection and answer included, in one attempt. A send
+/// follows a committed write inside the request (or the sweeper's run): a slow queue must
+/// never push that past the function's timeout, where the client would see an error for a
+/// write that happened and retry it. Whatever is not sent waits in the outbox for the
+/// sweeper.
+const SEND_BUDGET: Duration = Duration::from_secs(2);
 
 pub struct EventsQueue {
     url: String,
@@ -50,10 +57,21 @@ impl EventsQueue {
             for (i, event) in chunk.iter().enumerate() {
                 entries.push(entry(i, event)?);
             }
-            let output =
-                client.send_message_batch().queue_url(&self.url).set_entries(Some(entries)).send().await.map_err(
-                    |e| Error::Unavailable(format!("SQS send: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))),
-                )?;
+            let output = client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .customize()
+                .config_override(
+                    Config::builder()
+                        .retry_config(RetryConfig::standard().with_max_attempts(1))
+                        .timeout_config(TimeoutConfig::builder().operation_timeout(SEND_BUDGET).build()),
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::Unavailable(format!("SQS send: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
+                })?;
             for ok in output.successful() {
                 if let Some(event) = ok.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
                     sent.push(event.id);
@@ -156,8 +174,6 @@ fn entry(index: usize, event: &OutboxEvent) -> Result<SendMessageBatchRequestEnt
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-
-    use aws_sdk_sqs::config::retry::RetryConfig;
 
     use super::*;
 
