@@ -17,7 +17,7 @@ use crm_functions::{
     invoke::{dispatch, problem_response},
     routes::{self, Match, Route},
 };
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, body::Bytes, body::Incoming, server::conn::http1, service::service_fn};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 use lambda_http::Body;
@@ -29,6 +29,12 @@ use tokio::net::TcpListener;
 /// when `Content-Length` declares it, after this many bytes when the body is chunked. A
 /// local server must not buffer a 100 MB upload to refuse it.
 pub const LOCAL_MAX_BODY_BYTES: usize = 2 * request::MAX_BODY_BYTES;
+/// A body refused as too large is still read (and dropped) up to this size, API Gateway's
+/// own limit, so that a client that writes its whole body before reading the answer
+/// (Python's urllib, curl without `Expect`) gets the 413 instead of a reset connection.
+/// Past it, or after [`DRAIN_TIME`], the connection is closed: nobody is owed a 100 MB read.
+pub const DRAIN_BYTES: u64 = 10 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 /// A local run serves many requests at once, unlike one Lambda container.
 pub const LOCAL_POOL_SIZE: usize = 10;
 
@@ -112,12 +118,15 @@ pub async fn handle(
     let too_large = Error::PayloadTooLarge { limit: request::MAX_BODY_BYTES };
     let declared = req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > LOCAL_MAX_BODY_BYTES as u64) {
+        if declared.is_some_and(|n| n <= DRAIN_BYTES) {
+            drain(req.into_body(), 0).await;
+        }
         return close_after(gateway_problem(&too_large, &path));
     }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, LOCAL_MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return close_after(gateway_problem(&too_large, &path)),
+    let body = match read_at_most(body, LOCAL_MAX_BODY_BYTES).await {
+        Some(bytes) => bytes,
+        None => return close_after(gateway_problem(&too_large, &path)),
     };
     let (route, params) = route;
     let request = match event::to_lambda_request(route, params, &parts, &body, remote) {
@@ -126,6 +135,35 @@ pub async fn handle(
     };
     let handler = route.handler;
     into_hyper(dispatch(route.function, state, request, handler).await)
+}
+
+/// The body if it is at most `limit` bytes; `None` if it is larger (the rest of it is then
+/// drained, see [`DRAIN_BYTES`]) or broken.
+async fn read_at_most(mut body: Incoming, limit: usize) -> Option<Bytes> {
+    let mut kept = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.ok()?.into_data() else { continue };
+        if kept.len() + data.len() > limit {
+            drain(body, (kept.len() + data.len()) as u64).await;
+            return None;
+        }
+        kept.extend_from_slice(&data);
+    }
+    Some(Bytes::from(kept))
+}
+
+/// Reads and drops what is left of a refused body, up to [`DRAIN_BYTES`] in all (`read`
+/// counts what was read already) and [`DRAIN_TIME`].
+async fn drain(mut body: Incoming, mut read: u64) {
+    let reading = async {
+        while read <= DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len() as u64),
+                _ => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, reading).await;
 }
 
 /// An answer API Gateway itself gives, before any function runs.

@@ -137,6 +137,41 @@ async fn push_100_mib(app: &TestApp, head: String, chunk: Vec<u8>) -> (String, u
     (String::from_utf8_lossy(&raw).into_owned(), pusher.await.unwrap())
 }
 
+/// Writes the whole request, as Python's urllib does, and only then reads the answer.
+async fn write_all_then_read(app: &TestApp, head: String, body: Vec<u8>) -> String {
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.expect("the head is written");
+    stream.write_all(&body).await.expect("the whole body is written: the server reads it before refusing it");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut raw))
+        .await
+        .expect("the server answers and closes")
+        .expect("the answer is read, not reset");
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+#[tokio::test]
+async fn a_client_that_writes_an_8_mb_body_before_reading_gets_the_413() {
+    let app = TestApp::spawn().await;
+    let size = 8 * 1024 * 1024;
+    let head = format!(
+        "POST {REGISTER} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n"
+    );
+    let text = write_all_then_read(&app, head, vec![b' '; size]).await;
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("limit of 1048576 bytes"), "{text}");
+
+    // Chunked: the cap is passed mid-body, and the rest is read all the same.
+    let head = format!(
+        "POST {REGISTER} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    let mib = 1024 * 1024;
+    let mut body = format!("{:x}\r\n{}\r\n", mib, " ".repeat(mib)).repeat(8).into_bytes();
+    body.extend_from_slice(b"0\r\n\r\n");
+    let text = write_all_then_read(&app, head, body).await;
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
+
 #[tokio::test]
 async fn a_100_megabyte_body_is_refused_without_being_read() {
     let app = TestApp::spawn().await;
