@@ -2,7 +2,7 @@
 # The benchmark (README, Benchmarks): a fresh database with 100 tenants, one of 1,000,000
 # tickets; in-process latency, throughput, the consumer and every Lambda package, each
 # next to its ceiling; writes bench/RESULTS.md. bench/harness.py does the work.
-#   bash bench/run.sh                 # everything (the first run builds 28 release packages)
+#   bash bench/run.sh                 # everything (the first run builds a release package per function)
 #   bash bench/run.sh --no-packages   # skip the per-function packages
 #   bash bench/run.sh --smoke         # every step on a tiny data set, seconds each (CI)
 set -euo pipefail
