@@ -55,7 +55,8 @@ impl DbError {
     }
 }
 
-/// Lost connections, restarts and overload are the client's cue to retry (503); anything
+/// Lost connections, restarts, overload and the server's time budgets (a statement or a
+/// lock wait cut short) are the client's cue to retry (503); anything
 /// else is a bug (500). Both keep the driver's text out of the response.
 pub fn unavailable_or_internal(operation: &'static str, e: &tokio_postgres::Error) -> Error {
     let transient = e.is_closed()
@@ -69,6 +70,7 @@ pub fn unavailable_or_internal(operation: &'static str, e: &tokio_postgres::Erro
                 SqlState::T_R_SERIALIZATION_FAILURE,
                 SqlState::T_R_DEADLOCK_DETECTED,
                 SqlState::QUERY_CANCELED,
+                SqlState::LOCK_NOT_AVAILABLE,
             ]
             .contains(c)
         });

@@ -214,6 +214,14 @@ fn authorise_key(
     (Ok(Principal::new(ActorId::ApiKey(k.id), k.tenant_id, k.role)), stale)
 }
 
+/// What the server enforces on every runtime connection, sized for a function that times
+/// out after 10 s: no statement runs past 5 s, no lock is waited for past 3 s (a row held
+/// elsewhere costs a retryable 503, not the function's timeout), and a transaction left
+/// open by a frozen or killed container is ended after 15 s, releasing its locks. Set as
+/// connection options because a role's own settings (`ALTER ROLE crm_app SET ..`) do not
+/// apply to a login role that is only a member of it (`APP_DATABASE_URL`).
+const SESSION_BUDGETS: &str = "-c statement_timeout=5s -c lock_timeout=3s -c idle_in_transaction_session_timeout=15s";
+
 /// How the app connects: as `APP_DATABASE_URL`, or as `DATABASE_URL` switched to the
 /// runtime role for the whole session, before any query.
 pub fn runtime_pg_config(config: &Config) -> Result<PgConfig, Error> {
@@ -222,10 +230,14 @@ pub fn runtime_pg_config(config: &Config) -> Result<PgConfig, Error> {
         None => (config.database_url.as_str(), true),
     };
     let mut pg: PgConfig = url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
+    let mut options = pg.get_options().unwrap_or_default().to_owned();
     if switch_role {
         // A superuser bypasses row-level security even when it is FORCEd.
-        pg.options(format!("-c role={RUNTIME_ROLE}"));
+        options.push_str(&format!(" -c role={RUNTIME_ROLE}"));
     }
+    options.push(' ');
+    options.push_str(SESSION_BUDGETS);
+    pg.options(options.trim());
     pg.application_name("simplecrm");
     pg.connect_timeout(Duration::from_secs(5));
     Ok(pg)
