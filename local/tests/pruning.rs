@@ -47,6 +47,20 @@ async fn keys(owner: &tokio_postgres::Client) -> Vec<String> {
     rows.iter().map(|r| r.get(0)).collect()
 }
 
+/// A tenant with one admin, written as the owner; returns their ids.
+async fn tenant_with_admin(owner: &tokio_postgres::Client) -> (Uuid, Uuid) {
+    let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
+    owner.execute("INSERT INTO tenants (id, name) VALUES ($1, 'T')", &[&tenant]).await.unwrap();
+    owner
+        .execute(
+            "INSERT INTO users (tenant_id, id, email, password_hash, role) VALUES ($1, $2, 'u@t.test', 'x', 'admin')",
+            &[&tenant, &user],
+        )
+        .await
+        .unwrap();
+    (tenant, user)
+}
+
 #[tokio::test]
 async fn crm_locals_sweeper_prunes_dead_rows_of_every_tenant_and_keeps_live_ones() {
     let app = TestApp::spawn().await;
@@ -85,15 +99,7 @@ async fn crm_locals_sweeper_prunes_dead_rows_of_every_tenant_and_keeps_live_ones
 async fn a_run_prunes_a_bounded_batch_and_the_next_runs_the_rest() {
     let db = TestDb::create().await;
     let owner = db.connect().await;
-    let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
-    owner.execute("INSERT INTO tenants (id, name) VALUES ($1, 'T')", &[&tenant]).await.unwrap();
-    owner
-        .execute(
-            "INSERT INTO users (tenant_id, id, email, password_hash, role) VALUES ($1, $2, 'u@t.test', 'x', 'admin')",
-            &[&tenant, &user],
-        )
-        .await
-        .unwrap();
+    let (tenant, user) = tenant_with_admin(&owner).await;
     for _ in 0..5 {
         token(&owner, tenant, user, "now() - interval '2 days'", "NULL", "NULL").await;
     }
@@ -126,15 +132,7 @@ async fn a_run_prunes_a_bounded_batch_and_the_next_runs_the_rest() {
 async fn mailed_tokens_go_a_day_after_they_were_spent_or_expired() {
     let db = TestDb::create().await;
     let owner = db.connect().await;
-    let (tenant, user) = (Uuid::now_v7(), Uuid::now_v7());
-    owner.execute("INSERT INTO tenants (id, name) VALUES ($1, 'T')", &[&tenant]).await.unwrap();
-    owner
-        .execute(
-            "INSERT INTO users (tenant_id, id, email, password_hash, role) VALUES ($1, $2, 'u@t.test', 'x', 'admin')",
-            &[&tenant, &user],
-        )
-        .await
-        .unwrap();
+    let (tenant, user) = tenant_with_admin(&owner).await;
     // (expires, spent): dead ones first, then live ones.
     let cases = [
         ("now() - interval '25 hours'", "NULL", true),
