@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark harness behind `bash bench/run.sh` (README, Benchmarks).
+"""The benchmark harness behind `bash bench/run.sh` (docs/benchmarks.md).
 
 Creates a fresh database, loads bench/load.sql (100 tenants, one of 1,000,000 tickets),
 then measures and writes bench/RESULTS.md:

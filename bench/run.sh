@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark (README, Benchmarks): a fresh database with 100 tenants, one of 1,000,000
+# The benchmark (docs/benchmarks.md): a fresh database with 100 tenants, one of 1,000,000
 # tickets; in-process latency, throughput, the consumer and every Lambda package, each
 # next to its ceiling; writes bench/RESULTS.md. bench/harness.py does the work.
 #   bash bench/run.sh                 # everything (the first run builds a release package per function)

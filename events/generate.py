@@ -4,7 +4,7 @@
     python3 events/generate.py
 
 The events are for `sam local invoke -e events/<function>.json` against the Docker Compose
-PostgreSQL and LocalStack (README, "SAM local"), and `local/tests/sam_events.rs` feeds each
+PostgreSQL and LocalStack (docs/local.md, "SAM local"), and `local/tests/sam_events.rs` feeds each
 one, unchanged, into its function. They refer to the tenant that `events/seed.sql` creates
 with fixed ids, and carry an access token for its admin signed with env.json's development
 key (valid until 2099; no deployed stack accepts it, since its key comes from Secrets
