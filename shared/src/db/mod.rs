@@ -75,11 +75,7 @@ impl Db {
 
     /// A transaction in which row-level security sees only `tenant`.
     pub async fn begin_for(&self, tenant: TenantId) -> Result<Tx, Error> {
-        // `set_config(.., true)` is transaction-local: a pooled connection (or RDS Proxy)
-        // never carries one tenant into the next unit of work. The id is a typed UUID, so
-        // formatting it into the statement is safe, and saves a round trip.
-        let sql = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0);
-        self.start(&sql).await
+        self.start(&begin_for_tenant(tenant)).await
     }
 
     /// The unit of work of an authenticated request: a transaction scoped to the caller's
@@ -93,15 +89,8 @@ impl Db {
             let conn = self.connection().await?;
             match begin_reading(&conn, credential).await {
                 Ok(read) => break (conn, read),
-                Err(e) => {
-                    // Whatever failed, the transaction may be open or aborted: never pool it.
-                    let closed = conn.is_closed() || e.is_connection_lost();
-                    drop(Object::take(conn));
-                    attempts += 1;
-                    if !self.may_retry_on_another(closed, attempts) {
-                        return Err(e.into_error("begin and read the caller"));
-                    }
-                }
+                Err(e) if self.retire(conn, &e, &mut attempts) => continue,
+                Err(e) => return Err(e.into_error("begin and read the caller")),
             }
         };
         let tx = Tx { conn: Some(conn) };
@@ -131,27 +120,27 @@ impl Db {
         let mut attempts = 0;
         loop {
             let conn = self.connection().await?;
-            match conn.batch_execute(sql).await {
+            match conn.batch_execute(sql).await.map_err(DbError::from) {
                 Ok(()) => return Ok(Tx { conn: Some(conn) }),
-                Err(e) => {
-                    let e = DbError::from(e);
-                    let closed = conn.is_closed() || e.is_connection_lost();
-                    drop(Object::take(conn));
-                    attempts += 1;
-                    if !self.may_retry_on_another(closed, attempts) {
-                        return Err(e.into_error("begin"));
-                    }
-                }
+                Err(e) if self.retire(conn, &e, &mut attempts) => continue,
+                Err(e) => return Err(e.into_error("begin")),
             }
         }
     }
 
+    /// After the round trip that opens a unit of work failed with `e` on `conn`: drops the
+    /// connection (its transaction may be open or aborted, so it is never pooled again) and
+    /// says whether to try again on another.
+    ///
     /// A pooled connection can die while idle (a failover, a restart, RDS Proxy recycling
-    /// it) before the pool notices. When the first round trip of a unit of work finds its
-    /// connection closed, nothing of the work has run, so it is tried again on another:
-    /// at most once per pooled connection, after which a new one is made.
-    fn may_retry_on_another(&self, connection_closed: bool, attempts: usize) -> bool {
-        connection_closed && attempts <= self.pool.status().max_size
+    /// it) before the pool notices. When that first round trip finds its connection gone,
+    /// nothing of the work has run, so it is tried again: at most once per pooled
+    /// connection, after which a new one is made.
+    fn retire(&self, conn: Object, e: &DbError, attempts: &mut usize) -> bool {
+        let lost = conn.is_closed() || e.is_connection_lost();
+        drop(Object::take(conn));
+        *attempts += 1;
+        lost && *attempts <= self.pool.status().max_size
     }
 
     /// `SELECT 1` through the pool: is the database answering?
@@ -162,6 +151,13 @@ impl Db {
     }
 }
 
+/// `set_config(.., true)` is transaction-local: a pooled connection (or RDS Proxy) never
+/// carries one tenant into the next unit of work. The id is a typed UUID, so formatting it
+/// into the statement is safe, and saves a round trip.
+fn begin_for_tenant(tenant: TenantId) -> String {
+    format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0)
+}
+
 /// Opens the transaction and reads the caller (a user or an API key) in one round trip.
 async fn begin_reading(
     conn: &deadpool_postgres::ClientWrapper,
@@ -169,7 +165,7 @@ async fn begin_reading(
 ) -> Result<(Result<Principal, Error>, bool), DbError> {
     match credential.subject {
         Subject::User { user_id, tenant_id, .. } => {
-            let begin = format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant_id.0);
+            let begin = begin_for_tenant(tenant_id);
             let caller = auth::repository::begin_reading_caller(conn, &begin, tenant_id, user_id).await?;
             Ok((authorise_user(caller, user_id, tenant_id), false))
         }
