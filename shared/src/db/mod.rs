@@ -176,6 +176,22 @@ async fn begin_reading(
     }
 }
 
+/// Sends `begin` (the batch that opens a transaction) and the prepared `sql` in one round
+/// trip: tokio-postgres writes requests polled together back to back (pipelining), and
+/// PostgreSQL runs them in order, so `sql` runs in the new transaction after its
+/// `set_config`. Preparing costs a round trip once per connection.
+pub(crate) async fn begin_and_query_opt(
+    client: &deadpool_postgres::ClientWrapper,
+    begin: &str,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Option<tokio_postgres::Row>, DbError> {
+    let stmt = client.prepare_cached(sql).await?;
+    let (begun, row) = tokio::join!(client.batch_execute(begin), client.query_opt(&stmt, params));
+    begun?;
+    Ok(row?)
+}
+
 /// A user that is gone or disabled is refused (401).
 fn authorise_user(
     caller: Option<auth::repository::Caller>,

@@ -44,11 +44,7 @@ pub(in crate::db) async fn begin_reading_key(
 ) -> Result<Option<StoredKey>, DbError> {
     let begin =
         format!("BEGIN; SELECT set_config('app.tenant_id', coalesce(api_key_tenant('{prefix}')::text, ''), true)");
-    let stmt = client.prepare_cached(KEY_SQL).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&prefix];
-    let (begun, row) = tokio::join!(client.batch_execute(&begin), client.query_opt(&stmt, &params));
-    begun?;
-    let Some(row) = row? else {
+    let Some(row) = crate::db::begin_and_query_opt(client, &begin, KEY_SQL, &[&prefix]).await? else {
         return Ok(None);
     };
     let role: &str = row.try_get("role")?;

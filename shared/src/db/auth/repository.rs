@@ -23,20 +23,14 @@ pub(crate) struct Caller {
 pub(in crate::db) const CALLER_SQL: &str = "SELECT role, disabled FROM users WHERE tenant_id = $1 AND id = $2";
 
 /// Opens the transaction (`begin` is its `BEGIN; SELECT set_config(..)` batch) and reads
-/// the caller, in one round trip: tokio-postgres writes requests polled together back to
-/// back (pipelining), and PostgreSQL runs them in order, so the prepared SELECT runs in the
-/// new transaction after its `set_config`. Preparing costs a round trip once per connection.
+/// the caller in the same round trip ([`crate::db::begin_and_query_opt`]).
 pub(in crate::db) async fn begin_reading_caller(
     client: &ClientWrapper,
     begin: &str,
     tenant: TenantId,
     user: UserId,
 ) -> Result<Option<Caller>, DbError> {
-    let stmt = client.prepare_cached(CALLER_SQL).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&tenant.0, &user.0];
-    let (begun, row) = tokio::join!(client.batch_execute(begin), client.query_opt(&stmt, &params));
-    begun?;
-    let Some(row) = row? else {
+    let Some(row) = crate::db::begin_and_query_opt(client, begin, CALLER_SQL, &[&tenant.0, &user.0]).await? else {
         return Ok(None);
     };
     let role: &str = row.try_get("role")?;
