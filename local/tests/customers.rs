@@ -79,3 +79,32 @@ async fn only_an_admin_deletes_and_never_while_tickets_are_open() {
     let stats = app.get("/api/v1/stats", Some(&admin.access)).await.body;
     assert_eq!((stats["totalCustomers"].as_i64(), stats["totalTickets"].as_i64()), (Some(0), Some(0)));
 }
+
+#[tokio::test]
+async fn a_reopen_in_flight_keeps_the_customer_and_its_ticket() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    let ticket = app.ticket(&admin, &customer, "Printer on fire", None).await["id"].as_str().unwrap().to_owned();
+    let status = format!("/api/v1/tickets/{ticket}/status");
+    assert_eq!(app.patch(&status, Some(&admin.access), json!({"status": "RESOLVED"})).await.status, 200);
+
+    // Another session reopens the ticket and has not committed yet when the delete starts.
+    let owner = app.db.connect().await;
+    owner
+        .batch_execute(&format!("BEGIN; UPDATE tickets SET status = 'OPEN', resolved_at = NULL WHERE id = '{ticket}'"))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/customers/{customer}");
+    let delete = app.send(reqwest::Method::DELETE, &path, Some(&admin.access), None);
+    let commit = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        owner.batch_execute("COMMIT").await.unwrap();
+    };
+    let (deleted, ()) = tokio::join!(delete, commit);
+
+    assert!(deleted.problem(409)["detail"].as_str().unwrap().contains("open"), "{}", deleted.body);
+    assert_eq!(app.get(&path, Some(&admin.access)).await.status, 200);
+    let reopened = app.get(&format!("/api/v1/tickets/{ticket}"), Some(&admin.access)).await;
+    assert_eq!(reopened.body["status"], "OPEN");
+}

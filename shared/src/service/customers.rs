@@ -133,10 +133,10 @@ pub async fn update(
 pub async fn delete(state: &AppState, caller: &Credential, id: CustomerId) -> Result<(), Error> {
     let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let tenant = principal.tenant_id;
-    // The lock makes a ticket being created for this customer wait, so none slips in
-    // between the check and the delete.
+    // The customer's lock makes a ticket being created for it wait, and the tickets' locks
+    // make a reopen in flight wait and count, so no open ticket is deleted with it.
     customers_db::manager::lock(&tx, tenant, id).await?;
-    let open = customers_db::manager::count_open_tickets(&tx, tenant, id).await?;
+    let open = customers_db::manager::lock_tickets_count_open(&tx, tenant, id).await?;
     if open > 0 {
         tx.rollback().await?;
         return Err(Error::Conflict(format!("the customer has {open} open ticket(s); resolve them first")));

@@ -52,8 +52,8 @@ pub async fn update(tx: &Tx, tenant: TenantId, id: CustomerId, patch: &CustomerP
         .ok_or(Error::NotFound("customer"))
 }
 
-pub async fn count_open_tickets(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<i64, Error> {
-    repository::count_open_tickets(tx, tenant, id).await.map_err(|e| e.into_error("count open tickets"))
+pub async fn lock_tickets_count_open(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<i64, Error> {
+    repository::lock_tickets_count_open(tx, tenant, id).await.map_err(|e| e.into_error("lock the customer's tickets"))
 }
 
 pub async fn delete(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<(), Error> {

@@ -106,12 +106,15 @@ pub(super) async fn update(
         .transpose()
 }
 
-pub(super) async fn count_open_tickets(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<i64, DbError> {
+/// Locks every ticket of the customer and counts the open ones. Locking all of them, not
+/// only those open in this snapshot, is what makes a concurrent reopen count: the lock
+/// waits for it and then reads the row as it committed.
+pub(super) async fn lock_tickets_count_open(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<i64, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
-            "SELECT count(*) FROM tickets
-             WHERE tenant_id = $1 AND customer_id = $2 AND status IN ('OPEN', 'IN_PROGRESS')",
+            "SELECT count(*) FILTER (WHERE status IN ('OPEN', 'IN_PROGRESS'))
+             FROM (SELECT status FROM tickets WHERE tenant_id = $1 AND customer_id = $2 FOR UPDATE) locked",
         )
         .await?;
     Ok(tx.client().query_one(&stmt, &[&tenant.0, &id.0]).await?.try_get(0)?)
