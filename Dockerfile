@@ -4,8 +4,9 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-# BuildKit cache mounts keep the downloaded crates and the compiled dependencies from one
-# build to the next, so a source change recompiles the workspace, not every dependency.
+# BuildKit cache mounts (BuildKit: Docker's default builder since 23.0, and compose's) keep
+# the downloaded crates and the compiled dependencies from one build to the next, so a
+# source change recompiles the workspace, not every dependency.
 # A cache mount is not part of the image: the binary is copied out of target/ in this
 # same step, before the mount goes away.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
