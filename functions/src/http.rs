@@ -79,7 +79,9 @@ pub fn page(req: &Request) -> Result<PageRequest, Error> {
     PageRequest::parse(query(req, "limit").as_deref(), query(req, "cursor").as_deref())
 }
 
-/// Search text is bounded so a `q` cannot turn a list into an expensive scan pattern.
+/// Search text is capped so a `q` cannot make every LIKE comparison arbitrarily long. A
+/// short `q` can still cost a long scan (too few trigrams to narrow it); the 5 s
+/// statement_timeout is what stops that.
 const MAX_SEARCH_CHARS: usize = 200;
 
 /// The `q` search parameter, if given, at most 200 characters.

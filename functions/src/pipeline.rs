@@ -17,7 +17,9 @@ use crate::lambda::init;
 
 /// Events younger than this were probably just published by their own request.
 pub const SWEEP_MIN_AGE: Duration = Duration::from_secs(5);
-/// Bounded work per run: a schedule tick never outlives its timeout.
+/// Work per run is capped (20 send calls of at most 2 s each) so a backlog spreads over
+/// the next ticks. That is not a promise to finish inside the 30 s timeout: a run cut
+/// short leaves what it sent unmarked, and the next one sends it again.
 pub const SWEEP_LIMIT: i32 = 200;
 
 pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {

@@ -1,5 +1,6 @@
 //! The event pipeline's rules: publish right after commit, sweep what was left behind,
-//! and consume events into notifications exactly once per event id.
+//! and consume events into one notification row per event id. Delivery is at least once
+//! (a send whose mark is lost is sent again), so the consumer deduplicates by event id.
 
 use std::{sync::Arc, time::Duration};
 
@@ -68,7 +69,9 @@ async fn mark_published(state: &AppState, ids: &[EventId]) -> Result<(), Error> 
 }
 
 /// Publishes up to `limit` events left unpublished for at least `min_age`, oldest first.
-/// Rows are locked while they are sent, so concurrent sweepers never send one twice.
+/// Rows are locked while they are sent, so two sweepers never send the same row at once.
+/// A run that dies or fails to commit after the send leaves its rows unpublished, and the
+/// next run sends them again: at least once, deduplicated by the consumer.
 pub async fn sweep(state: &AppState, queue: &EventsQueue, min_age: Duration, limit: i32) -> Result<usize, Error> {
     let tx = state.db.begin_unscoped().await?;
     let events = outbox_db::manager::claim_stale(&tx, min_age, limit).await?;

@@ -188,7 +188,11 @@ struct SearchFilters<'a> {
 /// newest first after the cursor. `ticket_search` (migration V5) picks the matching ids,
 /// through the trigram index that row-level security keeps from this role's own queries,
 /// and only for the tenant of this transaction; the tickets themselves are read here
-/// under row-level security as every other list is.
+/// under row-level security as every other list is. V5's comment calls every step
+/// bounded; only its walks are (at most 16,000 rows). The index search after them gathers
+/// every older match, so a term with many old matches, or one too short for trigrams,
+/// costs up to the 5 s statement_timeout. (A landed migration is not edited: refinery
+/// refuses one whose checksum changed.)
 async fn search(
     tx: &Tx,
     tenant: TenantId,
