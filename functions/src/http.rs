@@ -2,7 +2,7 @@
 
 use crm_core::{
     AppState, Error,
-    pagination::PageRequest,
+    pagination::{Page, PageRequest},
     request,
     security::Credential,
     service::idempotency::{self, Created, IdempotencyKey},
@@ -77,6 +77,25 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HandlerResult {
 /// `limit` and `cursor`, validated: every list route pages the same way.
 pub fn page(req: &Request) -> Result<PageRequest, Error> {
     PageRequest::parse(query(req, "limit").as_deref(), query(req, "cursor").as_deref())
+}
+
+/// `limit` and `cursor` of a list answered as a bare JSON array (the timeline): the
+/// largest page by default, as `page` validates them.
+pub fn widest_page(req: &Request) -> Result<PageRequest, Error> {
+    PageRequest::parse_widest(query(req, "limit").as_deref(), query(req, "cursor").as_deref())
+}
+
+/// A page answered as a bare JSON array, the next page named by an RFC 8288 `Link` header
+/// (`rel="next"`). The link is a query-only reference, so it resolves against whatever
+/// URL the client used, API Gateway stage prefix included.
+pub fn json_array_page<T: Serialize>(page: &Page<T>, limit: i64) -> HandlerResult {
+    let mut response = json(StatusCode::OK, &page.items)?;
+    if let Some(cursor) = &page.next_cursor {
+        let link = format!("<?limit={limit}&cursor={cursor}>; rel=\"next\"");
+        let value = header::HeaderValue::from_str(&link).map_err(|e| Error::Internal(format!("link header: {e}")))?;
+        response.headers_mut().insert(header::LINK, value);
+    }
+    Ok(response)
 }
 
 /// Search text is capped so a `q` cannot make every LIKE comparison arbitrarily long. A

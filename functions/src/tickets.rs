@@ -103,11 +103,16 @@ pub async fn assign(state: AppState, req: Request) -> HandlerResult {
 /// The ticket's timeline, oldest first: creation, edits, status changes and assignments,
 /// each with who and when.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/events", tag = "tickets", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "Ticket id")),
-    responses((status = 200, description = "The timeline", body = Vec<TicketEvent>),
+    params(("id" = uuid::Uuid, Path, description = "Ticket id"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Events per page, 1 to 100; 100 when absent"),
+        ("cursor" = Option<String>, Query, max_length = 64, description = "The `cursor` of the previous answer's `Link: rel=\"next\"`")),
+    responses((status = 200, description = "One page of the timeline, oldest first. When more events follow, a `Link` header names the next page: `<?limit=100&cursor=...>; rel=\"next\"`, relative to the request URL",
+            body = Vec<TicketEvent>,
+            headers(("Link" = String, description = "RFC 8288 link to the next page (`rel=\"next\"`), absent on the last page"))),
         (status = 404, description = "No such ticket in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn events(state: AppState, req: Request) -> HandlerResult {
     let caller = http::credential(&state, &req)?;
     let id = TicketId(http::path_uuid(&req, "id")?);
-    http::json(StatusCode::OK, &tickets::events(&state, &caller, id).await?)
+    let page = http::widest_page(&req)?;
+    http::json_array_page(&tickets::events(&state, &caller, id, page).await?, page.limit)
 }

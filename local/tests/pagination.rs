@@ -54,3 +54,60 @@ async fn walking_250_tickets_by_7_while_more_arrive_sees_each_original_exactly_o
     let bad = app.get("/api/v1/tickets?cursor=not-a-cursor", Some(&admin.access)).await;
     assert_eq!(bad.problem(400)["errors"][0]["field"], "cursor");
 }
+
+/// The next page's URL from an RFC 8288 `Link: <…>; rel="next"` header, resolved against
+/// the URL that was asked, as a client's URL library would.
+fn next_link(asked: &reqwest::Url, reply: &common::Reply) -> Option<reqwest::Url> {
+    let link = reply.headers.get("link")?.to_str().unwrap();
+    let target = link.strip_prefix('<')?.split_once(">; rel=\"next\"")?.0;
+    Some(asked.join(target).unwrap())
+}
+
+#[tokio::test]
+async fn a_ticket_with_20000_events_answers_its_timeline_in_linked_pages() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    let ticket = app.ticket(&admin, &customer, "Printer on fire", None).await["id"].as_str().unwrap().to_owned();
+    let more: Vec<uuid::Uuid> = (1..20_000).map(|_| uuid::Uuid::now_v7()).collect();
+    let owner = app.db.connect().await;
+    owner
+        .execute(
+            "INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_id, type, data)
+             SELECT t.tenant_id, e.id, t.id, $2, 'updated', '{\"title\": [\"a\", \"b\"]}'
+             FROM tickets t, unnest($3::uuid[]) e(id) WHERE t.id = $1",
+            &[&ticket.parse::<uuid::Uuid>().unwrap(), &admin.user_id.parse::<uuid::Uuid>().unwrap(), &more],
+        )
+        .await
+        .unwrap();
+
+    let mut url = reqwest::Url::parse(&app.url(&format!("/api/v1/tickets/{ticket}/events"))).unwrap();
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let path_and_query = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+        let r = app.get(&path_and_query, Some(&admin.access)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let items = r.body.as_array().expect("the timeline is an array").clone();
+        assert_eq!(items.len(), 100, "every page is full (20,000 = 200 × 100)");
+        seen.extend(items.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        pages += 1;
+        match next_link(&url, &r) {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    assert_eq!(pages, 200);
+    assert_eq!(seen.len(), 20_000);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 20_000, "no event twice");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "oldest first");
+
+    let first = app.get(&format!("/api/v1/tickets/{ticket}/events?limit=3"), Some(&admin.access)).await;
+    assert_eq!(first.body[0]["type"], "created");
+    assert_eq!(first.body.as_array().unwrap().len(), 3);
+    assert!(first.headers["link"].to_str().unwrap().starts_with("<?limit=3&cursor="));
+    let path = format!("/api/v1/tickets/{ticket}/events?limit=101");
+    let too_many = app.get(&path, Some(&admin.access)).await;
+    too_many.problem(400);
+    assert_eq!(too_many.error_fields(), ["limit"]);
+}

@@ -46,6 +46,14 @@ impl PageRequest {
         Ok(Self { limit, after })
     }
 
+    /// As `parse`, but the largest page when no `limit` is given: for a list that part 1
+    /// answered whole (a ticket's timeline), so a client unaware of paging still gets all
+    /// of a usual ticket's events.
+    pub fn parse_widest(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, Error> {
+        let page = Self::parse(limit, cursor)?;
+        Ok(if limit.is_none() { Self { limit: MAX_LIMIT, ..page } } else { page })
+    }
+
     /// The repository fetches one row more than asked, to know whether a next page exists.
     pub fn fetch_limit(&self) -> i64 {
         self.limit + 1

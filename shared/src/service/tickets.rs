@@ -236,14 +236,20 @@ pub async fn assign(state: &AppState, caller: &Credential, id: TicketId, input: 
 }
 
 /// The timeline, oldest first.
-pub async fn events(state: &AppState, caller: &Credential, id: TicketId) -> Result<Vec<TicketEvent>, Error> {
+/// One page of the ticket's timeline, oldest first.
+pub async fn events(
+    state: &AppState,
+    caller: &Credential,
+    id: TicketId,
+    page: PageRequest,
+) -> Result<Page<TicketEvent>, Error> {
     let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
     // A ticket of another tenant is as absent as one that never existed.
     tickets_db::manager::get(&tx, tenant, id).await?;
-    let events = tickets_db::manager::events(&tx, tenant, id).await?;
+    let events = tickets_db::manager::events(&tx, tenant, id, page).await?;
     tx.commit().await?;
-    Ok(events)
+    Ok(page.into_page(events, |e| e.id.0))
 }
 
 /// The outbox event type a timeline entry publishes, if any: edits stay on the timeline.

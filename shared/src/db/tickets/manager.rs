@@ -10,6 +10,7 @@ use crate::{
     error::Error,
     ids::{EventId, TenantId, TicketId, UserId},
     model::{EventType, Ticket, TicketEvent, TicketStatus},
+    pagination::PageRequest,
     security::ActorId,
 };
 
@@ -76,8 +77,8 @@ pub async fn record_event(
         .map_err(|e| e.into_error("insert ticket event"))
 }
 
-pub async fn events(tx: &Tx, tenant: TenantId, ticket: TicketId) -> Result<Vec<TicketEvent>, Error> {
-    repository::list_events(tx, tenant, ticket).await.map_err(|e| e.into_error("list ticket events"))
+pub async fn events(tx: &Tx, tenant: TenantId, ticket: TicketId, page: PageRequest) -> Result<Vec<TicketEvent>, Error> {
+    repository::list_events(tx, tenant, ticket, page).await.map_err(|e| e.into_error("list ticket events"))
 }
 
 pub async fn enqueue(

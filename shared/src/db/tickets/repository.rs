@@ -7,6 +7,7 @@ use crate::{
     db::{DbError, Tx, keyset::KeysetQuery, like_pattern},
     ids::{CustomerId, EventId, TenantId, TicketId, UserId},
     model::{Actor, ActorType, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
+    pagination::PageRequest,
     security::ActorId,
 };
 
@@ -249,7 +250,14 @@ pub(super) async fn insert_event(
 }
 
 /// Oldest first, each with who did it.
-pub(super) async fn list_events(tx: &Tx, tenant: TenantId, ticket: TicketId) -> Result<Vec<TicketEvent>, DbError> {
+/// Oldest first, after `page.after`, one row more than the page (the page knows then
+/// whether another follows).
+pub(super) async fn list_events(
+    tx: &Tx,
+    tenant: TenantId,
+    ticket: TicketId,
+    page: PageRequest,
+) -> Result<Vec<TicketEvent>, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
@@ -259,11 +267,12 @@ pub(super) async fn list_events(tx: &Tx, tenant: TenantId, ticket: TicketId) -> 
              FROM ticket_events e
              LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_id
              LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = e.actor_api_key_id
-             WHERE e.tenant_id = $1 AND e.ticket_id = $2
-             ORDER BY e.id",
+             WHERE e.tenant_id = $1 AND e.ticket_id = $2 AND ($3::uuid IS NULL OR e.id > $3)
+             ORDER BY e.id
+             LIMIT $4",
         )
         .await?;
-    let rows = tx.client().query(&stmt, &[&tenant.0, &ticket.0]).await?;
+    let rows = tx.client().query(&stmt, &[&tenant.0, &ticket.0, &page.after, &page.fetch_limit()]).await?;
     rows.iter()
         .map(|row| {
             Ok(TicketEvent {
