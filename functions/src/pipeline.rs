@@ -18,8 +18,9 @@ use crate::lambda::init;
 /// Events younger than this were probably just published by their own request.
 pub const SWEEP_MIN_AGE: Duration = Duration::from_secs(5);
 /// Work per run is capped (20 send calls of at most 2 s each) so a backlog spreads over
-/// the next ticks. That is not a promise to finish inside the 30 s timeout: a run cut
-/// short leaves what it sent unmarked, and the next one sends it again.
+/// the next ticks. That is not a promise to finish inside the 30 s timeout: each batch is
+/// marked as soon as it is sent, and a run cut short between a send and its mark leaves
+/// that batch to be sent again when its lease passes.
 pub const SWEEP_LIMIT: i32 = 200;
 
 pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {

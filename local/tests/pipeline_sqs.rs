@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{
     TestApp,
-    sqs::{DEFAULT_PORT, TestQueue, endpoint, eventually, stop_endpoint},
+    sqs::{DEFAULT_PORT, TestQueue, endpoint, eventually, failing_after, stop_endpoint},
 };
 use crm_core::{AppState, Config, db::testing::TestDb, service::pipeline};
 use serde_json::{Value, json};
@@ -153,6 +153,95 @@ async fn tickets_made_while_sqs_is_down_are_delivered_by_the_sweeper() {
     stop_endpoint(port);
 }
 
+/// A sweeper's state (no HTTP): `db`, the queue at `queue_url` on `sqs`.
+fn sweeper_state(db: &TestDb, queue_url: &str, sqs: &str) -> AppState {
+    let config = Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(db.url.clone()),
+        "SQS_QUEUE_URL" => Some(queue_url.to_owned()),
+        "AWS_ENDPOINT_URL" => Some(sqs.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    AppState::new(config, 4).unwrap()
+}
+
+/// `n` events of one tenant left unpublished a minute ago, the oldest first by a second each.
+async fn stale_events(db: &TestDb, n: i32) -> tokio_postgres::Client {
+    let owner = db.connect().await;
+    owner
+        .execute(
+            "WITH t AS (INSERT INTO tenants (id, name) VALUES (gen_random_uuid(), 'T') RETURNING id)
+             INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload, created_at)
+             SELECT t.id, gen_random_uuid(), 'ticket.created', gen_random_uuid(), jsonb_build_object('n', n),
+                    now() - interval '1 minute' - make_interval(secs => $1 - n)
+             FROM t, generate_series(1, $1) n",
+            &[&n],
+        )
+        .await
+        .unwrap();
+    owner
+}
+
+async fn scalar(owner: &tokio_postgres::Client, sql: &str) -> i64 {
+    owner.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn a_sweep_that_fails_half_way_keeps_what_it_sent_marked_and_frees_the_rest() {
+    let db = TestDb::create().await;
+    let owner = stale_events(&db, 25).await;
+    // SQS takes the first batch of ten and fails the second.
+    let flaky = sweeper_state(&db, "http://sqs.invalid/123456789012/flaky", &failing_after(1).await);
+    let flaky_queue = flaky.events.queue.as_ref().unwrap();
+    let failed = pipeline::sweep(&flaky, flaky_queue, Duration::from_secs(5), 50).await;
+    assert!(failed.is_err(), "the run reports the failed batch");
+    let first_ten = "SELECT count(*) FROM (SELECT published_at FROM outbox ORDER BY created_at LIMIT 10) s
+                     WHERE published_at IS NOT NULL";
+    assert_eq!(scalar(&owner, first_ten).await, 10, "the batch SQS accepted is marked published");
+    let free = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND leased_until IS NULL";
+    assert_eq!(scalar(&owner, free).await, 15, "the rest is given back, not left leased");
+
+    // The next run, on a queue that works, sends the fifteen and nothing twice.
+    let queue = TestQueue::create(DEFAULT_PORT, 5, 30).await;
+    let state = sweeper_state(&db, &queue.url, &endpoint(DEFAULT_PORT));
+    let sent = pipeline::sweep(&state, state.events.queue.as_ref().unwrap(), Duration::from_secs(5), 50).await;
+    assert_eq!(sent.unwrap(), 15);
+    eventually(Duration::from_secs(10), "15 messages", || async { queue.depth(&queue.url).await == 15 }).await;
+}
+
+#[tokio::test]
+async fn a_sweep_waiting_on_sqs_holds_no_row_lock_and_its_rows_go_to_no_other_sweeper() {
+    let db = TestDb::create().await;
+    let owner = stale_events(&db, 5).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let stuck = sweeper_state(&db, &format!("http://127.0.0.1:{port}/123456789012/silent"), &endpoint(port));
+    let run = tokio::spawn(async move {
+        let queue = stuck.events.queue.as_ref().unwrap();
+        pipeline::sweep(&stuck, queue, Duration::from_secs(5), 50).await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // While it waits on SQS, a writer can lock every outbox row at once...
+    let locked = scalar(&owner, "SELECT count(*) FROM (SELECT 1 FROM outbox FOR UPDATE NOWAIT) l").await;
+    assert_eq!(locked, 5);
+    // ...and another sweeper finds nothing to send: the rows are leased.
+    let queue = TestQueue::create(DEFAULT_PORT, 5, 30).await;
+    let state = sweeper_state(&db, &queue.url, &endpoint(DEFAULT_PORT));
+    let other = pipeline::sweep(&state, state.events.queue.as_ref().unwrap(), Duration::from_secs(5), 50).await;
+    assert_eq!(other.unwrap(), 0);
+
+    assert!(run.await.unwrap().is_err(), "the silent queue fails the run within its send budget");
+    let again = pipeline::sweep(&state, state.events.queue.as_ref().unwrap(), Duration::from_secs(5), 50).await;
+    assert_eq!(again.unwrap(), 5, "the failed run gave its rows back");
+}
+
 #[tokio::test]
 async fn two_racing_sweepers_publish_each_row_once() {
     let queue = TestQueue::create(DEFAULT_PORT, 5, 30).await;
@@ -169,16 +258,7 @@ async fn two_racing_sweepers_publish_each_row_once() {
         )
         .await
         .unwrap();
-    let url = db.url.clone();
-    let (queue_url, sqs) = (queue.url.clone(), endpoint(DEFAULT_PORT));
-    let config = Config::from_lookup(|k| match k {
-        "DATABASE_URL" => Some(url.clone()),
-        "SQS_QUEUE_URL" => Some(queue_url.clone()),
-        "AWS_ENDPOINT_URL" => Some(sqs.clone()),
-        _ => None,
-    })
-    .unwrap();
-    let state = AppState::new(config, 4).unwrap();
+    let state = sweeper_state(&db, &queue.url, &endpoint(DEFAULT_PORT));
     let sweeper = |state: AppState| async move {
         let queue = state.events.queue.as_ref().unwrap();
         let mut sent = 0;

@@ -125,3 +125,77 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// An SQS endpoint that accepts the first `accepted` SendMessageBatch calls whole and
+/// answers every later call with a 500, as an SQS that fails half-way through a run would.
+/// Answers the AWS JSON 1.0 protocol the SDK speaks, over keep-alive connections.
+pub async fn failing_after(accepted: usize) -> String {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let calls = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let calls = calls.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        let mut chunk = [0u8; 8192];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buffer.len() < end + 4 + length {
+                        let mut chunk = [0u8; 8192];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let request: serde_json::Value =
+                        serde_json::from_slice(&buffer[end + 4..end + 4 + length]).unwrap_or_default();
+                    buffer.drain(..end + 4 + length);
+                    let (status, body) = if calls.fetch_add(1, Ordering::SeqCst) < accepted {
+                        let ids = request["Entries"].as_array().cloned().unwrap_or_default();
+                        let successful: Vec<serde_json::Value> = ids
+                            .iter()
+                            .map(|e| {
+                                serde_json::json!({"Id": e["Id"], "MessageId": uuid::Uuid::new_v4().to_string(),
+                                    "MD5OfMessageBody": "00000000000000000000000000000000"})
+                            })
+                            .collect();
+                        ("200 OK", serde_json::json!({"Successful": successful, "Failed": []}))
+                    } else {
+                        (
+                            "500 Internal Server Error",
+                            serde_json::json!({"__type": "InternalFailure", "message": "injected"}),
+                        )
+                    };
+                    let body = body.to_string();
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    endpoint(port)
+}

@@ -19,7 +19,7 @@ use aws_sdk_sqs::{
 };
 
 /// SQS takes at most 10 messages per batch call.
-const BATCH: usize = 10;
+pub const BATCH: usize = 10;
 /// The whole of one send call, connection and answer included, in one attempt. A send
 /// follows a committed write inside the request (or the sweeper's run): a slow queue must
 /// never push that past the function's timeout, where the client would see an error for a

@@ -13,7 +13,7 @@ use crate::{
     events::{
         EventPayload, OutboxEvent,
         mailer::{LogMailer, Mailer, Notice},
-        sqs::EventsQueue,
+        sqs::{BATCH, EventsQueue},
     },
     ids::EventId,
     metrics,
@@ -68,29 +68,68 @@ async fn mark_published(state: &AppState, ids: &[EventId]) -> Result<(), Error> 
     tx.commit().await
 }
 
+/// How long a sweep run keeps the rows it took from other runs: longer than the sweeper
+/// function's 30 s timeout, so a live run's rows are never taken twice, and short enough
+/// that the rows of a run that died go out again within a minute.
+pub const SWEEP_LEASE: Duration = Duration::from_secs(60);
+
 /// Publishes up to `limit` events left unpublished for at least `min_age`, oldest first.
-/// Rows are locked while they are sent, so two sweepers never send the same row at once.
-/// A run that dies or fails to commit after the send leaves its rows unpublished, and the
-/// next run sends them again: at least once, deduplicated by the consumer.
+/// The rows are leased in a short transaction of their own, so no row lock is held while
+/// SQS is called; each batch SQS accepts is marked published at once, and the first batch
+/// call that fails ends the run and gives the unsent rows back to the next one. A run
+/// that dies between a send and its mark leaves the rows to be sent again when the lease
+/// passes: at least once, deduplicated by the consumer.
 pub async fn sweep(state: &AppState, queue: &EventsQueue, min_age: Duration, limit: i32) -> Result<usize, Error> {
     let tx = state.db.begin_unscoped().await?;
-    let events = outbox_db::manager::claim_stale(&tx, min_age, limit).await?;
-    // Oldest first: the first claimed row is the lag; nothing claimed means none beyond `min_age`.
+    let events = outbox_db::manager::lease_stale(&tx, min_age, limit, SWEEP_LEASE).await?;
+    tx.commit().await?;
+    // Oldest first: the first leased row is the lag; nothing leased means none beyond `min_age`.
     let lag = events.first().map_or(0.0, |oldest| (Utc::now() - oldest.created_at).as_seconds_f64());
     metrics::outbox_lag(lag);
-    if events.is_empty() {
-        tx.rollback().await?;
-        return Ok(0);
+    let mut published = 0;
+    let mut unsent = Vec::new();
+    let mut failure = None;
+    for batch in events.chunks(BATCH) {
+        if failure.is_some() {
+            unsent.extend(batch.iter().map(|e| e.id));
+            continue;
+        }
+        match queue.send(batch).await {
+            Ok(sent) => {
+                metrics::count(metrics::EVENTS_PUBLISHED, sent.len() as u64);
+                unsent.extend(batch.iter().map(|e| e.id).filter(|id| !sent.contains(id)));
+                if let Err(e) = mark_published(state, &sent).await {
+                    // Sent, not marked: sent again when the lease passes; the consumer deduplicates.
+                    failure = Some(e);
+                    continue;
+                }
+                published += sent.len();
+            }
+            Err(e) => {
+                unsent.extend(batch.iter().map(|e| e.id));
+                failure = Some(e);
+            }
+        }
     }
-    let sent = queue.send(&events).await?;
-    metrics::count(metrics::EVENTS_PUBLISHED, sent.len() as u64);
-    outbox_db::manager::mark_published(&tx, &sent).await?;
-    tx.commit().await?;
+    if !unsent.is_empty() {
+        if let Err(e) = release(state, &unsent).await {
+            tracing::warn!(error = %e, count = unsent.len(), "leases not given back; the rows wait for them to pass");
+        }
+    }
     if let Some(oldest) = events.first() {
         let lag = (Utc::now() - oldest.created_at).num_milliseconds();
-        tracing::info!(published = sent.len(), claimed = events.len(), oldest_lag_ms = lag, "outbox swept");
+        tracing::info!(published, leased = events.len(), oldest_lag_ms = lag, "outbox swept");
     }
-    Ok(sent.len())
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(published),
+    }
+}
+
+async fn release(state: &AppState, ids: &[EventId]) -> Result<(), Error> {
+    let tx = state.db.begin_unscoped().await?;
+    outbox_db::manager::release(&tx, ids).await?;
+    tx.commit().await
 }
 
 /// Without SQS: hands unpublished events straight to the consumer, in process, and marks

@@ -17,3 +17,12 @@ pub async fn mark_published(tx: &Tx, ids: &[EventId]) -> Result<i64, Error> {
     let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
     repository::mark_published(tx, &ids).await.map_err(|e| e.into_error("mark outbox events published"))
 }
+
+pub async fn lease_stale(tx: &Tx, min_age: Duration, limit: i32, lease: Duration) -> Result<Vec<OutboxEvent>, Error> {
+    repository::lease_stale(tx, min_age, limit, lease).await.map_err(|e| e.into_error("lease outbox events"))
+}
+
+pub async fn release(tx: &Tx, ids: &[EventId]) -> Result<i64, Error> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+    repository::release(tx, &ids).await.map_err(|e| e.into_error("release outbox leases"))
+}

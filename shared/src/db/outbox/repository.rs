@@ -36,6 +36,31 @@ pub(super) async fn claim_stale(tx: &Tx, min_age: Duration, limit: i32) -> Resul
     rows.iter().map(event).collect()
 }
 
+/// Leases the oldest unpublished events at least `min_age` old whose lease is free, for
+/// `lease`, oldest first; no lock outlives the statement.
+pub(super) async fn lease_stale(
+    tx: &Tx,
+    min_age: Duration,
+    limit: i32,
+    lease: Duration,
+) -> Result<Vec<OutboxEvent>, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "SELECT id, tenant_id, event_type, ticket_id, payload, created_at
+             FROM outbox_lease_stale(make_interval(secs => $1), $2, make_interval(secs => $3))
+             ORDER BY created_at",
+        )
+        .await?;
+    let rows = tx.client().query(&stmt, &[&min_age.as_secs_f64(), &limit, &lease.as_secs_f64()]).await?;
+    rows.iter().map(event).collect()
+}
+
+pub(super) async fn release(tx: &Tx, ids: &[Uuid]) -> Result<i64, DbError> {
+    let stmt = tx.client().prepare_cached("SELECT outbox_release($1)").await?;
+    Ok(tx.client().query_one(&stmt, &[&ids]).await?.try_get(0)?)
+}
+
 pub(super) async fn mark_published(tx: &Tx, ids: &[Uuid]) -> Result<i64, DbError> {
     let stmt = tx.client().prepare_cached("SELECT outbox_mark_published($1)").await?;
     Ok(tx.client().query_one(&stmt, &[&ids]).await?.try_get(0)?)
