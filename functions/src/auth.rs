@@ -16,7 +16,7 @@ use crate::{HandlerResult, http};
 /// Takes a sign-up and mails a single-use link (24 h) that creates the tenant and its
 /// admin. A taken address answers the same (its owner gets a mail saying so instead), so
 /// the answer never tells which addresses have accounts.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterInput,
+#[utoipa::path(post, operation_id = "register", path = "/api/v1/auth/register", tag = "auth", security(()), request_body = RegisterInput,
     responses((status = 202, description = "A verification link was mailed (or, for a taken address, a note)", body = SignupAccepted)))]
 pub async fn register(state: AppState, req: Request) -> HandlerResult {
     let input = http::json_body(&req)?;
@@ -25,7 +25,7 @@ pub async fn register(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Redeems the sign-up link: the tenant and its admin exist from here on, logged in.
-#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenInput,
+#[utoipa::path(post, operation_id = "verifyEmail", path = "/api/v1/auth/verify-email", tag = "auth", security(()), request_body = TokenInput,
     responses((status = 200, description = "Tenant, admin and a token pair", body = AuthSession),
         (status = 400, description = "The token is used, expired or unknown", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The address got an account meanwhile (another sign-up was verified first)", body = Problem, content_type = "application/problem+json")))]
@@ -37,7 +37,7 @@ pub async fn verify_email(state: AppState, req: Request) -> HandlerResult {
 
 /// Mails a single-use reset link (1 h) to a known, active address; answers the same for
 /// any address.
-#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", request_body = ForgotPasswordInput,
+#[utoipa::path(post, operation_id = "forgotPassword", path = "/api/v1/auth/password/forgot", tag = "auth", security(()), request_body = ForgotPasswordInput,
     responses((status = 202, description = "If the address has an active account, a reset link was mailed")))]
 pub async fn forgot_password(state: AppState, req: Request) -> HandlerResult {
     let input = http::json_body(&req)?;
@@ -46,7 +46,7 @@ pub async fn forgot_password(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Sets a new password from a reset link; every session of the user ends.
-#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = TokenPasswordInput,
+#[utoipa::path(post, operation_id = "resetPassword", path = "/api/v1/auth/password/reset", tag = "auth", security(()), request_body = TokenPasswordInput,
     responses((status = 204, description = "The password is changed and every refresh token revoked"),
         (status = 400, description = "The token is used, expired or unknown", body = Problem, content_type = "application/problem+json")))]
 pub async fn reset_password(state: AppState, req: Request) -> HandlerResult {
@@ -56,7 +56,7 @@ pub async fn reset_password(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Changes the caller's password; the caller's other sessions end, this one stays.
-#[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordInput,
+#[utoipa::path(post, operation_id = "changePassword", path = "/api/v1/auth/password/change", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordInput,
     responses((status = 204, description = "The password is changed; the caller's other refresh tokens are revoked")))]
 pub async fn change_password(state: AppState, req: Request) -> HandlerResult {
     let caller = http::credential(&state, &req)?;
@@ -66,7 +66,7 @@ pub async fn change_password(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Redeems an invitation with the password the invitee chooses, and logs them in.
-#[utoipa::path(post, path = "/api/v1/auth/accept-invitation", tag = "auth", request_body = TokenPasswordInput,
+#[utoipa::path(post, operation_id = "acceptInvitation", path = "/api/v1/auth/accept-invitation", tag = "auth", security(()), request_body = TokenPasswordInput,
     responses((status = 200, description = "The new user, its tenant and a token pair", body = AuthSession),
         (status = 400, description = "The token is used, expired or unknown", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The address already has an account", body = Problem, content_type = "application/problem+json")))]
@@ -78,7 +78,7 @@ pub async fn accept_invitation(state: AppState, req: Request) -> HandlerResult {
 
 /// Exchanges email and password for a token pair. A wrong password and an unknown email
 /// answer the same 401.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginInput,
+#[utoipa::path(post, operation_id = "login", path = "/api/v1/auth/login", tag = "auth", security(()), request_body = LoginInput,
     responses((status = 200, description = "A token pair", body = AuthSession),
         (status = 401, description = "Wrong email or password, or a disabled account", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins for this address or from this IP; see `Retry-After`", body = Problem, content_type = "application/problem+json")))]
@@ -90,7 +90,7 @@ pub async fn login(state: AppState, req: Request) -> HandlerResult {
 
 /// Rotates a refresh token: the presented one is spent; presenting a spent one revokes
 /// the whole session (token family), unless within the reuse grace of its rotation.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshInput,
+#[utoipa::path(post, operation_id = "refreshSession", path = "/api/v1/auth/refresh", tag = "auth", security(()), request_body = RefreshInput,
     responses((status = 200, description = "A new token pair (also for a spent token presented again within `AUTH_REFRESH_REUSE_GRACE_SECS` of its rotation: a retry or a race, not a copy)", body = AuthSession),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many refused refresh tokens from this IP; see `Retry-After`", body = Problem, content_type = "application/problem+json")))]
@@ -101,7 +101,7 @@ pub async fn refresh(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Ends the session the refresh token belongs to (idempotent).
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshInput,
+#[utoipa::path(post, operation_id = "logout", path = "/api/v1/auth/logout", tag = "auth", security(()), request_body = RefreshInput,
     responses((status = 204, description = "The session is over"),
         (status = 401, description = "Not a refresh token this API issued", body = Problem, content_type = "application/problem+json")))]
 pub async fn logout(state: AppState, req: Request) -> HandlerResult {
@@ -111,7 +111,7 @@ pub async fn logout(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// The caller and its tenant.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getMe", path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "The caller", body = Me)))]
 pub async fn me(state: AppState, req: Request) -> HandlerResult {
     let caller = http::credential(&state, &req)?;

@@ -5,7 +5,7 @@ use crm_core::{
     error::Problem,
     ids::CustomerId,
     model::Customer,
-    pagination::Page,
+    pagination::CustomerPage,
     service::customers::{self, CreateCustomerInput, UpdateCustomerInput},
 };
 use lambda_http::{Request, http::StatusCode};
@@ -13,7 +13,7 @@ use lambda_http::{Request, http::StatusCode};
 use crate::{HandlerResult, http};
 
 /// Adds a customer. Send an `Idempotency-Key` to make retries safe.
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CreateCustomerInput,
+#[utoipa::path(post, operation_id = "createCustomer", path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CreateCustomerInput,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]+$", description = "Retrying with the same key and body answers the first response; another body answers 422")),
     responses((status = 201, description = "The new customer (or, for a repeated key, the first answer)", body = Customer),
         (status = 409, description = "A customer with this email exists in this tenant", body = Problem, content_type = "application/problem+json")))]
@@ -25,11 +25,11 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// The tenant's customers, newest first, in keyset pages.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listCustomers", path = "/api/v1/customers", tag = "customers", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)", minimum = 1, maximum = 100),
-        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
-        ("q" = Option<String>, Query, description = "Part of the name or email, case-insensitive (at most 200 characters)")),
-    responses((status = 200, description = "A page of customers", body = Page<Customer>)))]
+        ("cursor" = Option<String>, Query, min_length = 24, max_length = 24, pattern = r"^[A-Za-z0-9_-]{24}$", description = "`nextCursor` of the previous page"),
+        ("q" = Option<String>, Query, max_length = 200, description = "Part of the name or email, case-insensitive (at most 200 characters)")),
+    responses((status = 200, description = "A page of customers", body = CustomerPage)))]
 pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let caller = http::credential(&state, &req)?;
     let page = http::page(&req)?;
@@ -38,8 +38,8 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// One customer of the tenant.
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+#[utoipa::path(get, operation_id = "getCustomer", path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, max_length = 36, description = "Customer id")),
     responses((status = 200, description = "The customer", body = Customer),
         (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
@@ -49,8 +49,8 @@ pub async fn get(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Changes any of the create fields.
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])), request_body = UpdateCustomerInput,
-    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+#[utoipa::path(patch, operation_id = "updateCustomer", path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])), request_body = UpdateCustomerInput,
+    params(("id" = uuid::Uuid, Path, max_length = 36, description = "Customer id")),
     responses((status = 200, description = "The updated customer", body = Customer),
         (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another customer of this tenant has this email", body = Problem, content_type = "application/problem+json")))]
@@ -62,8 +62,8 @@ pub async fn update(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Deletes a customer and its resolved tickets. Admin only; refused while it has open tickets.
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "Customer id")),
+#[utoipa::path(delete, operation_id = "deleteCustomer", path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, max_length = 36, description = "Customer id")),
     responses((status = 204, description = "Deleted"),
         (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such customer in this tenant", body = Problem, content_type = "application/problem+json"),

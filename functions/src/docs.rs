@@ -39,13 +39,13 @@ pub async fn serve(state: AppState, req: Request) -> HandlerResult {
 }
 
 /// Swagger UI.
-#[utoipa::path(get, path = "/api-docs", tag = "system", responses((status = 200, description = "Swagger UI", content_type = "text/html")))]
+#[utoipa::path(get, operation_id = "getDocsPage", path = "/api-docs", tag = "system", security(()), responses((status = 200, description = "Swagger UI", content_type = "text/html")))]
 pub async fn ui(_state: AppState, _req: Request) -> HandlerResult {
     text(PAGE, "text/html; charset=utf-8", "no-cache")
 }
 
 /// This OpenAPI document.
-#[utoipa::path(get, path = "/api-docs/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
+#[utoipa::path(get, operation_id = "getOpenApiDocument", path = "/api-docs/openapi.json", tag = "system", security(()), responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
 pub async fn spec(_state: AppState, _req: Request) -> HandlerResult {
     text(openapi::json(), "application/json", "no-cache")
 }
@@ -64,7 +64,7 @@ enum AssetFile {
 }
 
 /// Swagger UI's script and stylesheet.
-#[utoipa::path(get, path = "/api-docs/assets/{file}", tag = "system",
+#[utoipa::path(get, operation_id = "getDocsAsset", path = "/api-docs/assets/{file}", tag = "system", security(()),
     params(("file" = inline(AssetFile), Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css` or `swagger-initializer.js`")),
     responses((status = 200, description = "The asset"), (status = 404, description = "No such asset", body = crm_core::error::Problem, content_type = "application/problem+json")))]
 pub async fn asset(_state: AppState, req: Request) -> HandlerResult {

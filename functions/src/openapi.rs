@@ -1,6 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the controllers' annotations and the types
 //! they exchange. Responses every route shares are added in one place
 //! ([`CommonResponses`]) instead of being repeated on each controller.
+//!
+//! Routes that take no token say so with an empty requirement (`security(())`, `[{}]` in
+//! the document) rather than saying nothing, so a reader (or a linter) can tell a public
+//! route from a forgotten one.
 
 use crm_core::{
     error::{FieldError, Problem},
@@ -9,7 +13,7 @@ use crm_core::{
         Notification, Priority, PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus,
         User,
     },
-    pagination::Page,
+    pagination::{ApiKeyPage, CustomerPage, NotificationPage, TicketPage, UserPage},
     service::{
         accounts::{ChangePasswordInput, ForgotPasswordInput, InviteInput, TokenInput, TokenPasswordInput},
         api_keys::CreateApiKeyInput,
@@ -21,11 +25,11 @@ use crm_core::{
     },
 };
 use utoipa::{
-    Modify, OpenApi,
+    Modify, OpenApi, ToSchema,
     openapi::{
-        self, Content, Ref, RefOr, ResponseBuilder,
+        self, Content, HeaderBuilder, KnownFormat, ObjectBuilder, Ref, RefOr, ResponseBuilder, SchemaFormat, Type,
         path::Operation,
-        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
     },
 };
 
@@ -49,14 +53,14 @@ use crate::{api_keys, auth, customers, docs, notifications, stats, system, ticke
         system::health, docs::ui, docs::spec, docs::asset,
     ),
     components(schemas(
-        Problem, FieldError, User, Tenant, Role, AuthSession, Me, Page<User>, Health,
+        Problem, FieldError, GatewayThrottled, User, Tenant, Role, AuthSession, Me, UserPage, Health,
         RegisterInput, LoginInput, RefreshInput, CreateUserInput, UpdateUserInput, SignupAccepted, Invitation,
         TokenInput, TokenPasswordInput, ForgotPasswordInput, ChangePasswordInput, InviteInput,
-        ApiKey, CreatedApiKey, Page<ApiKey>, CreateApiKeyInput, ActorType,
-        Customer, Page<Customer>, CreateCustomerInput, UpdateCustomerInput,
-        Ticket, Page<Ticket>, CustomerSummary, TicketStatus, Priority, EventType, Actor, TicketEvent,
+        ApiKey, CreatedApiKey, ApiKeyPage, CreateApiKeyInput, ActorType,
+        Customer, CustomerPage, CreateCustomerInput, UpdateCustomerInput,
+        Ticket, TicketPage, CustomerSummary, TicketStatus, Priority, EventType, Actor, TicketEvent,
         CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,
-        Notification, Page<Notification>, Stats, PriorityCounts,
+        Notification, NotificationPage, Stats, PriorityCounts,
     )),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
@@ -95,8 +99,20 @@ impl Modify for BearerAuth {
     }
 }
 
+/// API Gateway's own answer when the stage's throttle (stricter on the auth routes, see
+/// template.yaml) refuses a request before any function runs: not problem+json, and
+/// without `Retry-After`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only its schema is used
+struct GatewayThrottled {
+    /// `Too Many Requests`.
+    #[schema(max_length = 64)]
+    message: String,
+}
+
 /// What any route may answer besides its own outcomes: bad bodies for routes that take
-/// one, 401 for routes behind a token, 400 for bad parameters, and the server's own 5xx.
+/// one, 401 for routes behind a token, 400 for bad parameters, 429 from the gateway's
+/// throttle, and the server's own 5xx.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -123,16 +139,14 @@ fn add_common(op: &mut Operation) {
     if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
         common.push(("400", "A path or query parameter is malformed; `errors` names it"));
     }
-    if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+    // `[{}]` (no token needed) requires nothing, so it never answers 401.
+    if op.security.as_ref().is_some_and(|s| s.iter().any(|r| *r != SecurityRequirement::default())) {
         common.push((
             "401",
             "The bearer token is missing, malformed, forged or expired, its user is disabled or gone, or its API key is revoked or expired",
         ));
     }
-    common.extend([
-        ("500", "An unexpected error (details are logged, not shown)"),
-        ("503", "The database is unreachable; retry later"),
-    ]);
+    common.push(("500", "An unexpected error (details are logged, not shown)"));
     for (status, description) in common {
         op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
             RefOr::T(
@@ -142,5 +156,232 @@ fn add_common(op: &mut Operation) {
                     .build(),
             )
         });
+    }
+    op.responses.responses.entry("503".to_owned()).or_insert_with(|| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description("The database is unreachable; retry later")
+                .header("Retry-After", retry_after("Seconds to wait: always 5"))
+                .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                .build(),
+        )
+    });
+    add_throttled(op);
+}
+
+/// Every route can meet API Gateway's throttle. A route whose own 429 is documented
+/// (the login and refresh locks) answers problem+json with `Retry-After` and, from the
+/// gateway, its JSON without the header; every other route only the latter.
+fn add_throttled(op: &mut Operation) {
+    let gateway = Content::new(Some(Ref::from_schema_name("GatewayThrottled")));
+    match op.responses.responses.get_mut("429") {
+        Some(RefOr::T(own)) => {
+            own.description
+                .push_str("; or API Gateway's throttle refused the request (`application/json`, no `Retry-After`)");
+            own.headers.insert(
+                "Retry-After".to_owned(),
+                RefOr::T(retry_after("Seconds until the lock ends (problem+json answers only)")),
+            );
+            own.content.insert("application/json".to_owned(), RefOr::T(gateway));
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            op.responses.responses.insert(
+                "429".to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description("API Gateway's throttle refused the request before it reached the API")
+                        .content("application/json", gateway)
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// `Retry-After` in seconds. The throttle's lock is at most `AUTH_THROTTLE_MAX_LOCK_SECS`,
+/// which reaches the database as a 32-bit integer.
+fn retry_after(description: &str) -> openapi::Header {
+    HeaderBuilder::new()
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                .minimum(Some(1))
+                .maximum(Some(i32::MAX)),
+        ))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::from_str(super::json()).unwrap()
+    }
+
+    fn operations(doc: &Value) -> Vec<(String, &Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((format!("{} {path}", method.to_uppercase()), op));
+            }
+        }
+        out
+    }
+
+    /// Every `$ref` name under `value`.
+    fn refs<'a>(value: &'a Value, out: &mut BTreeSet<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("$ref", Value::String(r)) => {
+                            out.insert(r.trim_start_matches("#/components/schemas/"));
+                        }
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_operation_has_its_own_operation_id() {
+        let doc = doc();
+        let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+        for (route, op) in operations(&doc) {
+            let id = op["operationId"].as_str().filter(|id| !id.is_empty());
+            let id = id.unwrap_or_else(|| panic!("{route} has no operationId"));
+            if let Some(first) = seen.insert(id, route.clone()) {
+                panic!("operationId {id} names both {first} and {route}");
+            }
+        }
+        assert_eq!(seen["listTickets"], "GET /api/v1/tickets");
+        assert_eq!(seen["listCustomers"], "GET /api/v1/customers");
+    }
+
+    #[test]
+    fn pages_refer_to_their_items_schema() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        for (page, item) in [
+            ("UserPage", "User"),
+            ("ApiKeyPage", "ApiKey"),
+            ("CustomerPage", "Customer"),
+            ("TicketPage", "Ticket"),
+            ("NotificationPage", "Notification"),
+        ] {
+            let items = &schemas[page]["properties"]["items"];
+            assert_eq!(items["items"], serde_json::json!({"$ref": format!("#/components/schemas/{item}")}), "{page}");
+            assert_eq!(items["maxItems"].as_i64(), Some(crm_core::pagination::MAX_LIMIT), "{page}");
+            assert!(schemas[item]["properties"].is_object(), "{item} is a schema of its own");
+        }
+        // The named pages describe what the lists answer: a serialized `Page<T>`.
+        let page = crm_core::pagination::PageRequest { limit: 1, after: None }
+            .into_page(vec![uuid::Uuid::now_v7(), uuid::Uuid::now_v7()], |id| *id);
+        let answered = serde_json::to_value(&page).unwrap();
+        let answered: BTreeSet<&String> = answered.as_object().unwrap().keys().collect();
+        let documented: BTreeSet<&String> = schemas["TicketPage"]["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(answered, documented);
+        let cursor = page.next_cursor.unwrap();
+        let next = &schemas["TicketPage"]["properties"]["nextCursor"];
+        assert_eq!(next["maxLength"].as_u64(), Some(cursor.len() as u64));
+        // The generic page is never a schema of its own (it would inline its items).
+        assert!(schemas.as_object().unwrap().keys().all(|name| !name.starts_with("Page")));
+    }
+
+    #[test]
+    fn every_route_documents_429_and_the_locks_their_retry_after() {
+        let doc = doc();
+        for (route, op) in operations(&doc) {
+            let throttled = &op["responses"]["429"];
+            assert!(throttled["content"]["application/json"].is_object(), "{route}: the gateway's 429");
+            let own = throttled["content"]["application/problem+json"].is_object();
+            let locks = ["POST /api/v1/auth/login", "POST /api/v1/auth/refresh"].contains(&route.as_str());
+            assert_eq!(own, locks, "{route}: only the login and refresh locks answer 429 themselves");
+            assert_eq!(throttled["headers"]["Retry-After"].is_object(), locks, "{route}");
+            assert!(op["responses"]["503"]["headers"]["Retry-After"].is_object(), "{route}");
+        }
+    }
+
+    #[test]
+    fn request_strings_and_integers_are_bounded() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        // Everything a request can carry: its parameters and body, and the schemas they use.
+        let mut inputs: Vec<(String, &Value)> = Vec::new();
+        let mut used = BTreeSet::new();
+        for (route, op) in operations(&doc) {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                inputs.push((format!("{route} {}", param["name"]), &param["schema"]));
+            }
+            refs(&op["requestBody"], &mut used);
+        }
+        let mut pending: Vec<&str> = used.iter().copied().collect();
+        while let Some(name) = pending.pop() {
+            let mut found = BTreeSet::new();
+            refs(&schemas[name], &mut found);
+            pending.extend(found.difference(&used).copied().collect::<Vec<_>>());
+            used.extend(found);
+        }
+        for name in &used {
+            let schema = &schemas[*name];
+            inputs.push(((*name).to_owned(), schema));
+            for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+                inputs.push((format!("{name}.{field}"), property));
+            }
+        }
+        let has = |schema: &Value, kind: &str| match &schema["type"] {
+            Value::String(t) => t == kind,
+            Value::Array(ts) => ts.iter().any(|t| t == kind),
+            _ => false,
+        };
+        for (name, schema) in inputs {
+            if has(schema, "string") {
+                assert!(
+                    schema["maxLength"].is_u64() || schema["enum"].is_array(),
+                    "{name} is a string without maxLength or enum: {schema}"
+                );
+            }
+            if has(schema, "integer") {
+                assert!(schema["minimum"].is_number() && schema["maximum"].is_number(), "{name}: {schema}");
+            }
+        }
+        let key = &doc["paths"]["/api/v1/tickets"]["post"]["parameters"][0]["schema"];
+        assert_eq!(key["maxLength"].as_u64(), Some(255), "Idempotency-Key: as IdempotencyKey::parse enforces");
+    }
+
+    #[test]
+    fn the_lint_exempts_no_schema_a_request_uses() {
+        // .spectral.yaml turns the input-bound rules off for response-only schemas; a
+        // request schema in that list would hide an unbounded input.
+        let ruleset = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.spectral.yaml")).unwrap();
+        let doc = doc();
+        let mut requested = BTreeSet::new();
+        for (_, op) in operations(&doc) {
+            refs(&op["requestBody"], &mut requested);
+            refs(&op["parameters"], &mut requested);
+        }
+        let schemas = &doc["components"]["schemas"];
+        let mut pending: Vec<&str> = requested.iter().copied().collect();
+        while let Some(name) = pending.pop() {
+            let mut found = BTreeSet::new();
+            refs(&schemas[name], &mut found);
+            pending.extend(found.difference(&requested).copied().collect::<Vec<_>>());
+            requested.extend(found);
+        }
+        for name in requested {
+            assert!(
+                !ruleset.contains(&format!("#/components/schemas/{name}\"")),
+                "{name} is part of a request but .spectral.yaml exempts it"
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::{HandlerResult, http};
 
 /// Ticket counts by status and priority, customer count, mean resolution time. Read from
 /// counters kept with every change, so it costs the same for 100 tickets or a million.
-#[utoipa::path(get, path = "/api/v1/stats", tag = "stats", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getStats", path = "/api/v1/stats", tag = "stats", security(("bearer" = [])),
     responses((status = 200, description = "The tenant's stats", body = Stats)))]
 pub async fn get(state: AppState, req: Request) -> HandlerResult {
     let caller = http::credential(&state, &req)?;

@@ -9,7 +9,7 @@ use lambda_http::{Request, http::StatusCode};
 use crate::{HandlerResult, http};
 
 /// 200 while PostgreSQL answers; 503 problem+json otherwise.
-#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, description = "Serving", body = Health)))]
+#[utoipa::path(get, operation_id = "getHealth", path = "/health", tag = "system", security(()), responses((status = 200, description = "Serving", body = Health)))]
 pub async fn health(state: AppState, _req: Request) -> HandlerResult {
     let report = health::check(&state).await?;
     http::json(StatusCode::OK, &report)

@@ -10,7 +10,9 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(transparent)]
-        #[schema(value_type = String, format = Uuid)]
+        // 36: the hyphenated form the uuid format names. The parser also takes the simple,
+        // braced and URN spellings, so nothing the document allows is refused.
+        #[schema(value_type = String, format = Uuid, max_length = 36)]
         pub struct $name(pub Uuid);
 
         impl $name {

@@ -22,13 +22,47 @@ pub struct PageRequest {
 }
 
 /// One page of a list, newest first. Pass `nextCursor` as `cursor` for the next page; it
-/// is null on the last page.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// is null on the last page. Its OpenAPI schemas are the named pages below.
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// The length of every cursor this API issues: `c1` and a UUID, base64url without padding.
+pub const CURSOR_LEN: usize = 24;
+
+/// A named schema per resource, `TicketPage` and so on, whose `items` refer to the
+/// resource's schema: utoipa inlines a whole copy of a generic argument's schema into
+/// `Page<T>`, so each list would describe its resource once more, and client generators
+/// would make a second type of it. Only the document uses these types; the answers are
+/// `Page<T>`, and a test in `crm-functions` checks both have the same fields.
+macro_rules! page_schemas {
+    ($($page:ident => $item:ident),+ $(,)?) => {$(
+        #[doc = concat!("One page of `", stringify!($item), "`, newest first. Pass `nextCursor` as `cursor` for the next page; it is null on the last page.")]
+        #[derive(utoipa::ToSchema)]
+        #[schema(rename_all = "camelCase")]
+        #[allow(dead_code)]
+        pub struct $page {
+            /// At most the `limit` asked for.
+            // MAX_LIMIT and CURSOR_LEN as literals (attributes take no constants); a test
+            // below ties them.
+            #[schema(max_items = 100)]
+            items: Vec<crate::model::$item>,
+            #[schema(required = true, min_length = 24, max_length = 24, pattern = r"^[A-Za-z0-9_-]{24}$")]
+            next_cursor: Option<String>,
+        }
+    )+};
+}
+
+page_schemas!(
+    UserPage => User,
+    ApiKeyPage => ApiKey,
+    CustomerPage => Customer,
+    TicketPage => Ticket,
+    NotificationPage => Notification,
+);
 
 impl PageRequest {
     /// Validates the raw `limit` and `cursor` query parameters.
@@ -92,6 +126,14 @@ mod tests {
         for bad in ["", "zzz", "!!", &URL_SAFE_NO_PAD.encode(b"c2xxxxxxxxxxxxxxxx")] {
             assert!(matches!(PageRequest::parse(None, Some(bad)), Err(Error::InvalidParameters(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_page_schemas_state_the_real_bounds() {
+        // The literals of `page_schemas!`.
+        assert_eq!(MAX_LIMIT, 100);
+        assert_eq!(encode_cursor(Uuid::now_v7()).len(), CURSOR_LEN);
+        assert_eq!(CURSOR_LEN, 24);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::validate::not_blank;
+use super::validate::{bounded_date_time, not_blank};
 use crate::{
     db::{api_keys as api_keys_db, api_keys::NewApiKey},
     error::Error,
@@ -27,6 +27,8 @@ pub struct CreateApiKeyInput {
     /// What the key may do: as an agent or as an admin of the tenant.
     pub role: Role,
     /// When the key stops working; it never expires without one. Must be in the future.
+    #[serde(default, deserialize_with = "bounded_date_time")]
+    #[schema(max_length = 35)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -71,7 +71,7 @@ pub struct AssignInput {
     /// never unassigns by accident.
     #[serde(default, deserialize_with = "present")]
     #[validate(required(message = "is required (null unassigns)"))]
-    #[schema(value_type = Option<uuid::Uuid>, required = true)]
+    #[schema(value_type = Option<uuid::Uuid>, required = true, max_length = 36)]
     pub assignee_id: Option<Option<UserId>>,
 }
 
