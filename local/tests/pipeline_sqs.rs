@@ -155,14 +155,60 @@ async fn tickets_made_while_sqs_is_down_are_delivered_by_the_sweeper() {
 
 /// A sweeper's state (no HTTP): `db`, the queue at `queue_url` on `sqs`.
 fn sweeper_state(db: &TestDb, queue_url: &str, sqs: &str) -> AppState {
+    pipeline_state(db, queue_url, sqs, &[])
+}
+
+/// The pipeline's state with extra configuration `vars`.
+fn pipeline_state(db: &TestDb, queue_url: &str, sqs: &str, vars: &[(&str, &str)]) -> AppState {
     let config = Config::from_lookup(|k| match k {
         "DATABASE_URL" => Some(db.url.clone()),
         "SQS_QUEUE_URL" => Some(queue_url.to_owned()),
         "AWS_ENDPOINT_URL" => Some(sqs.to_owned()),
-        _ => None,
+        _ => vars.iter().find(|(name, _)| *name == k).map(|(_, v)| (*v).to_owned()),
     })
     .unwrap();
     AppState::new(config, 4).unwrap()
+}
+
+#[tokio::test]
+async fn a_database_outage_longer_than_five_receives_backs_off_and_dead_letters_nothing() {
+    // Tickets whose events wait in the outbox: made while the queue was unreachable.
+    let unreachable = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let app =
+        TestApp::spawn_with_sqs(&endpoint(unreachable), &format!("{}/123456789012/none", endpoint(unreachable))).await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    for i in 0..8 {
+        app.ticket(&admin, &customer, &format!("T{i}"), None).await;
+    }
+    // Visible again 1 s after a receive: five receives take a few seconds without backoff.
+    let queue = TestQueue::create(DEFAULT_PORT, 5, 1).await;
+    let vars = [("CONSUMER_BACKOFF_SECONDS", "1")];
+    let state = pipeline_state(&app.db, &queue.url, &endpoint(DEFAULT_PORT), &vars);
+    assert_eq!(pipeline::sweep(&state, state.events.queue.as_ref().unwrap(), Duration::ZERO, 50).await.unwrap(), 8);
+
+    app.db.set_outage(true).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = crm_local::workers::spawn(state, stopped);
+    // Receives at about 0, 1, 3 and 7 s fail; the fifth comes after the database is back.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(queue.depth(&queue.dlq_url).await, 0, "nothing dead-lettered during the outage");
+    app.db.set_outage(false).await;
+
+    let owner = app.db.connect().await;
+    eventually(Duration::from_secs(30), "8 notifications after the outage", || async {
+        scalar(&owner, "SELECT count(*) FROM notifications").await == 8
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(scalar(&owner, "SELECT count(DISTINCT event_id) FROM notifications").await, 8);
+    assert_eq!(scalar(&owner, "SELECT count(*) FROM notifications").await, 8, "each event notified once");
+    assert_eq!(queue.depth(&queue.dlq_url).await, 0, "the dead-letter queue is empty");
+    assert_eq!(queue.depth(&queue.url).await, 0, "every message consumed and deleted");
+    stop.send(true).unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
 }
 
 /// `n` events of one tenant left unpublished a minute ago, the oldest first by a second each.

@@ -138,9 +138,14 @@ pub struct Config {
     /// presented again this soon after its rotation is a client retry or a race between
     /// tabs, answered with a new pair of the same family instead of revoking it.
     pub refresh_reuse_grace_secs: u32,
+    /// `CONSUMER_BACKOFF_SECONDS` (60): how long the consumer hides a message it could not
+    /// handle because a dependency was down, doubled on each receive, so an outage spends
+    /// few of the queue's receives before its dead-letter queue.
+    pub consumer_backoff_secs: u32,
 }
 
 const DEFAULT_REFRESH_REUSE_GRACE_SECS: u32 = 10;
+const DEFAULT_CONSUMER_BACKOFF_SECS: u32 = 60;
 
 /// One line naming the setting that stopped start-up.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -255,6 +260,10 @@ impl Config {
         }
         let refresh_reuse_grace_secs =
             whole_number(&get, "AUTH_REFRESH_REUSE_GRACE_SECS", DEFAULT_REFRESH_REUSE_GRACE_SECS)?;
+        let consumer_backoff_secs = whole_number(&get, "CONSUMER_BACKOFF_SECONDS", DEFAULT_CONSUMER_BACKOFF_SECS)?;
+        if consumer_backoff_secs == 0 {
+            return Err(ConfigError::new("CONSUMER_BACKOFF_SECONDS", "must be at least 1"));
+        }
 
         let defaults = PasswordHashing::default();
         let password_hashing = PasswordHashing {
@@ -350,6 +359,7 @@ impl Config {
             mail_transport,
             ses_endpoint_url,
             refresh_reuse_grace_secs,
+            consumer_backoff_secs,
         })
     }
 
@@ -472,6 +482,7 @@ mod tests {
             config(&[("AUTH_REFRESH_REUSE_GRACE_SECS", "-1")]).unwrap_err().variable,
             "AUTH_REFRESH_REUSE_GRACE_SECS"
         );
+        assert_eq!(config(&[("CONSUMER_BACKOFF_SECONDS", "0")]).unwrap_err().variable, "CONSUMER_BACKOFF_SECONDS");
     }
 
     #[test]

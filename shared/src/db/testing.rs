@@ -47,6 +47,21 @@ impl TestDb {
         tokio::spawn(connection);
         client
     }
+
+    /// A database outage as clients see it: with `down`, new connections are refused and
+    /// every open session is cut; without, connections are allowed again.
+    pub async fn set_outage(&self, down: bool) {
+        let (server, connection) = tokio_postgres::connect(&server_url(), NoTls).await.expect("connect to the server");
+        tokio::spawn(connection);
+        let name = &self.name;
+        server.batch_execute(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {}", !down)).await.unwrap();
+        if down {
+            server
+                .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", &[name])
+                .await
+                .unwrap();
+        }
+    }
 }
 
 impl Drop for TestDb {

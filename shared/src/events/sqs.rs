@@ -13,8 +13,8 @@ use aws_sdk_sqs::{
     Client, Config,
     config::{retry::RetryConfig, timeout::TimeoutConfig},
     types::{
-        DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
-        SendMessageBatchRequestEntry,
+        ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
+        MessageSystemAttributeName, SendMessageBatchRequestEntry,
     },
 };
 
@@ -26,6 +26,8 @@ pub const BATCH: usize = 10;
 /// write that happened and retry it. Whatever is not sent waits in the outbox for the
 /// sweeper.
 const SEND_BUDGET: Duration = Duration::from_secs(2);
+/// The longest SQS lets a received message stay hidden.
+pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
 
 pub struct EventsQueue {
     url: String,
@@ -103,6 +105,42 @@ impl EventsQueue {
             .await
             .map_err(|e| Error::Unavailable(format!("SQS receive: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))))?;
         Ok(output.messages.unwrap_or_default().iter().map(as_lambda_record).collect())
+    }
+
+    /// Hides received messages for the given time each, counted from now (at most 12 h,
+    /// SQS's limit): a retry later than the queue's visibility timeout would bring it.
+    pub async fn hide(&self, messages: &[(String, Duration)]) -> Result<(), Error> {
+        for chunk in messages.chunks(BATCH) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, (receipt, hidden)) in chunk.iter().enumerate() {
+                let seconds = hidden.as_secs().min(MAX_VISIBILITY.as_secs()) as i32;
+                entries.push(
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .visibility_timeout(seconds)
+                        .build()
+                        .map_err(|e| Error::Internal(format!("SQS visibility entry: {e}")))?,
+                );
+            }
+            let output = self
+                .client()
+                .change_message_visibility_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::Unavailable(format!(
+                        "SQS change visibility: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            for failed in output.failed() {
+                tracing::warn!(entry = failed.id(), code = failed.code(), "SQS kept a message's visibility");
+            }
+        }
+        Ok(())
     }
 
     /// Deletes processed messages by receipt handle.

@@ -13,7 +13,7 @@ use crate::{
     events::{
         EventPayload, OutboxEvent,
         mailer::{LogMailer, Mailer, Notice},
-        sqs::{BATCH, EventsQueue},
+        sqs::{BATCH, EventsQueue, MAX_VISIBILITY},
     },
     ids::EventId,
     metrics,
@@ -153,21 +153,68 @@ pub async fn dispatch_embedded(state: &AppState, limit: i32) -> Result<usize, Er
 
 /// The consumer: each record in its own transaction; the response lists only the records
 /// that failed, so SQS retries those alone (and dead-letters them after maxReceiveCount).
+///
+/// A record that fails because a dependency is unavailable (the database down or
+/// restarting, the mailer unreachable) says nothing about the record: the rest of the
+/// batch is failed untried, and all of them are hidden for longer on each receive
+/// ([`backoff`]), so an outage spends a few of the queue's receives instead of every one
+/// and the dead-letter queue keeps only messages that fail on their own.
 pub async fn consume_batch(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    let mut outage = Vec::new();
     for record in &event.records {
-        if let Err(e) = consume_record(state, record).await {
-            metrics::count(metrics::CONSUMER_FAILED, 1);
-            let id = record.message_id.clone().unwrap_or_default();
-            tracing::warn!(message_id = %id, error = %e, "event record failed");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
+        let id = record.message_id.clone().unwrap_or_default();
+        if outage.is_empty() {
+            match consume_record(state, record).await {
+                Ok(()) => {
+                    metrics::count(metrics::CONSUMER_PROCESSED, 1);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(message_id = %id, error = %e, "event record failed");
+                    if matches!(e, Error::Unavailable(_)) {
+                        outage.push(record);
+                    }
+                }
+            }
         } else {
-            metrics::count(metrics::CONSUMER_PROCESSED, 1);
+            outage.push(record);
         }
+        metrics::count(metrics::CONSUMER_FAILED, 1);
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
+    }
+    if !outage.is_empty() {
+        hide_for_backoff(state, &outage).await;
     }
     response
+}
+
+/// How long a message that met an outage stays hidden after its `receive_count`th
+/// receive: `base` doubled on each receive, at most SQS's 12 h. With the 60 s default and
+/// five receives, an outage of a quarter of an hour dead-letters nothing.
+pub fn backoff(base: Duration, receive_count: u32) -> Duration {
+    let doublings = receive_count.saturating_sub(1).min(16);
+    base.saturating_mul(1 << doublings).min(MAX_VISIBILITY)
+}
+
+async fn hide_for_backoff(state: &AppState, records: &[&SqsMessage]) {
+    let Some(queue) = &state.events.queue else {
+        return;
+    };
+    let base = Duration::from_secs(state.config.consumer_backoff_secs.into());
+    let hidden: Vec<(String, Duration)> = records
+        .iter()
+        .filter_map(|r| {
+            let receives = r.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+            Some((r.receipt_handle.clone()?, backoff(base, receives)))
+        })
+        .collect();
+    tracing::warn!(count = hidden.len(), "a dependency is unavailable; the batch's records back off");
+    if let Err(e) = queue.hide(&hidden).await {
+        tracing::warn!(error = %e, "backoff not set; the records return after the queue's visibility timeout");
+    }
 }
 
 async fn consume_record(state: &AppState, record: &SqsMessage) -> Result<(), Error> {
@@ -227,4 +274,18 @@ fn message(event: &EventPayload) -> Result<String, Error> {
             return Err(Error::MalformedBody(format!("unknown event type `{other}`")));
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_receive_up_to_the_sqs_limit() {
+        let base = Duration::from_secs(60);
+        let hidden: Vec<u64> = (1..=5).map(|n| backoff(base, n).as_secs()).collect();
+        assert_eq!(hidden, [60, 120, 240, 480, 960]);
+        assert_eq!(backoff(base, 0), base, "a record without its receive count backs off once");
+        assert_eq!(backoff(base, 40), MAX_VISIBILITY);
+    }
 }
