@@ -32,11 +32,14 @@ where
         user_id = field::Empty,
         api_key = field::Empty,
     );
+    let db = state.db.clone();
     let future = handler(state, req).instrument(span.clone());
     let outcome = match tokio::spawn(future).await {
         Ok(result) => result,
         Err(join) => Err(Error::Internal(format!("handler panicked: {join}"))),
     };
+    // Before the answer: once it is out, Lambda may freeze the container mid-rollback.
+    db.settle().await;
     let response = match outcome {
         Ok(response) => response,
         Err(error) => problem_response(&error, Some(instance), Some(request_id)),

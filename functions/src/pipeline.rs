@@ -25,6 +25,7 @@ pub const SWEEP_LIMIT: i32 = 200;
 
 pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {
     let response = pipeline::consume_batch(&state, event).await;
+    state.db.settle().await;
     metrics::flush();
     response
 }
@@ -34,6 +35,7 @@ pub async fn sweep(state: AppState) -> Result<Value, Error> {
     let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await;
     // Pruning needs only the database: it runs even when SQS does not answer.
     let pruned = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await;
+    state.db.settle().await;
     metrics::flush();
     let (published, pruned) = (published?, pruned?);
     Ok(json!({

@@ -21,9 +21,16 @@ mod migrate;
 pub mod testing;
 pub mod tls;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio::sync::Notify;
 use tokio_postgres::NoTls;
 
 pub use errors::{DbError, unavailable_or_internal};
@@ -47,6 +54,34 @@ pub const LAMBDA_POOL_SIZE: usize = 2;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    rollbacks: Arc<PendingRollbacks>,
+}
+
+/// How long an answer waits for the rollbacks of its dropped transactions.
+const SETTLE_BUDGET: Duration = Duration::from_secs(2);
+
+/// Rollbacks of dropped transactions that are still running in the background.
+#[derive(Default)]
+struct PendingRollbacks {
+    running: AtomicUsize,
+    finished: Notify,
+}
+
+impl PendingRollbacks {
+    fn start(self: &Arc<Self>) -> RollbackGuard {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        RollbackGuard(self.clone())
+    }
+}
+
+/// Counts a background rollback as finished when dropped, however its task ends.
+struct RollbackGuard(Arc<PendingRollbacks>);
+
+impl Drop for RollbackGuard {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        self.0.finished.notify_waiters();
+    }
 }
 
 impl Db {
@@ -66,7 +101,29 @@ impl Db {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| Error::Internal(format!("pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, rollbacks: Arc::default() })
+    }
+
+    /// Waits (at most 2 s) until the rollbacks of transactions dropped on error paths have
+    /// run. Lambda freezes a container as soon as it answers: a rollback still in the
+    /// background would keep its transaction open, and its row locks held, until the
+    /// container thaws or `idle_in_transaction_session_timeout` ends the session. So
+    /// every invocation settles before it answers.
+    pub async fn settle(&self) {
+        let all_done = async {
+            loop {
+                let finished = self.rollbacks.finished.notified();
+                tokio::pin!(finished);
+                finished.as_mut().enable();
+                if self.rollbacks.running.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                finished.await;
+            }
+        };
+        if tokio::time::timeout(SETTLE_BUDGET, all_done).await.is_err() {
+            tracing::warn!("rollbacks still running when the answer went out");
+        }
     }
 
     async fn connection(&self) -> Result<Object, Error> {
@@ -93,7 +150,7 @@ impl Db {
                 Err(e) => return Err(e.into_error("begin and read the caller")),
             }
         };
-        let tx = Tx { conn: Some(conn) };
+        let tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone() };
         match authorised.and_then(|principal| principal.require(requires).map(|()| principal)) {
             Ok(principal) => {
                 if let (true, ActorId::ApiKey(id)) = (touch, principal.actor) {
@@ -121,7 +178,7 @@ impl Db {
         loop {
             let conn = self.connection().await?;
             match conn.batch_execute(sql).await.map_err(DbError::from) {
-                Ok(()) => return Ok(Tx { conn: Some(conn) }),
+                Ok(()) => return Ok(Tx { conn: Some(conn), rollbacks: self.rollbacks.clone() }),
                 Err(e) if self.retire(conn, &e, &mut attempts) => continue,
                 Err(e) => return Err(e.into_error("begin")),
             }
@@ -274,6 +331,7 @@ pub(crate) fn like_pattern(text: &str) -> String {
 /// connection returns to the pool, so a half-done transaction is never reused.
 pub struct Tx {
     conn: Option<Object>,
+    rollbacks: Arc<PendingRollbacks>,
 }
 
 impl Tx {
@@ -307,14 +365,17 @@ impl Tx {
 
 impl Drop for Tx {
     /// An error returned mid-transaction drops it here. The rollback runs in the
-    /// background and only then does the connection go back to the pool; without a
-    /// runtime, or if the rollback fails, the connection is closed instead (PostgreSQL
-    /// rolls back itself). Either way no half-done transaction is ever reused.
+    /// background ([`Db::settle`] waits for it before the answer goes out) and only then
+    /// does the connection go back to the pool; without a runtime, or if the rollback
+    /// fails, the connection is closed instead (PostgreSQL rolls back itself). Either way
+    /// no half-done transaction is ever reused.
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
+                let running = self.rollbacks.start();
                 runtime.spawn(async move {
+                    let _running = running;
                     if conn.batch_execute("ROLLBACK").await.is_err() {
                         drop(Object::take(conn));
                     }
