@@ -15,7 +15,7 @@ use crate::{
         mailer::{LogMailer, Mailer, Notice},
         sqs::{BATCH, EventsQueue, MAX_VISIBILITY},
     },
-    ids::EventId,
+    ids::{EventId, TenantId},
     metrics,
     state::AppState,
 };
@@ -137,12 +137,20 @@ async fn release(state: &AppState, ids: &[EventId]) -> Result<(), Error> {
 pub async fn dispatch_embedded(state: &AppState, limit: i32) -> Result<usize, Error> {
     let tx = state.db.begin_unscoped().await?;
     let events = outbox_db::manager::claim_stale(&tx, Duration::ZERO, limit).await?;
-    let mut done = Vec::with_capacity(events.len());
+    let mut notices = Vec::with_capacity(events.len());
     for event in &events {
-        match consume_body(state, &event.payload.to_string()).await {
-            Ok(()) => done.push(event.id),
+        match serde_json::from_value::<EventPayload>(event.payload.clone()).map_err(malformed).and_then(notice) {
+            Ok(notice) => notices.push(notice),
+            Err(e) => tracing::warn!(event_id = %event.id, error = %e, "event not consumed; will retry"),
+        }
+    }
+    let mut done = Vec::with_capacity(notices.len());
+    for (tenant, group) in by_tenant(notices.iter().map(|n| (n.tenant_id, n))) {
+        let group: Vec<&Notice> = group;
+        match consume_notices(state, tenant, &group).await {
+            Ok(()) => done.extend(group.iter().map(|n| n.event_id)),
             Err(e) => {
-                tracing::warn!(event_id = %event.id, error = %e, "event not consumed; will retry")
+                tracing::warn!(tenant_id = %tenant, count = group.len(), error = %e, "events not consumed; will retry")
             }
         }
     }
@@ -151,8 +159,9 @@ pub async fn dispatch_embedded(state: &AppState, limit: i32) -> Result<usize, Er
     Ok(done.len())
 }
 
-/// The consumer: each record in its own transaction; the response lists only the records
-/// that failed, so SQS retries those alone (and dead-letters them after maxReceiveCount).
+/// The consumer. Each tenant's records of the batch are one unit of work (one statement
+/// writes their notifications); the response lists only the records that failed, so SQS
+/// retries those alone (and dead-letters them after maxReceiveCount).
 ///
 /// A record that fails because a dependency is unavailable (the database down or
 /// restarting, the mailer unreachable) says nothing about the record: the rest of the
@@ -161,34 +170,99 @@ pub async fn dispatch_embedded(state: &AppState, limit: i32) -> Result<usize, Er
 /// and the dead-letter queue keeps only messages that fail on their own.
 pub async fn consume_batch(state: &AppState, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    let mut outage = Vec::new();
+    let mut fail = |record: &SqsMessage| {
+        metrics::count(metrics::CONSUMER_FAILED, 1);
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = record.message_id.clone().unwrap_or_default();
+        response.batch_item_failures.push(failure);
+    };
+    let mut readable = Vec::with_capacity(event.records.len());
     for record in &event.records {
-        let id = record.message_id.clone().unwrap_or_default();
+        match record_notice(record) {
+            Ok(notice) => readable.push((record, notice)),
+            Err(e) => {
+                tracing::warn!(message_id = ?record.message_id, error = %e, "event record failed");
+                fail(record);
+            }
+        }
+    }
+    let mut outage: Vec<&SqsMessage> = Vec::new();
+    for (tenant, group) in by_tenant(readable.into_iter().map(|(record, notice)| (notice.tenant_id, (record, notice))))
+    {
         if outage.is_empty() {
-            match consume_record(state, record).await {
+            let notices: Vec<&Notice> = group.iter().map(|(_, notice)| notice).collect();
+            match consume_notices(state, tenant, &notices).await {
                 Ok(()) => {
-                    metrics::count(metrics::CONSUMER_PROCESSED, 1);
+                    metrics::count(metrics::CONSUMER_PROCESSED, group.len() as u64);
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!(message_id = %id, error = %e, "event record failed");
+                    tracing::warn!(tenant_id = %tenant, count = group.len(), error = %e, "event records failed");
                     if matches!(e, Error::Unavailable(_)) {
-                        outage.push(record);
+                        outage.extend(group.iter().map(|(record, _)| *record));
                     }
                 }
             }
         } else {
-            outage.push(record);
+            outage.extend(group.iter().map(|(record, _)| *record));
         }
-        metrics::count(metrics::CONSUMER_FAILED, 1);
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = id;
-        response.batch_item_failures.push(failure);
+        for (record, _) in &group {
+            fail(record);
+        }
     }
     if !outage.is_empty() {
         hide_for_backoff(state, &outage).await;
     }
     response
+}
+
+/// Groups `items` by tenant, each group in the order of its items, the groups in the
+/// order of their first item: one unit of work per tenant, as row-level security wants.
+fn by_tenant<T>(items: impl IntoIterator<Item = (TenantId, T)>) -> Vec<(TenantId, Vec<T>)> {
+    let mut groups: Vec<(TenantId, Vec<T>)> = Vec::new();
+    for (tenant, item) in items {
+        match groups.iter_mut().find(|(t, _)| *t == tenant) {
+            Some((_, group)) => group.push(item),
+            None => groups.push((tenant, vec![item])),
+        }
+    }
+    groups
+}
+
+fn record_notice(record: &SqsMessage) -> Result<Notice, Error> {
+    let body = record.body.as_deref().ok_or_else(|| Error::MalformedBody("an event message without a body".into()))?;
+    notice(serde_json::from_str(body).map_err(malformed)?)
+}
+
+fn malformed(e: serde_json::Error) -> Error {
+    Error::MalformedBody(format!("not a ticket event: {e}"))
+}
+
+fn notice(event: EventPayload) -> Result<Notice, Error> {
+    metrics::outbox_lag((Utc::now() - event.occurred_at).as_seconds_f64());
+    Ok(Notice {
+        tenant_id: event.tenant_id,
+        ticket_id: event.ticket_id,
+        event_id: event.event_id,
+        event_type: event.event_type.clone(),
+        message: message(&event)?,
+    })
+}
+
+/// Writes one tenant's notifications in one statement (once per event id; none for a
+/// ticket that is gone) and sends those written now, in one transaction. At least once:
+/// a crash between sending and committing sends again, and the redelivery finds no row
+/// and notifies once more; the log itself stays single.
+async fn consume_notices(state: &AppState, tenant: TenantId, notices: &[&Notice]) -> Result<(), Error> {
+    let tx = state.db.begin_for(tenant).await?;
+    let written = notifications_db::manager::record_all(&tx, tenant, notices).await?;
+    for notice in notices.iter().filter(|n| written.contains(&n.event_id)) {
+        state.events.mailer.send(notice).await?;
+    }
+    if written.len() < notices.len() {
+        tracing::info!(count = notices.len() - written.len(), "events already consumed, or their tickets gone");
+    }
+    tx.commit().await
 }
 
 /// How long a message that met an outage stays hidden after its `receive_count`th
@@ -215,48 +289,6 @@ async fn hide_for_backoff(state: &AppState, records: &[&SqsMessage]) {
     if let Err(e) = queue.hide(&hidden).await {
         tracing::warn!(error = %e, "backoff not set; the records return after the queue's visibility timeout");
     }
-}
-
-async fn consume_record(state: &AppState, record: &SqsMessage) -> Result<(), Error> {
-    let body = record.body.as_deref().ok_or_else(|| Error::MalformedBody("an event message without a body".into()))?;
-    consume_body(state, body).await
-}
-
-/// Writes the notification for one event (once per event id) and sends it.
-pub async fn consume_body(state: &AppState, body: &str) -> Result<(), Error> {
-    let event: EventPayload =
-        serde_json::from_str(body).map_err(|e| Error::MalformedBody(format!("not a ticket event: {e}")))?;
-    metrics::outbox_lag((Utc::now() - event.occurred_at).as_seconds_f64());
-    let notice = Notice {
-        tenant_id: event.tenant_id,
-        ticket_id: event.ticket_id,
-        event_id: event.event_id,
-        event_type: event.event_type.clone(),
-        message: message(&event)?,
-    };
-    let tx = state.db.begin_for(event.tenant_id).await?;
-    match notifications_db::manager::record(
-        &tx,
-        event.tenant_id,
-        event.event_id,
-        event.ticket_id,
-        &event.event_type,
-        &notice.message,
-    )
-    .await
-    {
-        // At least once: a crash between sending and committing sends again, and the
-        // redelivery finds no row and notifies once more; the log itself stays single.
-        Ok(true) => state.events.mailer.send(&notice).await?,
-        Ok(false) => tracing::info!(event_id = %event.event_id, "event already consumed"),
-        Err(Error::NotFound(_)) => {
-            tracing::info!(event_id = %event.event_id, ticket_id = %event.ticket_id, "ticket gone; event dropped");
-            tx.rollback().await?;
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    }
-    tx.commit().await
 }
 
 fn message(event: &EventPayload) -> Result<String, Error> {

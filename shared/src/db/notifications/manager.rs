@@ -3,8 +3,12 @@
 use uuid::Uuid;
 
 use crate::{
-    db::{DbError, Tx, notifications::repository},
+    db::{
+        Tx,
+        notifications::repository::{self, NewNotification},
+    },
     error::Error,
+    events::mailer::Notice,
     ids::{EventId, NotificationId, TenantId, TicketId},
     model::Notification,
 };
@@ -19,23 +23,19 @@ pub async fn list(
     repository::list(tx, tenant, ticket, after, limit).await.map_err(|e| e.into_error("list notifications"))
 }
 
-/// `Ok(true)` when written now, `Ok(false)` when this event was recorded before, and
-/// `NotFound("ticket")` when the ticket is gone (its customer was deleted meanwhile).
-pub async fn record(
-    tx: &Tx,
-    tenant: TenantId,
-    event: EventId,
-    ticket: TicketId,
-    event_type: &str,
-    message: &str,
-) -> Result<bool, Error> {
-    repository::record(tx, tenant, NotificationId::generate(), event.0, ticket, event_type, message).await.map_err(
-        |e: DbError| {
-            if e.is_foreign_key_violation("notifications_tenant_id_ticket_id_fkey") {
-                Error::NotFound("ticket")
-            } else {
-                e.into_error("record notification")
-            }
-        },
-    )
+/// Writes the notifications of one tenant's events in one statement; answers the events
+/// written now (not recorded before, ticket still there).
+pub async fn record_all(tx: &Tx, tenant: TenantId, notices: &[&Notice]) -> Result<Vec<EventId>, Error> {
+    let rows: Vec<NewNotification<'_>> = notices
+        .iter()
+        .map(|n| NewNotification {
+            id: NotificationId::generate(),
+            event_id: n.event_id.0,
+            ticket_id: n.ticket_id,
+            event_type: &n.event_type,
+            message: &n.message,
+        })
+        .collect();
+    let written = repository::record_all(tx, tenant, &rows).await.map_err(|e| e.into_error("record notifications"))?;
+    Ok(written.into_iter().map(EventId).collect())
 }

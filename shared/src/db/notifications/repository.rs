@@ -36,22 +36,46 @@ pub(super) async fn list(
     rows.iter().map(notification).collect()
 }
 
-/// Writes one notification per event id: a redelivered event inserts nothing.
-pub(super) async fn record(
-    tx: &Tx,
-    tenant: TenantId,
-    id: NotificationId,
-    event_id: uuid::Uuid,
-    ticket: TicketId,
-    event_type: &str,
-    message: &str,
-) -> Result<bool, DbError> {
+/// Writes one tenant's notifications in one statement, one per event id: an event
+/// recorded before, or whose ticket is gone (its customer was deleted meanwhile), writes
+/// nothing. Answers the event ids written now.
+pub(super) async fn record_all(tx: &Tx, tenant: TenantId, rows: &[NewNotification<'_>]) -> Result<Vec<Uuid>, DbError> {
     let stmt = tx
         .client()
         .prepare_cached(
             "INSERT INTO notifications (tenant_id, id, event_id, ticket_id, event_type, message)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+             SELECT $1, n.id, n.event_id, n.ticket_id, n.event_type, n.message
+             FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[])
+                  AS n (id, event_id, ticket_id, event_type, message)
+             WHERE EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = $1 AND t.id = n.ticket_id)
+             ON CONFLICT (event_id) DO NOTHING
+             RETURNING event_id",
         )
         .await?;
-    Ok(tx.client().execute(&stmt, &[&tenant.0, &id.0, &event_id, &ticket.0, &event_type, &message]).await? == 1)
+    let column = |f: fn(&NewNotification<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
+    let text = |f: for<'a> fn(&'a NewNotification<'a>) -> &'a str| rows.iter().map(f).collect::<Vec<_>>();
+    let written = tx
+        .client()
+        .query(
+            &stmt,
+            &[
+                &tenant.0,
+                &column(|n| n.id.0),
+                &column(|n| n.event_id),
+                &column(|n| n.ticket_id.0),
+                &text(|n| n.event_type),
+                &text(|n| n.message),
+            ],
+        )
+        .await?;
+    written.iter().map(|row| Ok(row.try_get(0)?)).collect()
+}
+
+/// A notification to write.
+pub(super) struct NewNotification<'a> {
+    pub id: NotificationId,
+    pub event_id: Uuid,
+    pub ticket_id: TicketId,
+    pub event_type: &'a str,
+    pub message: &'a str,
 }
