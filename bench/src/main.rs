@@ -12,9 +12,10 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use anyhow::{Context, Result, bail};
-use crm_core::{AppState, pagination::encode_cursor};
+use crm_core::{AppState, config::Needs, pagination::encode_cursor};
 use crm_functions::{
     invoke::dispatch,
+    lambda::HTTP_POOL_SIZE,
     routes::{Route, routes},
 };
 use lambda_http::Body;
@@ -76,7 +77,7 @@ async fn main() -> Result<()> {
         bail!("usage: crm-bench <spec.json> <out.json>");
     };
     let spec: Spec = serde_json::from_str(&std::fs::read_to_string(spec)?).context("spec")?;
-    let state = crm_functions::lambda::init();
+    let state = crm_functions::lambda::init_with("crm-bench", Needs::DATABASE_AND_JWT, HTTP_POOL_SIZE);
     let table = routes();
 
     // One sign-in per login (not timed): the whole run stays well inside the 15-minute token.

@@ -24,7 +24,7 @@ pub fn json_body<T: DeserializeOwned + Validate>(req: &Request) -> Result<T, Err
 /// they may do is decided by the service's unit of work, from the database.
 pub fn credential(state: &AppState, req: &Request) -> Result<Credential, Error> {
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let credential = state.tokens.authenticate(authorization)?;
+    let credential = state.tokens()?.authenticate(authorization)?;
     let span = tracing::Span::current();
     if let Some(tenant) = credential.tenant_id() {
         span.record("tenant_id", tracing::field::display(tenant));

@@ -12,7 +12,7 @@ use aws_lambda_events::cloudformation::{
     CloudFormationCustomResourceRequest as CfnRequest, CloudFormationCustomResourceResponse as CfnResponse,
     CloudFormationCustomResourceResponseStatus as CfnStatus,
 };
-use crm_core::{Config, db, telemetry};
+use crm_core::{Config, config::ConfigError, db, telemetry};
 use lambda_http::{Error, LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
 
@@ -22,12 +22,13 @@ pub const PHYSICAL_RESOURCE_ID: &str = "simplecrm-database-migrations";
 const RESPONSE_ATTEMPTS: u32 = 3;
 
 pub async fn run() -> Result<(), Error> {
-    let config = Config::from_env().map_err(|e| {
-        eprintln!("{e}");
+    let report = |e: ConfigError| {
+        eprintln!("{e} (migrate)");
         e
-    })?;
+    };
+    let config = Config::from_env().map_err(report)?;
+    let url = config.owner_database_url().map_err(report)?.to_owned();
     telemetry::init(&config);
-    let url = config.database_url.clone();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let url = url.clone();
         async move { handle(&url, event.payload).await }

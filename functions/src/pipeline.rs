@@ -13,7 +13,7 @@ use crm_core::{
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
 
-use crate::lambda::init;
+use crate::lambda::{CONSUMER_POOL_SIZE, SWEEPER_POOL_SIZE, init};
 
 /// Events younger than this were probably just published by their own request.
 pub const SWEEP_MIN_AGE: Duration = Duration::from_secs(5);
@@ -45,7 +45,7 @@ pub async fn sweep(state: AppState) -> Result<Value, Error> {
 }
 
 pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {
-    let state = init();
+    let state = init("ticket-consumer", CONSUMER_POOL_SIZE);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let state = state.clone();
         async move { Ok::<_, lambda_runtime::Error>(consume(state, event.payload).await) }
@@ -54,7 +54,7 @@ pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {
 }
 
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
-    let state = init();
+    let state = init("outbox-sweeper", SWEEPER_POOL_SIZE);
     // Whatever the schedule sends (an EventBridge "Scheduled Event", or the Scheduler's
     // own input, `{}` by default): a tick is a tick, and a strict type would fail them all.
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {

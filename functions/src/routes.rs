@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, future::Future, pin::Pin};
 
-use crm_core::AppState;
+use crm_core::{AppState, config::Needs};
 use lambda_http::{Request, http::Method};
 
 use crate::{HandlerResult, api_keys, auth, customers, docs, notifications, stats, system, tickets, users};
@@ -19,6 +19,8 @@ pub struct Route {
     /// The controller, as its path inside this crate (the binary names the same one).
     pub handler_name: &'static str,
     pub handler: BoxedHandler,
+    /// The secrets the function is deployed with (template.yaml) and checks for at start.
+    pub needs: Needs,
 }
 
 impl Route {
@@ -29,60 +31,75 @@ impl Route {
 }
 
 macro_rules! route {
-    ($method:ident $path:literal => $function:literal, $($handler:ident)::+) => {
+    ($method:ident $path:literal => $function:literal, $($handler:ident)::+; $needs:ident) => {
         Route {
             method: Method::$method,
             path: $path,
             function: $function,
             handler_name: stringify!($($handler)::+),
             handler: |state, req| Box::pin($($handler)::+(state, req)),
+            needs: $needs,
         }
     };
 }
 
+// What a function needs, for the table below. A bearer token, or a session it opens
+// (login, refresh, verify-email, accept-invitation sign access tokens), needs the JWT key.
+const DB_JWT: Needs = Needs::DATABASE_AND_JWT;
+const DB: Needs = Needs::DATABASE;
+const NONE: Needs = Needs::NOTHING;
+
 pub fn routes() -> Vec<Route> {
     vec![
-        route!(POST "/api/v1/auth/register" => "auth-register", auth::register),
-        route!(POST "/api/v1/auth/verify-email" => "auth-verify-email", auth::verify_email),
-        route!(POST "/api/v1/auth/login" => "auth-login", auth::login),
-        route!(POST "/api/v1/auth/refresh" => "auth-refresh", auth::refresh),
-        route!(POST "/api/v1/auth/logout" => "auth-logout", auth::logout),
-        route!(GET "/api/v1/auth/me" => "auth-me", auth::me),
-        route!(POST "/api/v1/auth/password/forgot" => "auth-password-forgot", auth::forgot_password),
-        route!(POST "/api/v1/auth/password/reset" => "auth-password-reset", auth::reset_password),
-        route!(POST "/api/v1/auth/password/change" => "auth-password-change", auth::change_password),
-        route!(POST "/api/v1/auth/accept-invitation" => "auth-accept-invitation", auth::accept_invitation),
-        route!(POST "/api/v1/users" => "users-create", users::create),
-        route!(GET "/api/v1/users" => "users-list", users::list),
-        route!(GET "/api/v1/users/{id}" => "users-get", users::get),
-        route!(PATCH "/api/v1/users/{id}" => "users-update", users::update),
-        route!(POST "/api/v1/users/invitations" => "users-invite", users::invite),
-        route!(POST "/api/v1/api-keys" => "api-keys-create", api_keys::create),
-        route!(GET "/api/v1/api-keys" => "api-keys-list", api_keys::list),
-        route!(DELETE "/api/v1/api-keys/{id}" => "api-keys-revoke", api_keys::revoke),
-        route!(POST "/api/v1/customers" => "customers-create", customers::create),
-        route!(GET "/api/v1/customers" => "customers-list", customers::list),
-        route!(GET "/api/v1/customers/{id}" => "customers-get", customers::get),
-        route!(PATCH "/api/v1/customers/{id}" => "customers-update", customers::update),
-        route!(DELETE "/api/v1/customers/{id}" => "customers-delete", customers::delete),
-        route!(POST "/api/v1/tickets" => "tickets-create", tickets::create),
-        route!(GET "/api/v1/tickets" => "tickets-list", tickets::list),
-        route!(GET "/api/v1/tickets/{id}" => "tickets-get", tickets::get),
-        route!(PATCH "/api/v1/tickets/{id}" => "tickets-update", tickets::update),
-        route!(PATCH "/api/v1/tickets/{id}/status" => "tickets-status", tickets::set_status),
-        route!(PATCH "/api/v1/tickets/{id}/assign" => "tickets-assign", tickets::assign),
-        route!(GET "/api/v1/tickets/{id}/events" => "tickets-events", tickets::events),
-        route!(GET "/api/v1/notifications" => "notifications-list", notifications::list),
-        route!(GET "/api/v1/stats" => "stats", stats::get),
-        route!(GET "/health" => "health", system::health),
-        route!(GET "/api-docs" => "docs", docs::serve),
-        route!(GET "/api-docs/openapi.json" => "docs", docs::serve),
-        route!(GET "/api-docs/assets/{file}" => "docs", docs::serve),
+        route!(POST "/api/v1/auth/register" => "auth-register", auth::register; DB),
+        route!(POST "/api/v1/auth/verify-email" => "auth-verify-email", auth::verify_email; DB_JWT),
+        route!(POST "/api/v1/auth/login" => "auth-login", auth::login; DB_JWT),
+        route!(POST "/api/v1/auth/refresh" => "auth-refresh", auth::refresh; DB_JWT),
+        route!(POST "/api/v1/auth/logout" => "auth-logout", auth::logout; DB),
+        route!(GET "/api/v1/auth/me" => "auth-me", auth::me; DB_JWT),
+        route!(POST "/api/v1/auth/password/forgot" => "auth-password-forgot", auth::forgot_password; DB),
+        route!(POST "/api/v1/auth/password/reset" => "auth-password-reset", auth::reset_password; DB),
+        route!(POST "/api/v1/auth/password/change" => "auth-password-change", auth::change_password; DB_JWT),
+        route!(POST "/api/v1/auth/accept-invitation" => "auth-accept-invitation", auth::accept_invitation; DB_JWT),
+        route!(POST "/api/v1/users" => "users-create", users::create; DB_JWT),
+        route!(GET "/api/v1/users" => "users-list", users::list; DB_JWT),
+        route!(GET "/api/v1/users/{id}" => "users-get", users::get; DB_JWT),
+        route!(PATCH "/api/v1/users/{id}" => "users-update", users::update; DB_JWT),
+        route!(POST "/api/v1/users/invitations" => "users-invite", users::invite; DB_JWT),
+        route!(POST "/api/v1/api-keys" => "api-keys-create", api_keys::create; DB_JWT),
+        route!(GET "/api/v1/api-keys" => "api-keys-list", api_keys::list; DB_JWT),
+        route!(DELETE "/api/v1/api-keys/{id}" => "api-keys-revoke", api_keys::revoke; DB_JWT),
+        route!(POST "/api/v1/customers" => "customers-create", customers::create; DB_JWT),
+        route!(GET "/api/v1/customers" => "customers-list", customers::list; DB_JWT),
+        route!(GET "/api/v1/customers/{id}" => "customers-get", customers::get; DB_JWT),
+        route!(PATCH "/api/v1/customers/{id}" => "customers-update", customers::update; DB_JWT),
+        route!(DELETE "/api/v1/customers/{id}" => "customers-delete", customers::delete; DB_JWT),
+        route!(POST "/api/v1/tickets" => "tickets-create", tickets::create; DB_JWT),
+        route!(GET "/api/v1/tickets" => "tickets-list", tickets::list; DB_JWT),
+        route!(GET "/api/v1/tickets/{id}" => "tickets-get", tickets::get; DB_JWT),
+        route!(PATCH "/api/v1/tickets/{id}" => "tickets-update", tickets::update; DB_JWT),
+        route!(PATCH "/api/v1/tickets/{id}/status" => "tickets-status", tickets::set_status; DB_JWT),
+        route!(PATCH "/api/v1/tickets/{id}/assign" => "tickets-assign", tickets::assign; DB_JWT),
+        route!(GET "/api/v1/tickets/{id}/events" => "tickets-events", tickets::events; DB_JWT),
+        route!(GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT),
+        route!(GET "/api/v1/stats" => "stats", stats::get; DB_JWT),
+        route!(GET "/health" => "health", system::health; DB),
+        route!(GET "/api-docs" => "docs", docs::serve; NONE),
+        route!(GET "/api-docs/openapi.json" => "docs", docs::serve; NONE),
+        route!(GET "/api-docs/assets/{file}" => "docs", docs::serve; NONE),
     ]
 }
 
-/// Functions with no HTTP route (they have a binary and a SAM resource all the same).
-pub const NON_HTTP_FUNCTIONS: &[&str] = &["migrate", "outbox-sweeper", "ticket-consumer"];
+/// Functions with no HTTP route (they have a binary and a SAM resource all the same), and
+/// what each needs: none verifies a token.
+pub const NON_HTTP_FUNCTIONS: &[(&str, Needs)] =
+    &[("migrate", Needs::OWNER_DATABASE), ("outbox-sweeper", Needs::DATABASE), ("ticket-consumer", Needs::DATABASE)];
+
+/// What `function` (a binary) needs, from the tables above.
+pub fn needs(function: &str) -> Option<Needs> {
+    let http = routes().into_iter().find(|r| r.function == function).map(|r| r.needs);
+    http.or_else(|| NON_HTTP_FUNCTIONS.iter().find(|(name, _)| *name == function).map(|(_, needs)| *needs))
+}
 
 /// What a path resolves to: a route with its path parameters, or why not.
 pub enum Match<'a> {

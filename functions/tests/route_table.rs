@@ -7,7 +7,8 @@ use std::{
     path::Path,
 };
 
-use crm_functions::routes::{NON_HTTP_FUNCTIONS, routes};
+use crm_core::config::{DatabaseRole, Needs};
+use crm_functions::routes::{self, NON_HTTP_FUNCTIONS, routes};
 use yaml_serde::Value;
 
 fn root() -> &'static Path {
@@ -140,7 +141,7 @@ fn every_function_is_built_by_cargo_lambda_for_al2023_on_the_architecture_parame
     let expected: BTreeSet<String> = routes()
         .iter()
         .map(|r| r.function.to_owned())
-        .chain(NON_HTTP_FUNCTIONS.iter().map(|f| f.to_string()))
+        .chain(NON_HTTP_FUNCTIONS.iter().map(|(f, _)| f.to_string()))
         .collect();
     assert_eq!(binaries, expected);
 }
@@ -156,7 +157,7 @@ fn each_binary_runs_the_controller_its_route_names() {
     let expected: BTreeSet<String> = routes()
         .iter()
         .map(|r| r.function.to_owned())
-        .chain(NON_HTTP_FUNCTIONS.iter().map(|f| f.to_string()))
+        .chain(NON_HTTP_FUNCTIONS.iter().map(|(f, _)| f.to_string()))
         .collect();
     assert_eq!(on_disk, expected);
     for route in routes() {
@@ -426,4 +427,139 @@ fn only_the_functions_that_mail_may_send_mail_and_only_from_the_ses_identity() {
         let resource = format!("{:?}", statement["Resource"]);
         assert!(resource.contains(":identity/${SesIdentity}"), "{id} sends only from the SES identity: {resource}");
     }
+}
+
+/// The secret variables as the template writes them, by name.
+fn secret_variables() -> BTreeMap<&'static str, Value> {
+    BTreeMap::from([
+        ("DATABASE_URL", yaml("!Sub '{{resolve:secretsmanager:${DatabaseSecretArn}:SecretString:url}}'")),
+        ("APP_DATABASE_URL", yaml("!Sub '{{resolve:secretsmanager:${AppDatabaseSecretArn}:SecretString:url}}'")),
+        ("JWT_SECRET", yaml("!Sub '{{resolve:secretsmanager:${JwtSecretArn}:SecretString:key}}'")),
+        (
+            "JWT_PREVIOUS_SECRET",
+            yaml(
+                "!If [HasPreviousJwtSecret, !Sub '{{resolve:secretsmanager:${PreviousJwtSecretArn}:SecretString:key}}', \
+                 !Ref AWS::NoValue]",
+            ),
+        ),
+    ])
+}
+
+/// The variables a function with `needs` is given, and nothing more.
+fn secrets_for(needs: Needs) -> BTreeSet<&'static str> {
+    let database = match needs.database {
+        Some(DatabaseRole::Runtime) => Some("APP_DATABASE_URL"),
+        Some(DatabaseRole::Owner) => Some("DATABASE_URL"),
+        None => None,
+    };
+    let jwt = if needs.jwt { &["JWT_SECRET", "JWT_PREVIOUS_SECRET"][..] } else { &[] };
+    database.into_iter().chain(jwt.iter().copied()).collect()
+}
+
+#[test]
+fn each_function_is_given_the_secrets_it_needs_and_no_other() {
+    let t = template();
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let written = secret_variables();
+    for name in written.keys() {
+        assert!(globals[*name].is_null(), "Globals would give {name} to every function");
+    }
+    for (id, function) in functions(&t) {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let needs = routes::needs(binary).unwrap_or_else(|| panic!("{binary} declares no needs"));
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        // Any variable resolving a secret counts, not only the four known ones.
+        let given: BTreeSet<&str> = variables
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, value)| format!("{value:?}").contains("resolve:secretsmanager"))
+            .map(|(name, _)| name.as_str().unwrap())
+            .collect();
+        assert_eq!(given, secrets_for(needs), "{id} ({needs:?})");
+        for name in given {
+            assert_eq!(variables[name], written[name], "{id}: {name}");
+        }
+    }
+    let needs = |function: &str| routes::needs(function).unwrap();
+    assert_eq!(needs("docs"), Needs::NOTHING, "docs serves a compiled-in document");
+    assert_eq!(needs("health"), Needs::DATABASE, "health pings the database, checks no token");
+    for worker in ["ticket-consumer", "outbox-sweeper"] {
+        assert_eq!(needs(worker), Needs::DATABASE, "{worker}");
+    }
+    assert_eq!(needs("migrate"), Needs::OWNER_DATABASE);
+}
+
+/// Whether a route needs the JWT key follows from its OpenAPI operation: it verifies a
+/// bearer token, or it answers a new token pair (`AuthSession`). Any other route must
+/// not be given the key.
+#[test]
+fn the_routes_that_verify_or_sign_tokens_are_the_ones_that_need_the_key() {
+    let doc: serde_json::Value = serde_json::from_str(crm_functions::openapi::json()).unwrap();
+    for route in routes() {
+        let operation = &doc["paths"][route.path][route.method.as_str().to_lowercase()];
+        let bearer = operation["security"].as_array().unwrap().iter().any(|s| s.get("bearer").is_some());
+        let signs = operation["responses"].to_string().contains("#/components/schemas/AuthSession");
+        assert_eq!(route.needs.jwt, bearer || signs, "{} (bearer: {bearer}, signs: {signs})", route.key());
+    }
+}
+
+/// HTTP functions share one reservation parameter, each worker has its own, and none
+/// reserves anything unless asked (an empty parameter is AWS::NoValue).
+#[test]
+fn reserved_concurrency_is_a_parameter_per_group_and_off_by_default() {
+    let t = template();
+    for (parameter, condition) in [
+        ("ApiReservedConcurrency", "ReserveApiConcurrency"),
+        ("ConsumerReservedConcurrency", "ReserveConsumerConcurrency"),
+        ("SweeperReservedConcurrency", "ReserveSweeperConcurrency"),
+    ] {
+        assert_eq!(t["Parameters"][parameter]["Default"], yaml("''"), "{parameter}");
+        assert_eq!(t["Conditions"][condition], yaml(&format!("!Not [!Equals [!Ref {parameter}, '']]")));
+    }
+    let reservation =
+        |condition: &str, parameter: &str| yaml(&format!("!If [{condition}, !Ref {parameter}, !Ref AWS::NoValue]"));
+    for (id, function) in functions(&t) {
+        let expected = match id.as_str() {
+            "MigrateFunction" => Value::Null,
+            "TicketConsumerFunction" => reservation("ReserveConsumerConcurrency", "ConsumerReservedConcurrency"),
+            "OutboxSweeperFunction" => reservation("ReserveSweeperConcurrency", "SweeperReservedConcurrency"),
+            _ => reservation("ReserveApiConcurrency", "ApiReservedConcurrency"),
+        };
+        assert_eq!(function["Properties"]["ReservedConcurrentExecutions"], expected, "{id}");
+    }
+    assert!(t["Globals"]["Function"]["ReservedConcurrentExecutions"].is_null());
+}
+
+/// The RDS Proxy exists only when a target is named, logs in with the runtime role's
+/// secret alone (migrate keeps its direct owner connection) and requires TLS.
+#[test]
+fn the_rds_proxy_is_optional_and_serves_only_the_runtime_role() {
+    let t = template();
+    assert_eq!(t["Parameters"]["ProxyTargetDBInstance"]["Default"], yaml("''"));
+    assert_eq!(t["Parameters"]["ProxyTargetDBCluster"]["Default"], yaml("''"));
+    let resources = t["Resources"].as_mapping().unwrap();
+    let proxied: Vec<&str> = resources
+        .iter()
+        .filter(|(_, r)| {
+            r["Type"].as_str().is_some_and(|kind| kind.starts_with("AWS::RDS::")) || r["Condition"] == "CreateProxy"
+        })
+        .map(|(id, _)| id.as_str().unwrap())
+        .collect();
+    assert_eq!(proxied, ["DatabaseProxyRole", "DatabaseProxy", "DatabaseProxyTargetGroup"]);
+    for id in &proxied {
+        assert_eq!(t["Resources"][*id]["Condition"], "CreateProxy", "{id}");
+    }
+    let proxy = &t["Resources"]["DatabaseProxy"]["Properties"];
+    assert_eq!(proxy["EngineFamily"], "POSTGRESQL");
+    assert_eq!(proxy["RequireTLS"], Value::Bool(true));
+    let auth = proxy["Auth"].as_sequence().unwrap();
+    assert_eq!(auth.len(), 1);
+    assert_eq!(auth[0]["SecretArn"], yaml("!Ref AppDatabaseSecretArn"));
+    let role = &t["Resources"]["DatabaseProxyRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (&role["Action"], &role["Resource"]),
+        (&yaml("secretsmanager:GetSecretValue"), &yaml("!Ref AppDatabaseSecretArn"))
+    );
+    assert_eq!(t["Outputs"]["DatabaseProxyEndpoint"]["Condition"], "CreateProxy");
 }

@@ -11,7 +11,11 @@ pub mod workers;
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
-use crm_core::{AppState, Config, Error, db, request};
+use crm_core::{
+    AppState, Config, Error,
+    config::{DatabaseRole, Needs},
+    db, request,
+};
 use crm_functions::{
     headers,
     invoke::{dispatch, problem_response},
@@ -40,10 +44,14 @@ pub const LOCAL_POOL_SIZE: usize = 10;
 
 /// Creates the database if missing, applies migrations, and builds the shared state.
 pub async fn prepare(config: Config) -> Result<AppState, Error> {
-    if db::create_database_if_missing(&config.database_url).await? {
+    // Every route and the migrations in one process: it needs every secret.
+    let everything = Needs { database: Some(DatabaseRole::Owner), jwt: true };
+    config.require(everything).map_err(|e| Error::Internal(e.to_string()))?;
+    let owner_url = config.owner_database_url().map_err(|e| Error::Internal(e.to_string()))?.to_owned();
+    if db::create_database_if_missing(&owner_url).await? {
         tracing::info!("database created");
     }
-    let applied = db::migrate(&config.database_url).await?;
+    let applied = db::migrate(&owner_url).await?;
     tracing::info!(applied = ?applied, "migrations up to date");
     AppState::new(config, LOCAL_POOL_SIZE)
 }

@@ -10,6 +10,7 @@ const DEFAULT_APP_BASE_URL: &str = "http://127.0.0.1:3000";
 const DEFAULT_MAIL_FROM: &str = "no-reply@simplecrm.test";
 /// HS256 keys shorter than the hash output weaken the MAC; RFC 7518 §3.2.
 const MIN_JWT_SECRET_BYTES: usize = 32;
+const REQUIRED: &str = "required by this function";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -104,13 +105,41 @@ impl Default for PasswordHashing {
     }
 }
 
+/// The secrets a function is given. Each deployed function gets only what it needs
+/// (template.yaml), so none can be required for every process at load: [`Config::require`]
+/// checks a function's own needs when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    pub database: Option<DatabaseRole>,
+    /// `JWT_SECRET` (and `JWT_PREVIOUS_SECRET` during a rotation): signs or verifies access tokens.
+    pub jwt: bool,
+}
+
+/// Which connection a function makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseRole {
+    /// `APP_DATABASE_URL`, or `DATABASE_URL` switched to the runtime role.
+    Runtime,
+    /// `DATABASE_URL`, the owner: migrations only.
+    Owner,
+}
+
+impl Needs {
+    pub const NOTHING: Self = Self { database: None, jwt: false };
+    pub const DATABASE: Self = Self { database: Some(DatabaseRole::Runtime), jwt: false };
+    pub const DATABASE_AND_JWT: Self = Self { database: Some(DatabaseRole::Runtime), jwt: true };
+    pub const OWNER_DATABASE: Self = Self { database: Some(DatabaseRole::Owner), jwt: false };
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Owner connection: migrations, and the app's connection when `app_database_url` is unset.
-    pub database_url: String,
+    /// Owner connection: migrations, and the app's connection when `app_database_url` is
+    /// unset. In development it defaults to a local database; in production it may be absent.
+    pub database_url: Option<String>,
     /// Runtime login role (owns nothing, no BYPASSRLS).
     pub app_database_url: Option<String>,
-    pub jwt_secret: Secret,
+    /// Absent only in production when unset; in development a random key stands in.
+    pub jwt_secret: Option<Secret>,
     /// True when no `JWT_SECRET` was given and a random one was made for this process.
     pub jwt_secret_generated: bool,
     /// `JWT_PREVIOUS_SECRET`: the key before the last rotation. Tokens it signed stay valid
@@ -185,30 +214,28 @@ impl Config {
         let production = app_env == AppEnv::Production;
 
         let database_url = match get("DATABASE_URL") {
-            Some(url) => url,
-            None if production => {
-                return Err(ConfigError::new("DATABASE_URL", "required in production"));
-            }
-            None => DEFAULT_DATABASE_URL.to_owned(),
+            Some(url) => Some(url),
+            None if production => None,
+            None => Some(DEFAULT_DATABASE_URL.to_owned()),
         };
-        check_postgres_url("DATABASE_URL", &database_url)?;
+        if let Some(url) = &database_url {
+            check_postgres_url("DATABASE_URL", url)?;
+        }
         let app_database_url = get("APP_DATABASE_URL");
         if let Some(url) = &app_database_url {
             check_postgres_url("APP_DATABASE_URL", url)?;
         }
 
         let (jwt_secret, jwt_secret_generated) = match get("JWT_SECRET") {
-            Some(s) if s.len() >= MIN_JWT_SECRET_BYTES => (Secret::new(s.into_bytes()), false),
+            Some(s) if s.len() >= MIN_JWT_SECRET_BYTES => (Some(Secret::new(s.into_bytes())), false),
             Some(_) => {
                 return Err(ConfigError::new("JWT_SECRET", format!("must be at least {MIN_JWT_SECRET_BYTES} bytes")));
             }
-            None if production => {
-                return Err(ConfigError::new("JWT_SECRET", "required in production"));
-            }
+            None if production => (None, false),
             None => {
                 let mut bytes = vec![0u8; 64];
                 rand::rng().fill_bytes(&mut bytes);
-                (Secret::new(bytes), true)
+                (Some(Secret::new(bytes)), true)
             }
         };
 
@@ -222,8 +249,12 @@ impl Config {
             }
             None => None,
         };
-        if jwt_previous_secret.as_ref().is_some_and(|p| p.expose() == jwt_secret.expose()) {
-            return Err(ConfigError::new("JWT_PREVIOUS_SECRET", "must differ from JWT_SECRET"));
+        match (&jwt_previous_secret, &jwt_secret) {
+            (Some(previous), Some(current)) if previous.expose() == current.expose() => {
+                return Err(ConfigError::new("JWT_PREVIOUS_SECRET", "must differ from JWT_SECRET"));
+            }
+            (Some(_), None) => return Err(ConfigError::new("JWT_PREVIOUS_SECRET", "given without JWT_SECRET")),
+            _ => {}
         }
 
         let defaults = ThrottleConfig::default();
@@ -366,6 +397,29 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+
+    /// Stops a function that lacks a secret it needs at start-up, naming the variable,
+    /// rather than at its first request.
+    pub fn require(&self, needs: Needs) -> Result<(), ConfigError> {
+        match needs.database {
+            Some(DatabaseRole::Runtime) if self.app_database_url.is_none() && self.database_url.is_none() => {
+                return Err(ConfigError::new("APP_DATABASE_URL", format!("{REQUIRED} (or DATABASE_URL)")));
+            }
+            Some(DatabaseRole::Owner) => {
+                self.owner_database_url()?;
+            }
+            _ => {}
+        }
+        if needs.jwt && self.jwt_secret.is_none() {
+            return Err(ConfigError::new("JWT_SECRET", REQUIRED));
+        }
+        Ok(())
+    }
+
+    /// `DATABASE_URL`, for what migrates.
+    pub fn owner_database_url(&self) -> Result<&str, ConfigError> {
+        self.database_url.as_deref().ok_or_else(|| ConfigError::new("DATABASE_URL", REQUIRED))
+    }
 }
 
 /// A whole number ≥ 1, or `default` when the variable is unset.
@@ -445,19 +499,46 @@ mod tests {
     #[test]
     fn development_defaults_work_without_any_variable() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.database_url.as_deref(), Some(DEFAULT_DATABASE_URL));
         assert!(c.jwt_secret_generated);
         assert_eq!(c.listen_addr.to_string(), DEFAULT_LISTEN_ADDR);
         assert_eq!(c.log_format, LogFormat::Json);
     }
 
     #[test]
-    fn production_requires_a_strong_jwt_secret() {
-        let err = config(&[("APP_ENV", "production"), ("DATABASE_URL", "postgres://x@h/db")]).unwrap_err();
-        assert_eq!(err.variable, "JWT_SECRET");
+    fn a_weak_jwt_secret_never_loads() {
         let err = config(&[("JWT_SECRET", "short")]).unwrap_err();
         assert_eq!(err.variable, "JWT_SECRET");
         assert!(err.to_string().starts_with("configuration error: JWT_SECRET"));
+        let err = config(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).unwrap_err();
+        assert_eq!(err.variable, "JWT_SECRET");
+    }
+
+    #[test]
+    fn in_production_each_function_requires_only_the_secrets_it_needs() {
+        let bare = config(&[("APP_ENV", "production")]).unwrap();
+        assert_eq!((bare.database_url.as_ref(), bare.jwt_secret.as_ref().map(Secret::expose)), (None, None));
+        assert_eq!(bare.require(Needs::NOTHING), Ok(()));
+        assert_eq!(bare.require(Needs::DATABASE).unwrap_err().variable, "APP_DATABASE_URL");
+        assert_eq!(bare.require(Needs::OWNER_DATABASE).unwrap_err().variable, "DATABASE_URL");
+
+        let app = config(&[("APP_ENV", "production"), ("APP_DATABASE_URL", "postgres://app@h/db")]).unwrap();
+        assert_eq!(app.require(Needs::DATABASE), Ok(()));
+        assert_eq!(app.require(Needs::OWNER_DATABASE).unwrap_err().variable, "DATABASE_URL", "not the app's URL");
+        let err = app.require(Needs::DATABASE_AND_JWT).unwrap_err();
+        assert_eq!(err.to_string(), "configuration error: JWT_SECRET: required by this function");
+
+        let key = "k".repeat(32);
+        let full =
+            config(&[("APP_ENV", "production"), ("APP_DATABASE_URL", "postgres://app@h/db"), ("JWT_SECRET", &key)]);
+        assert_eq!(full.unwrap().require(Needs::DATABASE_AND_JWT), Ok(()));
+        let orphan = config(&[("APP_ENV", "production"), ("JWT_PREVIOUS_SECRET", &key)]).unwrap_err();
+        assert_eq!(orphan.variable, "JWT_PREVIOUS_SECRET");
+
+        let development = config(&[]).unwrap();
+        for needs in [Needs::NOTHING, Needs::DATABASE, Needs::DATABASE_AND_JWT, Needs::OWNER_DATABASE] {
+            assert_eq!(development.require(needs), Ok(()), "local defaults cover {needs:?}");
+        }
     }
 
     #[test]

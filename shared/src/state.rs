@@ -15,7 +15,8 @@ use crate::{
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
-    pub tokens: Arc<TokenKeys>,
+    /// None in a function deployed without `JWT_SECRET` (it neither signs nor verifies).
+    tokens: Option<Arc<TokenKeys>>,
     pub passwords: Passwords,
     pub events: Arc<Events>,
     pub mailer: Mailer,
@@ -28,10 +29,17 @@ impl AppState {
     /// ([`Passwords::new`]) keeps it out of the first login's time.
     pub fn new(config: Config, pool_size: usize) -> Result<Self, Error> {
         let db = Db::new(&config, pool_size)?;
-        let tokens = Arc::new(TokenKeys::new(&config.jwt_secret, config.jwt_previous_secret.as_ref()));
+        let tokens =
+            config.jwt_secret.as_ref().map(|key| Arc::new(TokenKeys::new(key, config.jwt_previous_secret.as_ref())));
         let passwords = Passwords::new(&config.password_hashing)?;
         let events = Arc::new(Events::new(config.sqs_queue_url.as_deref(), config.aws_endpoint_url.as_deref()));
         let mailer = Mailer::new(&config);
         Ok(Self { config: Arc::new(config), db, tokens, passwords, events, mailer })
+    }
+
+    /// The access-token keys. A function that needs them checks for `JWT_SECRET` when it
+    /// starts (`Config::require`), so the error is a wrongly declared need, not a request's fault.
+    pub fn tokens(&self) -> Result<&TokenKeys, Error> {
+        self.tokens.as_deref().ok_or_else(|| Error::Internal("JWT_SECRET is not set for this function".into()))
     }
 }

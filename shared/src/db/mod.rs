@@ -46,14 +46,11 @@ use crate::{
 
 /// The role every pooled connection acts as: owns nothing, lacks BYPASSRLS (migration V1).
 pub const RUNTIME_ROLE: &str = "crm_app";
-/// A Lambda container serves one request at a time; two connections cover the
-/// post-commit publish overlapping the next statement. `crm-local` asks for more.
-pub const LAMBDA_POOL_SIZE: usize = 2;
-
 /// A handle on the pool. Cheap to clone; built once per container; connects on first use.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool,
+    /// None in a function deployed without a database URL (docs).
+    pool: Option<Pool>,
     rollbacks: Arc<PendingRollbacks>,
 }
 
@@ -85,7 +82,13 @@ impl Drop for RollbackGuard {
 }
 
 impl Db {
+    /// `max_size` is the most connections this process holds at once: each unit of work
+    /// holds one until it commits, so a process that never opens one inside another (a
+    /// Lambda container, one request at a time) needs only one.
     pub fn new(config: &Config, max_size: usize) -> Result<Self, Error> {
+        if config.app_database_url.is_none() && config.database_url.is_none() {
+            return Ok(Self { pool: None, rollbacks: Arc::default() });
+        }
         let pg = runtime_pg_config(config)?;
         let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
         let manager = if tls::wants_tls(&pg) {
@@ -101,7 +104,7 @@ impl Db {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| Error::Internal(format!("pool: {e}")))?;
-        Ok(Self { pool, rollbacks: Arc::default() })
+        Ok(Self { pool: Some(pool), rollbacks: Arc::default() })
     }
 
     /// Waits (at most 2 s) until the rollbacks of transactions dropped on error paths have
@@ -126,8 +129,12 @@ impl Db {
         }
     }
 
+    fn pool(&self) -> Result<&Pool, Error> {
+        self.pool.as_ref().ok_or_else(|| Error::Internal("no database URL is set for this function".into()))
+    }
+
     async fn connection(&self) -> Result<Object, Error> {
-        self.pool.get().await.map_err(|e| Error::Unavailable(format!("database pool: {}", tls::chain(&e))))
+        self.pool()?.get().await.map_err(|e| Error::Unavailable(format!("database pool: {}", tls::chain(&e))))
     }
 
     /// A transaction in which row-level security sees only `tenant`.
@@ -197,7 +204,7 @@ impl Db {
         let lost = conn.is_closed() || e.is_connection_lost();
         drop(Object::take(conn));
         *attempts += 1;
-        lost && *attempts <= self.pool.status().max_size
+        lost && self.pool.as_ref().is_some_and(|pool| *attempts <= pool.status().max_size)
     }
 
     /// `SELECT 1` through the pool: is the database answering?
@@ -294,9 +301,10 @@ const SESSION_BUDGETS: &str = "-c statement_timeout=5s -c lock_timeout=3s -c idl
 /// How the app connects: as `APP_DATABASE_URL`, or as `DATABASE_URL` switched to the
 /// runtime role for the whole session, before any query.
 pub fn runtime_pg_config(config: &Config) -> Result<PgConfig, Error> {
-    let (url, switch_role) = match &config.app_database_url {
-        Some(url) => (url.as_str(), false),
-        None => (config.database_url.as_str(), true),
+    let (url, switch_role) = match (&config.app_database_url, &config.database_url) {
+        (Some(url), _) => (url.as_str(), false),
+        (None, Some(url)) => (url.as_str(), true),
+        (None, None) => return Err(Error::Internal("neither APP_DATABASE_URL nor DATABASE_URL is set".into())),
     };
     let mut pg: PgConfig = url.parse().map_err(|e| Error::Internal(format!("database url: {e}")))?;
     let mut options = pg.get_options().unwrap_or_default().to_owned();

@@ -202,7 +202,7 @@ pub(super) async fn open_session(
 ) -> Result<AuthSession, Error> {
     let minted = refresh::mint(tenant.id);
     auth_db::manager::store_refresh_token(tx, tenant.id, user.id, family, &minted).await?;
-    let access_token = state.tokens.issue(user.id, tenant.id, user.role, family)?;
+    let access_token = state.tokens()?.issue(user.id, tenant.id, user.role, family)?;
     Ok(AuthSession { user, tenant, access_token, refresh_token: minted.token, expires_in: ACCESS_TOKEN_TTL_SECS })
 }
 
