@@ -176,3 +176,47 @@ async fn search_over_thousands_of_tickets_answers_exactly_what_a_scan_would() {
         assert!(found.iter().all(|t| !acme_all.contains(t)), "{q}");
     }
 }
+
+/// A term on many old tickets and on none of the newest (a product name of years ago):
+/// the walk of the newest tickets finds nothing, so the older matches come from the
+/// trigram index, and every page must still be exactly the newest ones after its cursor.
+#[tokio::test]
+async fn a_term_common_among_old_tickets_and_absent_from_new_ones_pages_newest_first() {
+    let app = TestApp::spawn().await;
+    let acme = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&acme, "Globex", "ops@globex.test").await;
+    let other = app.register("Other", "olga@other.test").await;
+    let theirs = app.customer(&other, "Hooli", "gavin@hooli.test").await;
+
+    // Ticket n+1 is newer than ticket n; the newest 17,000 of 20,000 (more than the walk
+    // reads) never say "Legacyword", half of the 3,000 before them do.
+    let owner = app.db.connect().await;
+    let load = "INSERT INTO tickets (tenant_id, id, customer_id, title, description, status, priority, resolved_at)
+        SELECT $1::text::uuid, (lpad(to_hex(1700000000000 + n), 12, '0') || '7' || substr(md5(n || $1), 1, 19))::uuid,
+               $2::text::uuid, 'Ticket ' || n,
+               'Details ' || n || CASE WHEN n <= 3000 AND n % 2 = 0 THEN ' about the Legacyword' ELSE '' END,
+               CASE WHEN n % 5 = 0 THEN 'RESOLVED' WHEN n % 3 = 0 THEN 'IN_PROGRESS' ELSE 'OPEN' END,
+               CASE WHEN n % 4 = 0 THEN 'HIGH' ELSE 'LOW' END,
+               CASE WHEN n % 5 = 0 THEN now() END
+        FROM generate_series(1, $3::int) n";
+    owner.execute(load, &[&acme.tenant_id, &customer, &20_000i32]).await.unwrap();
+    owner.execute(load, &[&other.tenant_id, &theirs, &4_000i32]).await.unwrap();
+    owner.batch_execute("ANALYZE tickets").await.unwrap();
+
+    let all = scan(&app.db, &acme, "%legacyword%", "").await;
+    assert_eq!(all.len(), 1_500);
+    assert_eq!(walk(&app, &acme, "?q=legacyword", 100).await, all);
+    assert_eq!(walk(&app, &acme, "?q=LegacyWord", 21).await, all);
+    for status in ["OPEN", "IN_PROGRESS", "RESOLVED"] {
+        let filtered = scan(&app.db, &acme, "%legacyword%", &format!("AND status = '{status}'")).await;
+        assert!(!filtered.is_empty() && filtered.len() < all.len(), "{status}");
+        assert_eq!(walk(&app, &acme, &format!("?q=legacyword&status={status}"), 21).await, filtered, "{status}");
+    }
+    let open_high = scan(&app.db, &acme, "%legacyword%", "AND status = 'OPEN' AND priority = 'HIGH'").await;
+    assert_eq!(walk(&app, &acme, "?q=legacyword&status=OPEN&priority=HIGH", 7).await, open_high);
+
+    // The other tenant's matches never show up in Acme's pages, nor Acme's in its.
+    let theirs = walk(&app, &other, "?q=legacyword", 100).await;
+    assert_eq!(theirs.len(), 1_500);
+    assert!(theirs.iter().all(|t| !all.contains(t)));
+}
