@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{
     TestApp,
-    sqs::{DEFAULT_PORT, TestQueue, endpoint, eventually, failing_after, stop_endpoint},
+    sqs::{DEFAULT_PORT, TestQueue, endpoint, eventually, failing_after, silent_endpoint, stop_endpoint},
 };
 use crm_core::{AppState, Config, db::testing::TestDb, service::pipeline};
 use serde_json::{Value, json};
@@ -268,15 +268,8 @@ async fn a_sweep_that_fails_half_way_keeps_what_it_sent_marked_and_frees_the_res
 async fn a_sweep_waiting_on_sqs_holds_no_row_lock_and_its_rows_go_to_no_other_sweeper() {
     let db = TestDb::create().await;
     let owner = stale_events(&db, 5).await;
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = silent.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
-    let stuck = sweeper_state(&db, &format!("http://127.0.0.1:{port}/123456789012/silent"), &endpoint(port));
+    let silent = silent_endpoint().await;
+    let stuck = sweeper_state(&db, &format!("{silent}/123456789012/silent"), &silent);
     let run = tokio::spawn(async move {
         let queue = stuck.events.queue.as_ref().unwrap();
         pipeline::sweep(&stuck, queue, Duration::from_secs(5), 50).await
@@ -336,17 +329,9 @@ async fn two_racing_sweepers_publish_each_row_once() {
 
 #[tokio::test]
 async fn a_queue_that_never_answers_cannot_hold_a_write_past_the_function_timeout() {
-    // Accepts every connection and never says a word: a slow SQS, not a refusing one.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = silent.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
-    let queue_url = format!("http://127.0.0.1:{port}/123456789012/silent");
-    let app = TestApp::spawn_with_sqs(&endpoint(port), &queue_url).await;
+    let silent = silent_endpoint().await;
+    let queue_url = format!("{silent}/123456789012/silent");
+    let app = TestApp::spawn_with_sqs(&silent, &queue_url).await;
     let admin = app.register("Acme", "ann@acme.test").await;
     let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
 

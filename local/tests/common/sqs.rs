@@ -126,6 +126,20 @@ where
     }
 }
 
+/// An SQS endpoint that accepts every connection and never says a word: a slow SQS, not
+/// a refusing one.
+pub async fn silent_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    endpoint(port)
+}
+
 /// An SQS endpoint that accepts the first `accepted` SendMessageBatch calls whole and
 /// answers every later call with a 500, as an SQS that fails half-way through a run would.
 /// Answers the AWS JSON 1.0 protocol the SDK speaks, over keep-alive connections.

@@ -146,7 +146,6 @@ pub async fn dispatch_embedded(state: &AppState, limit: i32) -> Result<usize, Er
     }
     let mut done = Vec::with_capacity(notices.len());
     for (tenant, group) in by_tenant(notices.iter().map(|n| (n.tenant_id, n))) {
-        let group: Vec<&Notice> = group;
         match consume_notices(state, tenant, &group).await {
             Ok(()) => done.extend(group.iter().map(|n| n.event_id)),
             Err(e) => {
