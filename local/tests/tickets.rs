@@ -161,8 +161,24 @@ async fn a_ticket_needs_a_customer_of_this_tenant() {
     let app = TestApp::spawn().await;
     let admin = app.register("Acme", "ann@acme.test").await;
     let body = |customer: String| json!({"title": "Help", "description": "", "customerId": customer});
-    let r = app.post("/api/v1/tickets", Some(&admin.access), body(uuid::Uuid::now_v7().to_string())).await;
-    assert_eq!(r.problem(404)["detail"], "customer not found");
+    // More refusals than the pool has connections: the insert fails in the round trip
+    // that carries its COMMIT, and each connection must come back clean from that.
+    for _ in 0..12 {
+        let r = app.post("/api/v1/tickets", Some(&admin.access), body(uuid::Uuid::now_v7().to_string())).await;
+        assert_eq!(r.problem(404)["detail"], "customer not found");
+    }
     let stats = app.get("/api/v1/stats", Some(&admin.access)).await.body;
     assert_eq!(stats["totalTickets"], 0, "nothing half-written");
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    let r = app.post("/api/v1/tickets", Some(&admin.access), body(customer)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let owner = app.db.connect().await;
+    let count = |table: &'static str| {
+        let owner = &owner;
+        async move {
+            let row = owner.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap();
+            row.get::<_, i64>(0)
+        }
+    };
+    assert_eq!((count("tickets").await, count("ticket_events").await, count("outbox").await), (1, 1, 1));
 }

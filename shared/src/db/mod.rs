@@ -357,6 +357,28 @@ impl Tx {
         self.finish("ROLLBACK", "rollback").await
     }
 
+    /// Runs the unit of work's last statement and its COMMIT in one round trip
+    /// (pipelined, as in [`begin_and_query_opt`]). A statement that fails aborts the
+    /// transaction, so PostgreSQL answers the COMMIT behind it with a rollback, not an
+    /// error, and the connection goes back to the pool clean; the statement's error is
+    /// returned. A failed COMMIT closes the connection, as [`Tx::commit`] does.
+    pub(crate) async fn query_opt_and_commit(
+        mut self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, DbError> {
+        let stmt = self.client().prepare_cached(sql).await?;
+        let Some(conn) = self.conn.take() else { unreachable!("transaction used after commit") };
+        let (row, committed) = tokio::join!(conn.query_opt(&stmt, params), conn.batch_execute("COMMIT"));
+        match committed {
+            Ok(()) => Ok(row?),
+            Err(e) => {
+                drop(Object::take(conn));
+                Err(DbError::from(row.err().unwrap_or(e)))
+            }
+        }
+    }
+
     async fn finish(mut self, sql: &str, operation: &'static str) -> Result<(), Error> {
         let Some(conn) = self.conn.take() else {
             return Ok(());

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::{
     db::{
-        Tx, tickets as tickets_db,
-        tickets::{NewTicket, TicketFilter, TicketPatch},
+        tickets as tickets_db,
+        tickets::{NewEvent, NewTicket, Outboxed, TicketFilter, TicketPatch},
         users as users_db,
     },
     error::Error,
@@ -99,16 +99,23 @@ pub async fn create(
         description: &input.description,
         priority: input.priority.unwrap_or(Priority::DEFAULT),
     };
-    let ticket = tickets_db::manager::create(&tx, tenant, &new).await?;
     let after = json!({
-        "title": ticket.title, "status": ticket.status, "priority": ticket.priority,
-        "customerId": ticket.customer_id, "assigneeId": ticket.assignee_id,
+        "title": new.title, "status": TicketStatus::Open, "priority": new.priority,
+        "customerId": new.customer_id, "assigneeId": None::<UserId>,
     });
-    let event = record(&tx, &principal, &ticket, EventType::Created, Value::Null, after).await?;
-    idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &ticket).await?;
-    tx.commit().await?;
+    let change = Change::new(&principal, new.id, EventType::Created, Value::Null, after);
+    // Without a key nothing follows the insert, so it commits in the same round trip.
+    let ticket = match key.as_ref() {
+        None => tickets_db::manager::create_and_commit(tx, tenant, &new, &change.event()).await?,
+        Some(key) => {
+            let ticket = tickets_db::manager::create(&tx, tenant, &new, &change.event()).await?;
+            idempotency::remember(&tx, tenant, CREATE_ROUTE, Some(key), 201, &ticket).await?;
+            tx.commit().await?;
+            ticket
+        }
+    };
     metrics::count(metrics::TICKETS_CREATED, 1);
-    pipeline::publish_committed(state, event.into_iter().collect()).await;
+    pipeline::publish_committed(state, change.into_outbox().into_iter().collect()).await;
     tracing::info!(tenant_id = %tenant, ticket_id = %ticket.id, "ticket created");
     Ok(Created::New(ticket))
 }
@@ -161,11 +168,10 @@ pub async fn update(
         tx.rollback().await?;
         return Ok(current);
     }
-    let ticket = tickets_db::manager::update(&tx, tenant, id, &patch).await?;
-    let event =
-        record(&tx, &principal, &ticket, EventType::Updated, Value::Object(before), Value::Object(after)).await?;
+    let change = Change::new(&principal, id, EventType::Updated, Value::Object(before), Value::Object(after));
+    let ticket = tickets_db::manager::update(&tx, tenant, id, &patch, &change.event()).await?;
     tx.commit().await?;
-    pipeline::publish_committed(state, event.into_iter().collect()).await;
+    pipeline::publish_committed(state, change.into_outbox().into_iter().collect()).await;
     Ok(ticket)
 }
 
@@ -184,18 +190,16 @@ pub async fn set_status(
         tx.rollback().await?;
         return Ok(current);
     }
-    let ticket = tickets_db::manager::set_status(&tx, tenant, id, input.status).await?;
-    let event = record(
-        &tx,
+    let change = Change::new(
         &principal,
-        &ticket,
+        id,
         EventType::StatusChanged,
         json!({"status": current.status}),
-        json!({"status": ticket.status}),
-    )
-    .await?;
+        json!({"status": input.status}),
+    );
+    let ticket = tickets_db::manager::set_status(&tx, tenant, id, input.status, &change.event()).await?;
     tx.commit().await?;
-    pipeline::publish_committed(state, event.into_iter().collect()).await;
+    pipeline::publish_committed(state, change.into_outbox().into_iter().collect()).await;
     Ok(ticket)
 }
 
@@ -220,22 +224,19 @@ pub async fn assign(state: &AppState, caller: &Credential, id: TicketId, input: 
         tx.rollback().await?;
         return Ok(current);
     }
-    let ticket = tickets_db::manager::set_assignee(&tx, tenant, id, assignee).await?;
-    let event = record(
-        &tx,
+    let change = Change::new(
         &principal,
-        &ticket,
+        id,
         EventType::Assigned,
         json!({"assigneeId": current.assignee_id}),
         json!({"assigneeId": assignee}),
-    )
-    .await?;
+    );
+    let ticket = tickets_db::manager::set_assignee(&tx, tenant, id, assignee, &change.event()).await?;
     tx.commit().await?;
-    pipeline::publish_committed(state, event.into_iter().collect()).await;
+    pipeline::publish_committed(state, change.into_outbox().into_iter().collect()).await;
     Ok(ticket)
 }
 
-/// The timeline, oldest first.
 /// One page of the ticket's timeline, oldest first.
 pub async fn events(
     state: &AppState,
@@ -262,44 +263,61 @@ fn published_as(kind: EventType) -> Option<&'static str> {
     }
 }
 
-/// Writes the timeline entry and, for published kinds, the outbox row with the same id.
-async fn record(
-    tx: &Tx,
-    principal: &Principal,
-    ticket: &Ticket,
+/// A change's timeline entry and, for the published kinds, its outbox event under the
+/// same id: made before the write, so that the database takes all three in the write's
+/// own statement.
+struct Change {
+    actor: ActorId,
     kind: EventType,
-    before: Value,
-    after: Value,
-) -> Result<Option<OutboxEvent>, Error> {
-    let tenant = principal.tenant_id;
-    let id = EventId::generate();
-    let data = json!({"before": before, "after": after});
-    tickets_db::manager::record_event(tx, tenant, id, ticket.id, principal.actor, kind, &data).await?;
-    if let Some(event_type) = published_as(kind) {
-        let (actor_type, actor_id) = match principal.actor {
-            ActorId::User(id) => ("user", id.0),
-            ActorId::ApiKey(id) => ("apiKey", id.0),
-        };
-        let payload = json!({
-            "eventId": id,
-            "type": event_type,
-            "tenantId": tenant,
-            "ticketId": ticket.id,
-            "actorId": actor_id,
-            "actorType": actor_type,
-            "occurredAt": Utc::now(),
-            "before": data["before"],
-            "after": data["after"],
+    data: Value,
+    outbox: Option<OutboxEvent>,
+    id: EventId,
+}
+
+impl Change {
+    fn new(principal: &Principal, ticket: TicketId, kind: EventType, before: Value, after: Value) -> Self {
+        let tenant = principal.tenant_id;
+        let id = EventId::generate();
+        let data = json!({"before": before, "after": after});
+        let outbox = published_as(kind).map(|event_type| {
+            let (actor_type, actor_id) = match principal.actor {
+                ActorId::User(id) => ("user", id.0),
+                ActorId::ApiKey(id) => ("apiKey", id.0),
+            };
+            let now = Utc::now();
+            OutboxEvent {
+                id,
+                tenant_id: tenant,
+                event_type: event_type.to_owned(),
+                ticket_id: ticket,
+                payload: json!({
+                    "eventId": id,
+                    "type": event_type,
+                    "tenantId": tenant,
+                    "ticketId": ticket,
+                    "actorId": actor_id,
+                    "actorType": actor_type,
+                    "occurredAt": now,
+                    "before": data["before"],
+                    "after": data["after"],
+                }),
+                created_at: now,
+            }
         });
-        tickets_db::manager::enqueue(tx, tenant, id, event_type, ticket.id, &payload).await?;
-        return Ok(Some(OutboxEvent {
-            id,
-            tenant_id: tenant,
-            event_type: event_type.to_owned(),
-            ticket_id: ticket.id,
-            payload,
-            created_at: Utc::now(),
-        }));
+        Self { actor: principal.actor, kind, data, outbox, id }
     }
-    Ok(None)
+
+    fn event(&self) -> NewEvent<'_> {
+        NewEvent {
+            id: self.id,
+            actor: self.actor,
+            kind: self.kind,
+            data: &self.data,
+            outbox: self.outbox.as_ref().map(|o| Outboxed { event_type: &o.event_type, payload: &o.payload }),
+        }
+    }
+
+    fn into_outbox(self) -> Option<OutboxEvent> {
+        self.outbox
+    }
 }

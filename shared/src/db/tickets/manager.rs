@@ -5,13 +5,12 @@ use uuid::Uuid;
 use crate::{
     db::{
         DbError, Tx,
-        tickets::{NewTicket, TicketFilter, TicketPatch, repository},
+        tickets::{NewEvent, NewTicket, TicketFilter, TicketPatch, repository},
     },
     error::Error,
-    ids::{EventId, TenantId, TicketId, UserId},
-    model::{EventType, Ticket, TicketEvent, TicketStatus},
+    ids::{TenantId, TicketId, UserId},
+    model::{Ticket, TicketEvent, TicketStatus},
     pagination::PageRequest,
-    security::ActorId,
 };
 
 /// A reference the composite foreign keys refused: the thing is not this tenant's.
@@ -29,8 +28,22 @@ fn found(ticket: Option<Ticket>) -> Result<Ticket, Error> {
     ticket.ok_or(Error::NotFound("ticket"))
 }
 
-pub async fn create(tx: &Tx, tenant: TenantId, new: &NewTicket<'_>) -> Result<Ticket, Error> {
-    found(repository::insert(tx, tenant, new).await.map_err(|e| missing_reference(e, "insert ticket"))?)
+pub async fn create(tx: &Tx, tenant: TenantId, new: &NewTicket<'_>, event: &NewEvent<'_>) -> Result<Ticket, Error> {
+    found(repository::insert(tx, tenant, new, event).await.map_err(|e| missing_reference(e, "insert ticket"))?)
+}
+
+/// [`create`] as the last step of the unit of work, committed in the same round trip.
+pub async fn create_and_commit(
+    tx: Tx,
+    tenant: TenantId,
+    new: &NewTicket<'_>,
+    event: &NewEvent<'_>,
+) -> Result<Ticket, Error> {
+    found(
+        repository::insert_and_commit(tx, tenant, new, event)
+            .await
+            .map_err(|e| missing_reference(e, "insert ticket and commit"))?,
+    )
 }
 
 pub async fn get(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Ticket, Error> {
@@ -41,16 +54,38 @@ pub async fn lock(tx: &Tx, tenant: TenantId, id: TicketId) -> Result<Ticket, Err
     found(repository::lock(tx, tenant, id).await.map_err(|e| e.into_error("lock ticket"))?)
 }
 
-pub async fn update(tx: &Tx, tenant: TenantId, id: TicketId, patch: &TicketPatch) -> Result<Ticket, Error> {
-    found(repository::update(tx, tenant, id, patch).await.map_err(|e| e.into_error("update ticket"))?)
+pub async fn update(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    patch: &TicketPatch,
+    event: &NewEvent<'_>,
+) -> Result<Ticket, Error> {
+    found(repository::update(tx, tenant, id, patch, event).await.map_err(|e| e.into_error("update ticket"))?)
 }
 
-pub async fn set_status(tx: &Tx, tenant: TenantId, id: TicketId, status: TicketStatus) -> Result<Ticket, Error> {
-    found(repository::set_status(tx, tenant, id, status).await.map_err(|e| e.into_error("set ticket status"))?)
+pub async fn set_status(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    status: TicketStatus,
+    event: &NewEvent<'_>,
+) -> Result<Ticket, Error> {
+    found(repository::set_status(tx, tenant, id, status, event).await.map_err(|e| e.into_error("set ticket status"))?)
 }
 
-pub async fn set_assignee(tx: &Tx, tenant: TenantId, id: TicketId, assignee: Option<UserId>) -> Result<Ticket, Error> {
-    found(repository::set_assignee(tx, tenant, id, assignee).await.map_err(|e| missing_reference(e, "assign ticket"))?)
+pub async fn set_assignee(
+    tx: &Tx,
+    tenant: TenantId,
+    id: TicketId,
+    assignee: Option<UserId>,
+    event: &NewEvent<'_>,
+) -> Result<Ticket, Error> {
+    found(
+        repository::set_assignee(tx, tenant, id, assignee, event)
+            .await
+            .map_err(|e| missing_reference(e, "assign ticket"))?,
+    )
 }
 
 pub async fn list(
@@ -63,33 +98,6 @@ pub async fn list(
     repository::list(tx, tenant, filter, after, limit).await.map_err(|e| e.into_error("list tickets"))
 }
 
-pub async fn record_event(
-    tx: &Tx,
-    tenant: TenantId,
-    id: EventId,
-    ticket: TicketId,
-    actor: ActorId,
-    kind: EventType,
-    data: &serde_json::Value,
-) -> Result<(), Error> {
-    repository::insert_event(tx, tenant, id, ticket, actor, kind, data)
-        .await
-        .map_err(|e| e.into_error("insert ticket event"))
-}
-
 pub async fn events(tx: &Tx, tenant: TenantId, ticket: TicketId, page: PageRequest) -> Result<Vec<TicketEvent>, Error> {
     repository::list_events(tx, tenant, ticket, page).await.map_err(|e| e.into_error("list ticket events"))
-}
-
-pub async fn enqueue(
-    tx: &Tx,
-    tenant: TenantId,
-    id: EventId,
-    event_type: &str,
-    ticket: TicketId,
-    payload: &serde_json::Value,
-) -> Result<(), Error> {
-    repository::insert_outbox(tx, tenant, id, event_type, ticket, payload)
-        .await
-        .map_err(|e| e.into_error("insert outbox event"))
 }

@@ -2,4 +2,4 @@
 pub mod manager;
 mod repository;
 
-pub use repository::{NewTicket, TicketFilter, TicketPatch};
+pub use repository::{NewEvent, NewTicket, Outboxed, TicketFilter, TicketPatch};
