@@ -4,15 +4,18 @@
 //! pipeline that hands the outbox straight to the consumer. Either way, the pruning of
 //! dead rows the sweeper does on each tick in AWS.
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use aws_lambda_events::sqs::SqsEvent;
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use crm_core::{
     AppState,
     service::{housekeeping, pipeline},
 };
 use crm_functions::pipeline::{SWEEP_LIMIT, consume};
-use tokio::{sync::watch, task::JoinHandle};
+use tokio::{
+    sync::{Semaphore, watch},
+    task::JoinHandle,
+};
 
 /// Locally a few seconds of lag is too long to wait for; AWS runs the sweeper each minute.
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
@@ -30,37 +33,63 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
     }
 }
 
+/// Batches handed to the consumer at once. AWS's event source mapping polls with several
+/// pollers and invokes the consumer concurrently; here it keeps the next receive and the
+/// last delete off the consumer's path, and no message waits received but unprocessed
+/// for more than this many batches.
+const BATCHES_IN_FLIGHT: usize = 3;
+
 async fn poll_queue(state: AppState, mut stop: watch::Receiver<bool>) {
     let Some(queue) = &state.events.queue else {
         return;
     };
+    let in_flight = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
     while !*stop.borrow() {
+        let slot = tokio::select! {
+            slot = in_flight.clone().acquire_owned() => slot,
+            _ = stop.changed() => break,
+        };
+        let Ok(slot) = slot else { break };
         let records = tokio::select! {
             received = queue.receive(POLL_WAIT_SECONDS) => received,
             _ = stop.changed() => break,
         };
-        let records = match records {
-            Ok(records) if records.is_empty() => continue,
-            Ok(records) => records,
+        match records {
+            Ok(records) if records.is_empty() => {}
+            Ok(records) => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    consume_batch(&state, records).await;
+                    drop(slot);
+                });
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "events queue unreachable; retrying");
                 pause(&mut stop, Duration::from_secs(1)).await;
-                continue;
             }
-        };
-        let mut event = SqsEvent::default();
-        event.records = records;
-        let receipts: Vec<(String, String)> =
-            event.records.iter().filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?))).collect();
-        let response = consume(state.clone(), event).await;
-        // As the event source mapping does: delete what succeeded; failures reappear after
-        // their visibility timeout and, past maxReceiveCount, move to the dead-letter queue.
-        let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-        let done: Vec<String> =
-            receipts.into_iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, r)| r).collect();
-        if let Err(e) = queue.delete(&done).await {
-            tracing::warn!(error = %e, "could not delete consumed messages; they will be redelivered and deduplicated");
         }
+    }
+    // Stopping lets the batches in flight finish, as a Lambda invocation would.
+    let _ = in_flight.acquire_many(BATCHES_IN_FLIGHT as u32).await;
+}
+
+/// One invocation of the consumer, and what the event source mapping does with its answer:
+/// deletes what succeeded; failures reappear after their visibility timeout and, past
+/// maxReceiveCount, move to the dead-letter queue.
+async fn consume_batch(state: &AppState, records: Vec<SqsMessage>) {
+    let Some(queue) = &state.events.queue else {
+        return;
+    };
+    let mut event = SqsEvent::default();
+    event.records = records;
+    let receipts: Vec<(String, String)> =
+        event.records.iter().filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?))).collect();
+    let response = consume(state.clone(), event).await;
+    let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let done: Vec<String> =
+        receipts.into_iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, r)| r).collect();
+    if let Err(e) = queue.delete(&done).await {
+        tracing::warn!(error = %e, "could not delete consumed messages; they will be redelivered and deduplicated");
     }
 }
 
