@@ -246,6 +246,15 @@ def http_events():
             "PATCH /api/v1/tickets/{id}/assign", f"{t}/assign", {"assigneeId": AGENT}, path_params={"id": TICKET}
         ),
         "tickets-events": http_event("GET /api/v1/tickets/{id}/events", f"{t}/events", path_params={"id": TICKET}),
+        "comments-create": http_event(
+            "POST /api/v1/tickets/{id}/comments",
+            f"{t}/comments",
+            {"body": "We are sending a technician this afternoon.", "public": True},
+            path_params={"id": TICKET},
+        ),
+        "comments-list": http_event(
+            "GET /api/v1/tickets/{id}/comments", f"{t}/comments", query="limit=20", path_params={"id": TICKET}
+        ),
         "notifications-list": http_event("GET /api/v1/notifications", "/api/v1/notifications", query="limit=20"),
         "stats": http_event("GET /api/v1/stats", "/api/v1/stats"),
         "health": http_event("GET /health", "/health", auth=False),

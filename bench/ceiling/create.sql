@@ -19,7 +19,8 @@ WITH t AS (INSERT INTO tickets (tenant_id, id, customer_id, title, description, 
            SELECT e.tenant_id, e.id, 'ticket.created'::text, e.ticket_id, :event_payload::jsonb FROM e
            WHERE 'ticket.created'::text IS NOT NULL)
 SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
-        t.created_at, t.updated_at, t.resolved_at, c.name AS customer_name, c.email AS customer_email
+        t.created_at, t.updated_at, t.resolved_at, t.first_responded_at, t.comment_count,
+        c.name AS customer_name, c.email AS customer_email
     FROM t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id;
 COMMIT;
 \endpipeline

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod comments;
 pub mod customers;
 pub mod docs;
 pub mod headers;

@@ -9,15 +9,16 @@
 use crm_core::{
     error::{FieldError, Problem},
     model::{
-        Actor, ActorType, ApiKey, AuthSession, CreatedApiKey, Customer, CustomerSummary, EventType, Invitation, Me,
-        Notification, Priority, PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus,
-        User,
+        Actor, ActorType, ApiKey, AuthSession, Comment, CreatedApiKey, Customer, CustomerSummary, EventType,
+        Invitation, Me, Notification, Priority, PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket,
+        TicketEvent, TicketStatus, User,
     },
-    pagination::{ApiKeyPage, CustomerPage, NotificationPage, TicketPage, UserPage},
+    pagination::{ApiKeyPage, CommentPage, CustomerPage, NotificationPage, TicketPage, UserPage},
     service::{
         accounts::{ChangePasswordInput, ForgotPasswordInput, InviteInput, TokenInput, TokenPasswordInput},
         api_keys::CreateApiKeyInput,
         auth::{LoginInput, RefreshInput, RegisterInput},
+        comments::CreateCommentInput,
         customers::{CreateCustomerInput, UpdateCustomerInput},
         health::Health,
         tickets::{AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
@@ -33,7 +34,7 @@ use utoipa::{
     },
 };
 
-use crate::{api_keys, auth, customers, docs, notifications, stats, system, tickets, users};
+use crate::{api_keys, auth, comments, customers, docs, notifications, stats, system, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +50,7 @@ use crate::{api_keys, auth, customers, docs, notifications, stats, system, ticke
         api_keys::create, api_keys::list, api_keys::revoke,
         customers::create, customers::list, customers::get, customers::update, customers::delete,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
+        comments::create, comments::list,
         notifications::list, stats::get,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
@@ -60,6 +62,7 @@ use crate::{api_keys, auth, customers, docs, notifications, stats, system, ticke
         Customer, CustomerPage, CreateCustomerInput, UpdateCustomerInput,
         Ticket, TicketPage, CustomerSummary, TicketStatus, Priority, EventType, Actor, TicketEvent,
         CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,
+        Comment, CommentPage, CreateCommentInput,
         Notification, NotificationPage, Stats, PriorityCounts,
     )),
     modifiers(&BearerAuth, &CommonResponses),
@@ -69,6 +72,7 @@ use crate::{api_keys, auth, customers, docs, notifications, stats, system, ticke
         (name = "api-keys", description = "Keys for integrations: `Authorization: Bearer crm_…` works wherever an access token does, except the `/auth/*` session routes"),
         (name = "customers", description = "Who a tenant supports"),
         (name = "tickets", description = "Support tickets and their timeline"),
+        (name = "comments", description = "A ticket's conversation: public replies and internal notes"),
         (name = "notifications", description = "The log of ticket events delivered"),
         (name = "stats", description = "A tenant at a glance"),
         (name = "system", description = "Health and documentation"),
@@ -277,6 +281,7 @@ mod tests {
             ("CustomerPage", "Customer"),
             ("TicketPage", "Ticket"),
             ("NotificationPage", "Notification"),
+            ("CommentPage", "Comment"),
         ] {
             let items = &schemas[page]["properties"]["items"];
             assert_eq!(items["items"], serde_json::json!({"$ref": format!("#/components/schemas/{item}")}), "{page}");

@@ -6,7 +6,7 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 use crm_core::{AppState, config::Needs};
 use lambda_http::{Request, http::Method};
 
-use crate::{HandlerResult, api_keys, auth, customers, docs, notifications, stats, system, tickets, users};
+use crate::{HandlerResult, api_keys, auth, comments, customers, docs, notifications, stats, system, tickets, users};
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
 
@@ -81,6 +81,8 @@ pub fn routes() -> Vec<Route> {
         route!(PATCH "/api/v1/tickets/{id}/status" => "tickets-status", tickets::set_status; DB_JWT),
         route!(PATCH "/api/v1/tickets/{id}/assign" => "tickets-assign", tickets::assign; DB_JWT),
         route!(GET "/api/v1/tickets/{id}/events" => "tickets-events", tickets::events; DB_JWT),
+        route!(POST "/api/v1/tickets/{id}/comments" => "comments-create", comments::create; DB_JWT),
+        route!(GET "/api/v1/tickets/{id}/comments" => "comments-list", comments::list; DB_JWT),
         route!(GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT),
         route!(GET "/api/v1/stats" => "stats", stats::get; DB_JWT),
         route!(GET "/health" => "health", system::health; DB),

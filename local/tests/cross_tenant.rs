@@ -12,7 +12,8 @@ use crm_functions::routes::routes;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Tenant A's world: a second user, a customer, a ticket with history, a notification.
+/// Tenant A's world: a second user, a customer, a ticket with history and an internal
+/// note, a notification.
 struct Victim {
     session: Session,
     user: String,
@@ -38,6 +39,9 @@ async fn victim(app: &TestApp) -> Victim {
         )
         .await
         .unwrap();
+    let note = json!({"body": "Secret note", "public": false});
+    let r = app.post(&format!("/api/v1/tickets/{ticket}/comments"), Some(&session.access), note).await;
+    assert_eq!(r.status, 201, "{}", r.body);
     let key = app.api_key(&session, "A's integration", "admin").await;
     let api_key = key["apiKey"]["id"].as_str().unwrap().to_owned();
     let api_key_prefix = key["apiKey"]["prefix"].as_str().unwrap().to_owned();
@@ -80,6 +84,7 @@ fn expectation(function: &str) -> Option<Expect> {
         "tickets-create" => ForeignId,
         "users-get" | "users-update" | "customers-get" | "customers-update" | "customers-delete" => ForeignId,
         "tickets-get" | "tickets-update" | "tickets-status" | "tickets-assign" | "tickets-events" => ForeignId,
+        "comments-create" | "comments-list" => ForeignId,
         "tickets-list" | "notifications-list" => FilteredList,
         "health" => Exempt("holds no tenant data"),
         "docs" => Exempt("the public API description"),
@@ -119,6 +124,7 @@ async fn tenant_b_never_reaches_tenant_a() {
         a.ticket.as_str(),
         a.api_key_prefix.as_str(),
         "Secret outage",
+        "Secret note",
         "ops@globex.test",
         "bob@acme.test",
     ];

@@ -147,6 +147,7 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("tickets-list", 200),
         ("tickets-get", 200),
         ("tickets-events", 200),
+        ("comments-list", 200),
         ("notifications-list", 200),
         ("stats", 200),
         ("auth-register", 202),

@@ -66,3 +66,7 @@ id_type!(
     /// An API key of a tenant (its row, not its secret).
     ApiKeyId
 );
+id_type!(
+    /// A public reply or an internal note on a ticket.
+    CommentId
+);

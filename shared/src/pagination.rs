@@ -21,7 +21,7 @@ pub struct PageRequest {
     pub after: Option<Uuid>,
 }
 
-/// One page of a list, newest first. Pass `nextCursor` as `cursor` for the next page; it
+/// One page of a list, newest first (a conversation: oldest first). Pass `nextCursor` as `cursor` for the next page; it
 /// is null on the last page. Its OpenAPI schemas are the named pages below.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,8 +39,8 @@ pub const CURSOR_LEN: usize = 24;
 /// would make a second type of it. Only the document uses these types; the answers are
 /// `Page<T>`, and a test in `crm-functions` checks both have the same fields.
 macro_rules! page_schemas {
-    ($($page:ident => $item:ident),+ $(,)?) => {$(
-        #[doc = concat!("One page of `", stringify!($item), "`, newest first. Pass `nextCursor` as `cursor` for the next page; it is null on the last page.")]
+    ($($page:ident => $item:ident $order:literal),+ $(,)?) => {$(
+        #[doc = concat!("One page of `", stringify!($item), "`, ", $order, " first. Pass `nextCursor` as `cursor` for the next page; it is null on the last page.")]
         #[derive(utoipa::ToSchema)]
         #[schema(rename_all = "camelCase")]
         #[allow(dead_code)]
@@ -57,11 +57,12 @@ macro_rules! page_schemas {
 }
 
 page_schemas!(
-    UserPage => User,
-    ApiKeyPage => ApiKey,
-    CustomerPage => Customer,
-    TicketPage => Ticket,
-    NotificationPage => Notification,
+    UserPage => User "newest",
+    ApiKeyPage => ApiKey "newest",
+    CustomerPage => Customer "newest",
+    TicketPage => Ticket "newest",
+    NotificationPage => Notification "newest",
+    CommentPage => Comment "oldest",
 );
 
 impl PageRequest {

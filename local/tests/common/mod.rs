@@ -285,6 +285,7 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
         "tickets-update" => json!({"title": "Pwned"}),
         "tickets-status" => json!({"status": "RESOLVED"}),
         "tickets-assign" => json!({"assigneeId": ids.user}),
+        "comments-create" => json!({"body": "Pwned", "public": true}),
         _ => return None,
     })
 }
@@ -351,21 +352,23 @@ impl TestApp {
         let owner = self.db.connect().await;
         let tenant: uuid::Uuid = tenant_id.parse().unwrap();
         let mut out = Vec::new();
-        for table in [
-            "tenants",
-            "users",
-            "customers",
-            "tickets",
-            "ticket_events",
-            "outbox",
-            "notifications",
-            "idempotency_keys",
-            "refresh_tokens",
-            "api_keys",
-        ] {
+        // Every table that holds a tenant's rows: a new one is covered without a change here.
+        let tables: Vec<String> = owner
+            .query(
+                "SELECT table_name::text FROM information_schema.columns
+                 WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(tables.iter().any(|t| t == "comments"), "{tables:?}");
+        for table in std::iter::once("tenants".to_owned()).chain(tables) {
             let key = if table == "tenants" { "id" } else { "tenant_id" };
-            let sql = format!("SELECT coalesce(json_agg(t ORDER BY t.id)::text, '[]') FROM {table} t WHERE {key} = $1");
-            let sql = if table == "idempotency_keys" { sql.replace("ORDER BY t.id", "ORDER BY t.key") } else { sql };
+            let sql =
+                format!("SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') FROM {table} t WHERE {key} = $1");
             let rows: String = owner.query_one(&sql, &[&tenant]).await.unwrap().get(0);
             out.push(format!("{table}: {rows}"));
         }

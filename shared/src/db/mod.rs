@@ -2,8 +2,10 @@
 //! error every repository returns. Only this module tree names the PostgreSQL driver.
 
 pub mod accounts;
+mod actors;
 pub mod api_keys;
 pub mod auth;
+pub mod comments;
 pub mod customers;
 pub mod housekeeping;
 pub mod idempotency;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     ids::{EventId, TenantId, TicketId},
     model::ActorType,
+    security::ActorId,
 };
 
 /// One outbox row: what the ticket services commit and the publishers send.
@@ -42,4 +43,44 @@ pub struct EventPayload {
     pub before: serde_json::Value,
     #[serde(default)]
     pub after: serde_json::Value,
+}
+
+impl OutboxEvent {
+    /// The event `id` of type `event_type` about `ticket`, done by `actor` now; its
+    /// payload is the [`EventPayload`] the consumer reads.
+    pub fn new(
+        id: EventId,
+        event_type: &str,
+        tenant: TenantId,
+        ticket: TicketId,
+        actor: ActorId,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> Self {
+        let (actor_type, actor_id) = match actor {
+            ActorId::User(id) => (ActorType::User, id.0),
+            ActorId::ApiKey(id) => (ActorType::ApiKey, id.0),
+        };
+        let now = Utc::now();
+        let payload = EventPayload {
+            event_id: id,
+            event_type: event_type.to_owned(),
+            tenant_id: tenant,
+            ticket_id: ticket,
+            actor_id,
+            actor_type,
+            occurred_at: now,
+            before,
+            after,
+        };
+        Self {
+            id,
+            tenant_id: tenant,
+            event_type: event_type.to_owned(),
+            ticket_id: ticket,
+            // A struct of strings, ids and JSON values always serializes.
+            payload: serde_json::to_value(&payload).unwrap_or_default(),
+            created_at: now,
+        }
+    }
 }

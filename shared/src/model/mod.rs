@@ -1,6 +1,7 @@
 //! What the API shows: the shapes of API.md, camelCase on the wire.
 
 mod api_keys;
+mod comments;
 mod customers;
 mod notifications;
 mod stats;
@@ -8,6 +9,7 @@ mod tickets;
 mod users;
 
 pub use api_keys::{ApiKey, CreatedApiKey};
+pub use comments::Comment;
 pub use customers::Customer;
 pub use notifications::Notification;
 pub use stats::{PriorityCounts, Stats};

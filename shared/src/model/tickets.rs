@@ -81,6 +81,11 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// When a user of the tenant first answered in public (the first public comment).
+    pub first_responded_at: Option<DateTime<Utc>>,
+    /// Public replies and internal notes.
+    #[schema(minimum = 0)]
+    pub comment_count: i32,
 }
 
 /// Who did something: a user of the tenant or one of its API keys.

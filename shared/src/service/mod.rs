@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod auth;
+pub mod comments;
 pub mod customers;
 pub mod health;
 pub mod housekeeping;

@@ -301,6 +301,10 @@ fn message(event: &EventPayload) -> Result<String, Error> {
             Some(user) => format!("Ticket assigned to user {user}"),
             None => "Ticket unassigned".to_owned(),
         },
+        "comment.created" => match event.after.get("public").and_then(|v| v.as_bool()) {
+            Some(false) => "Internal note added".to_owned(),
+            _ => "Public reply added".to_owned(),
+        },
         other => {
             return Err(Error::MalformedBody(format!("unknown event type `{other}`")));
         }

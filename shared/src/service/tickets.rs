@@ -2,7 +2,6 @@
 //! recorded on the ticket's timeline, and creation, status changes and assignments put
 //! an event in the outbox, all in the transaction of the change itself.
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -276,33 +275,12 @@ struct Change {
 
 impl Change {
     fn new(principal: &Principal, ticket: TicketId, kind: EventType, before: Value, after: Value) -> Self {
-        let tenant = principal.tenant_id;
         let id = EventId::generate();
         let data = json!({"before": before, "after": after});
         let outbox = published_as(kind).map(|event_type| {
-            let (actor_type, actor_id) = match principal.actor {
-                ActorId::User(id) => ("user", id.0),
-                ActorId::ApiKey(id) => ("apiKey", id.0),
-            };
-            let now = Utc::now();
-            OutboxEvent {
-                id,
-                tenant_id: tenant,
-                event_type: event_type.to_owned(),
-                ticket_id: ticket,
-                payload: json!({
-                    "eventId": id,
-                    "type": event_type,
-                    "tenantId": tenant,
-                    "ticketId": ticket,
-                    "actorId": actor_id,
-                    "actorType": actor_type,
-                    "occurredAt": now,
-                    "before": data["before"],
-                    "after": data["after"],
-                }),
-                created_at: now,
-            }
+            let before = data["before"].clone();
+            let after = data["after"].clone();
+            OutboxEvent::new(id, event_type, principal.tenant_id, ticket, principal.actor, before, after)
         });
         Self { actor: principal.actor, kind, data, outbox, id }
     }

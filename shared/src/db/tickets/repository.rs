@@ -1,19 +1,27 @@
 //! SQL for tickets, the timeline and the outbox.
 
+use std::sync::LazyLock;
+
 use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
 use crate::{
-    db::{DbError, Tx, keyset::KeysetQuery, like_pattern},
+    db::{
+        DbError, Tx,
+        actors::{actor, actor_sql},
+        keyset::KeysetQuery,
+        like_pattern,
+    },
     ids::{CustomerId, EventId, TenantId, TicketId, UserId},
-    model::{Actor, ActorType, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
+    model::{CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
     pagination::PageRequest,
     security::ActorId,
 };
 
 /// A ticket with its customer's summary; `t` is the ticket row, `c` the customer.
 const SELECT: &str = "SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
-        t.created_at, t.updated_at, t.resolved_at, c.name AS customer_name, c.email AS customer_email";
+        t.created_at, t.updated_at, t.resolved_at, t.first_responded_at, t.comment_count,
+        c.name AS customer_name, c.email AS customer_email";
 const JOIN_CUSTOMER: &str = "JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id";
 
 pub struct NewTicket<'a> {
@@ -65,6 +73,8 @@ fn ticket(row: &Row) -> Result<Ticket, DbError> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         resolved_at: row.try_get("resolved_at")?,
+        first_responded_at: row.try_get("first_responded_at")?,
+        comment_count: row.try_get("comment_count")?,
     })
 }
 
@@ -353,20 +363,17 @@ pub(super) async fn list_events(
     ticket: TicketId,
     page: PageRequest,
 ) -> Result<Vec<TicketEvent>, DbError> {
-    let stmt = tx
-        .client()
-        .prepare_cached(
-            "SELECT e.id, e.ticket_id, e.type, e.data, e.created_at, e.actor_api_key_id,
-                    coalesce(e.actor_id, e.actor_api_key_id) AS actor_id,
-                    coalesce(u.name, k.name) AS actor_name, u.email AS actor_email
-             FROM ticket_events e
-             LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_id
-             LEFT JOIN api_keys k ON k.tenant_id = e.tenant_id AND k.id = e.actor_api_key_id
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let (actor, joins) = actor_sql("e", "actor_id", "actor_api_key_id");
+        format!(
+            "SELECT e.id, e.ticket_id, e.type, e.data, e.created_at, {actor}
+             FROM ticket_events e {joins}
              WHERE e.tenant_id = $1 AND e.ticket_id = $2 AND ($3::uuid IS NULL OR e.id > $3)
              ORDER BY e.id
-             LIMIT $4",
+             LIMIT $4"
         )
-        .await?;
+    });
+    let stmt = tx.client().prepare_cached(&SQL).await?;
     let rows = tx.client().query(&stmt, &[&tenant.0, &ticket.0, &page.after, &page.fetch_limit()]).await?;
     rows.iter()
         .map(|row| {
@@ -374,15 +381,7 @@ pub(super) async fn list_events(
                 id: EventId(row.try_get("id")?),
                 ticket_id: TicketId(row.try_get("ticket_id")?),
                 kind: parse(row, "type")?,
-                actor: Actor {
-                    kind: match row.try_get::<_, Option<uuid::Uuid>>("actor_api_key_id")? {
-                        Some(_) => ActorType::ApiKey,
-                        None => ActorType::User,
-                    },
-                    id: row.try_get("actor_id")?,
-                    name: row.try_get("actor_name")?,
-                    email: row.try_get("actor_email")?,
-                },
+                actor: actor(row)?,
                 data: row.try_get("data")?,
                 created_at: row.try_get("created_at")?,
             })
