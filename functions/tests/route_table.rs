@@ -401,8 +401,9 @@ fn only_the_publishers_the_consumer_and_the_sweeper_touch_the_events_queue() {
     }
 }
 
-/// The functions that send account mail.
-const MAILERS: &[&str] = &["AuthRegisterFunction", "AuthPasswordForgotFunction", "UsersInviteFunction"];
+/// The functions that send mail: account mail, and the consumer's ticket mail.
+const MAILERS: &[&str] =
+    &["AuthRegisterFunction", "AuthPasswordForgotFunction", "UsersInviteFunction", "TicketConsumerFunction"];
 
 #[test]
 fn only_the_functions_that_mail_may_send_mail_and_only_from_the_ses_identity() {

@@ -167,3 +167,42 @@ async fn bad_comments_are_refused_and_write_nothing() {
     let t = app.get(&format!("/api/v1/tickets/{id}"), Some(&admin.access)).await.body;
     assert_eq!(t["commentCount"], 1);
 }
+
+#[tokio::test]
+async fn the_customer_hears_of_replies_and_resolution_and_the_assignee_of_the_assignment() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let bob_id = app.add_user(&admin, "bob@acme.test", "agent").await;
+    let bob = session(&app.login("bob@acme.test", PASSWORD).await.body);
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    let id = app.ticket(&admin, &customer, "Printer on fire", None).await["id"].as_str().unwrap().to_owned();
+    let comments = format!("/api/v1/tickets/{id}/comments");
+    let post = |token: String, body: Value| {
+        let (app, comments) = (&app, &comments);
+        async move { assert_eq!(app.post(comments, Some(&token), body).await.status, 201) }
+    };
+    post(bob.access.clone(), json!({"body": "Only between us: it is the fuser.", "public": false})).await;
+    post(bob.access.clone(), json!({"body": "A technician is on the way."})).await;
+    let assign = format!("/api/v1/tickets/{id}/assign");
+    assert_eq!(app.patch(&assign, Some(&admin.access), json!({"assigneeId": bob_id})).await.status, 200);
+    let taken = app.patch(&assign, Some(&admin.access), json!({"assigneeId": admin.user_id})).await;
+    assert_eq!(taken.status, 200, "the admin takes it over");
+    let status = format!("/api/v1/tickets/{id}/status");
+    assert_eq!(app.patch(&status, Some(&bob.access), json!({"status": "RESOLVED"})).await.status, 200);
+    app.settle().await;
+
+    let to_customer = app.mailbox("ops@globex.test").await;
+    let subjects: Vec<&str> = to_customer.iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["Resolved: Printer on fire", "Re: Printer on fire"], "newest first; no internal note");
+    let reply = to_customer[1]["text"].as_str().unwrap();
+    assert!(reply.contains("A technician is on the way.") && !reply.contains("fuser"), "{reply}");
+    let to_bob = app.mailbox("bob@acme.test").await;
+    assert_eq!(to_bob.len(), 1, "{to_bob:?}");
+    assert_eq!(to_bob[0]["subject"], "Assigned to you: Printer on fire");
+    assert!(to_bob[0]["text"].as_str().unwrap().contains(&format!("/tickets/{id}")));
+    let to_admin: Vec<Value> = app.mailbox("ann@acme.test").await;
+    assert!(
+        to_admin.iter().all(|m| m["subject"] != "Assigned to you: Printer on fire"),
+        "nobody is told what they did"
+    );
+}

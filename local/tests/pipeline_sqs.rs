@@ -79,6 +79,38 @@ async fn a_redelivered_event_writes_one_notification() {
 }
 
 #[tokio::test]
+async fn a_redelivered_public_reply_mails_the_customer_once() {
+    let queue = TestQueue::create(DEFAULT_PORT, 5, 30).await;
+    let app = TestApp::spawn_with_sqs(&endpoint(DEFAULT_PORT), &queue.url).await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    let ticket = app.ticket(&admin, &customer, "Printer", None).await["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(&format!("/api/v1/tickets/{ticket}/comments"), Some(&admin.access), json!({"body": "On our way."}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    eventually(Duration::from_secs(20), "the reply's mail", || async {
+        !app.mailbox("ops@globex.test").await.is_empty()
+    })
+    .await;
+
+    // The same comment.created event arrives twice more.
+    let owner = app.db.connect().await;
+    let payload: Value =
+        owner.query_one("SELECT payload FROM outbox WHERE event_type = 'comment.created'", &[]).await.unwrap().get(0);
+    queue.send(&payload.to_string()).await;
+    queue.send(&payload.to_string()).await;
+    eventually(Duration::from_secs(20), "the duplicates to be consumed", || async {
+        queue.depth(&queue.url).await == 0
+    })
+    .await;
+    let mails = app.mailbox("ops@globex.test").await;
+    assert_eq!(mails.len(), 1, "one mail for one reply: {mails:?}");
+    assert_eq!(mails[0]["subject"], "Re: Printer");
+    assert!(mails[0]["text"].as_str().unwrap().contains("On our way."), "{mails:?}");
+}
+
+#[tokio::test]
 async fn a_poison_message_is_retried_alone_and_then_dead_lettered() {
     // Two receives, then the dead-letter queue; one second of invisibility between tries.
     let queue = TestQueue::create(DEFAULT_PORT, 2, 1).await;
@@ -274,7 +306,8 @@ async fn a_sweep_waiting_on_sqs_holds_no_row_lock_and_its_rows_go_to_no_other_sw
         let queue = stuck.events.queue.as_ref().unwrap();
         pipeline::sweep(&stuck, queue, Duration::from_secs(5), 50).await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let leased = "SELECT count(*) FROM outbox WHERE leased_until IS NOT NULL";
+    eventually(Duration::from_secs(5), "the stuck run's lease", || async { scalar(&owner, leased).await == 5 }).await;
 
     // While it waits on SQS, a writer can lock every outbox row at once...
     let locked = scalar(&owner, "SELECT count(*) FROM (SELECT 1 FROM outbox FOR UPDATE NOWAIT) l").await;

@@ -5,7 +5,7 @@ use std::{future::Future, pin::Pin};
 
 use crate::{
     error::Error,
-    ids::{EventId, TenantId, TicketId},
+    ids::{EventId, TenantId, TicketId, UserId},
 };
 
 /// What is worth telling about a ticket event.
@@ -16,6 +16,30 @@ pub struct Notice {
     pub event_id: EventId,
     pub event_type: String,
     pub message: String,
+    /// The mail the event sends to a person, if any.
+    pub mail: Option<TicketMail>,
+}
+
+/// Mail a ticket event sends: the customer hears of public replies and of the ticket's
+/// resolution, an assignee of the assignment. Internal notes mail nobody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketMail {
+    /// A public reply, to the ticket's customer.
+    Reply { body: String },
+    /// The ticket was resolved, to its customer.
+    Resolved,
+    /// The ticket was assigned to `assignee`, to that user.
+    Assigned { assignee: UserId },
+}
+
+impl TicketMail {
+    /// The user the mail goes to, when it goes to a user rather than the customer.
+    pub fn user(&self) -> Option<UserId> {
+        match self {
+            TicketMail::Assigned { assignee } => Some(*assignee),
+            TicketMail::Reply { .. } | TicketMail::Resolved => None,
+        }
+    }
 }
 
 pub trait Mailer: Send + Sync {

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod pipeline;
 pub mod stats;
 pub mod throttle;
+pub mod ticket_mail;
 pub mod tickets;
 pub mod users;
 

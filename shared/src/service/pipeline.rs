@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 
+use super::ticket_mail;
 use crate::{
     db::{notifications as notifications_db, outbox as outbox_db},
     error::Error,
@@ -245,18 +246,24 @@ fn notice(event: EventPayload) -> Result<Notice, Error> {
         event_id: event.event_id,
         event_type: event.event_type.clone(),
         message: message(&event)?,
+        mail: ticket_mail::mail_of(&event),
     })
 }
 
 /// Writes one tenant's notifications in one statement (once per event id; none for a
-/// ticket that is gone) and sends those written now, in one transaction. At least once:
-/// a crash between sending and committing sends again, and the redelivery finds no row
-/// and notifies once more; the log itself stays single.
+/// ticket that is gone) and sends those written now, with their mail, in one
+/// transaction: a redelivered event finds its notification written and sends nothing
+/// again. A crash or a failed send between sending and committing rolls the notifications
+/// back, and the retry sends again: at least once, never lost.
 async fn consume_notices(state: &AppState, tenant: TenantId, notices: &[&Notice]) -> Result<(), Error> {
     let tx = state.db.begin_for(tenant).await?;
     let written = notifications_db::manager::record_all(&tx, tenant, notices).await?;
-    for notice in notices.iter().filter(|n| written.contains(&n.event_id)) {
+    for to in &written {
+        let Some(notice) = notices.iter().find(|n| n.event_id == to.event_id) else { continue };
         state.events.mailer.send(notice).await?;
+        if let Some(mail) = ticket_mail::compose(notice, to, &state.mailer) {
+            state.mailer.send(mail).await?;
+        }
     }
     if written.len() < notices.len() {
         tracing::info!(count = notices.len() - written.len(), "events already consumed, or their tickets gone");

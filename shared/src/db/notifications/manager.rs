@@ -5,11 +5,11 @@ use uuid::Uuid;
 use crate::{
     db::{
         Tx,
-        notifications::repository::{self, NewNotification},
+        notifications::repository::{self, NewNotification, Written},
     },
     error::Error,
-    events::mailer::Notice,
-    ids::{EventId, NotificationId, TenantId, TicketId},
+    events::mailer::{Notice, TicketMail},
+    ids::{NotificationId, TenantId, TicketId},
     model::Notification,
 };
 
@@ -24,8 +24,8 @@ pub async fn list(
 }
 
 /// Writes the notifications of one tenant's events in one statement; answers the events
-/// written now (not recorded before, ticket still there).
-pub async fn record_all(tx: &Tx, tenant: TenantId, notices: &[&Notice]) -> Result<Vec<EventId>, Error> {
+/// written now (not recorded before, ticket still there) with whom their mail goes to.
+pub async fn record_all(tx: &Tx, tenant: TenantId, notices: &[&Notice]) -> Result<Vec<Written>, Error> {
     let rows: Vec<NewNotification<'_>> = notices
         .iter()
         .map(|n| NewNotification {
@@ -34,8 +34,8 @@ pub async fn record_all(tx: &Tx, tenant: TenantId, notices: &[&Notice]) -> Resul
             ticket_id: n.ticket_id,
             event_type: &n.event_type,
             message: &n.message,
+            mail_user: n.mail.as_ref().and_then(TicketMail::user),
         })
         .collect();
-    let written = repository::record_all(tx, tenant, &rows).await.map_err(|e| e.into_error("record notifications"))?;
-    Ok(written.into_iter().map(EventId).collect())
+    repository::record_all(tx, tenant, &rows).await.map_err(|e| e.into_error("record notifications"))
 }

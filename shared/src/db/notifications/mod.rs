@@ -1,3 +1,5 @@
 //! The notification log.
 pub mod manager;
 mod repository;
+
+pub use repository::Written;
