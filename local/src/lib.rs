@@ -5,6 +5,7 @@
 //! and handed to the very controller the function's binary runs. Local behaviour is
 //! Lambda behaviour, down to path parameters and the request id.
 
+pub mod blobs;
 pub mod event;
 pub mod mailbox;
 pub mod workers;
@@ -115,6 +116,9 @@ pub async fn handle(
     if path == mailbox::PATH {
         return into_hyper(headers::secure(mailbox::answer(&state, req.method(), req.uri().query())));
     }
+    if path.starts_with(crm_core::blobs::LOCAL_PATH_PREFIX) {
+        return blobs::answer(&state, req).await;
+    }
     let route = match routes::find(routes, req.method(), &path) {
         Match::Found(route, params) => (route, params),
         Match::WrongMethod(allow) => {
@@ -147,7 +151,7 @@ pub async fn handle(
 
 /// The body if it is at most `limit` bytes; `None` if it is larger (the rest of it is then
 /// drained, see [`DRAIN_BYTES`]) or broken.
-async fn read_at_most(mut body: Incoming, limit: usize) -> Option<Bytes> {
+pub(crate) async fn read_at_most(mut body: Incoming, limit: usize) -> Option<Bytes> {
     let mut kept = Vec::new();
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.ok()?.into_data() else { continue };

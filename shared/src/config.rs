@@ -171,10 +171,18 @@ pub struct Config {
     /// handle because a dependency was down, doubled on each receive, so an outage spends
     /// few of the queue's receives before its dead-letter queue.
     pub consumer_backoff_secs: u32,
+    /// `ATTACHMENTS_BUCKET`: the S3 bucket of attachment bytes. Without it, a development
+    /// run keeps them in `crm-local`'s own store.
+    pub attachments_bucket: Option<String>,
+    /// `S3_ENDPOINT_URL`: moto or LocalStack instead of AWS's S3.
+    pub s3_endpoint_url: Option<String>,
+    /// `BLOB_DIR` (`.crm-local/blobs`): where `crm-local`'s own store keeps the bytes.
+    pub blob_dir: std::path::PathBuf,
 }
 
 const DEFAULT_REFRESH_REUSE_GRACE_SECS: u32 = 10;
 const DEFAULT_CONSUMER_BACKOFF_SECS: u32 = 60;
+const DEFAULT_BLOB_DIR: &str = ".crm-local/blobs";
 
 /// One line naming the setting that stopped start-up.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -371,6 +379,13 @@ impl Config {
             }
         };
 
+        let attachments_bucket = get("ATTACHMENTS_BUCKET");
+        let s3_endpoint_url = get("S3_ENDPOINT_URL");
+        if let Some(url) = &s3_endpoint_url {
+            check_http_url("S3_ENDPOINT_URL", url)?;
+        }
+        let blob_dir = get("BLOB_DIR").unwrap_or_else(|| DEFAULT_BLOB_DIR.to_owned()).into();
+
         Ok(Self {
             database_url,
             app_database_url,
@@ -391,6 +406,9 @@ impl Config {
             ses_endpoint_url,
             refresh_reuse_grace_secs,
             consumer_backoff_secs,
+            attachments_bucket,
+            s3_endpoint_url,
+            blob_dir,
         })
     }
 

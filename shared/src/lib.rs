@@ -5,6 +5,7 @@
 //! SQL). Configuration, errors, request parsing and security primitives sit beside them.
 
 mod aws;
+pub mod blobs;
 pub mod config;
 pub mod error;
 pub mod events;

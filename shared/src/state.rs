@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::{
+    blobs::Blobs,
     config::Config,
     db::Db,
     error::Error,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub events: Arc<Events>,
     pub mailer: Mailer,
+    /// Where attachment bytes live; none in a production function without a bucket.
+    pub blobs: Option<Blobs>,
 }
 
 impl AppState {
@@ -34,7 +37,8 @@ impl AppState {
         let passwords = Passwords::new(&config.password_hashing)?;
         let events = Arc::new(Events::new(config.sqs_queue_url.as_deref(), config.aws_endpoint_url.as_deref()));
         let mailer = Mailer::new(&config);
-        Ok(Self { config: Arc::new(config), db, tokens, passwords, events, mailer })
+        let blobs = Blobs::new(&config);
+        Ok(Self { config: Arc::new(config), db, tokens, passwords, events, mailer, blobs })
     }
 
     /// The access-token keys. A function that needs them checks for `JWT_SECRET` when it

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     vars: Vec<(String, String)>,
     stop: Option<oneshot::Sender<()>>,
+    /// The app's state, as its functions see it (its blob store, for one).
+    pub state: crm_core::AppState,
 }
 
 pub struct Reply {
@@ -98,9 +100,15 @@ impl TestApp {
                 remember_secret(value);
             }
         }
+        // Bound first, so the app knows the address its own blob store's URLs name.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let blob_dir = std::env::temp_dir().join(format!("crm-test-blobs-{}", uuid::Uuid::now_v7()));
         let url = db.url.clone();
         let config = Config::from_lookup(|k| match k {
             "DATABASE_URL" => Some(url.clone()),
+            "LISTEN_ADDR" => Some(addr.to_string()),
+            "BLOB_DIR" => Some(blob_dir.display().to_string()),
             _ => vars
                 .iter()
                 .find(|(name, _)| name == k)
@@ -109,13 +117,11 @@ impl TestApp {
         })
         .expect("test configuration");
         let state = crm_local::prepare(config).await.expect("prepare the app");
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(crm_local::serve(listener, state, async move {
+        tokio::spawn(crm_local::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        Self { addr, http: reqwest::Client::new(), db, vars, stop: Some(stop) }
+        Self { addr, http: reqwest::Client::new(), db, vars, stop: Some(stop), state }
     }
 
     pub fn url(&self, path: &str) -> String {

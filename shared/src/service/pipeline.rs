@@ -262,7 +262,9 @@ async fn consume_notices(state: &AppState, tenant: TenantId, notices: &[&Notice]
         let Some(notice) = notices.iter().find(|n| n.event_id == to.event_id) else { continue };
         state.events.mailer.send(notice).await?;
         if let Some(mail) = ticket_mail::compose(notice, to, &state.mailer) {
-            state.mailer.send(mail).await?;
+            // Boxed: the SES call's future, nested inside the consumer's, is deeper than
+            // the compiler lays out by default.
+            Box::pin(state.mailer.send(mail)).await?;
         }
     }
     if written.len() < notices.len() {
