@@ -50,6 +50,8 @@ INVITATION = "0195f000-0000-7000-8000-000000000013"
 API_KEY = "0195f000-0000-7000-8000-000000000014"
 API_KEY_PREFIX = "samlocalkeyaaaaa"
 API_KEY_HASH = hashlib.sha256(b"sam-local api key secret, never presented").hexdigest()
+# A PENDING attachment on the ticket, for attachments-get, -complete and -delete.
+ATTACHMENT = "0195f000-0000-7000-8000-000000000015"
 NEWCOMER_EMAIL = "newcomer@sam-local.example"
 INVITED_EMAIL = "invited@sam-local.example"
 
@@ -255,6 +257,30 @@ def http_events():
         "comments-list": http_event(
             "GET /api/v1/tickets/{id}/comments", f"{t}/comments", query="limit=20", path_params={"id": TICKET}
         ),
+        "attachments-create": http_event(
+            "POST /api/v1/tickets/{id}/attachments",
+            f"{t}/attachments",
+            {"fileName": "error-log.txt", "contentType": "text/plain", "size": 2048},
+            path_params={"id": TICKET},
+        ),
+        "attachments-list": http_event(
+            "GET /api/v1/tickets/{id}/attachments", f"{t}/attachments", query="limit=20", path_params={"id": TICKET}
+        ),
+        "attachments-get": http_event(
+            "GET /api/v1/tickets/{id}/attachments/{attachmentId}",
+            f"{t}/attachments/{ATTACHMENT}",
+            path_params={"id": TICKET, "attachmentId": ATTACHMENT},
+        ),
+        "attachments-complete": http_event(
+            "POST /api/v1/tickets/{id}/attachments/{attachmentId}/complete",
+            f"{t}/attachments/{ATTACHMENT}/complete",
+            path_params={"id": TICKET, "attachmentId": ATTACHMENT},
+        ),
+        "attachments-delete": http_event(
+            "DELETE /api/v1/tickets/{id}/attachments/{attachmentId}",
+            f"{t}/attachments/{ATTACHMENT}",
+            path_params={"id": TICKET, "attachmentId": ATTACHMENT},
+        ),
         "notifications-list": http_event("GET /api/v1/notifications", "/api/v1/notifications", query="limit=20"),
         "stats": http_event("GET /api/v1/stats", "/api/v1/stats"),
         "health": http_event("GET /health", "/health", auth=False),
@@ -357,6 +383,8 @@ INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('{TENANT}', '{SPARE_CUSTOMER}', 'Hooli', 'hello@hooli.example');
 INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES
     ('{TENANT}', '{TICKET}', '{CUSTOMER}', 'Cannot log in', 'Password reset mail never arrives');
+INSERT INTO attachments (tenant_id, id, ticket_id, file_name, content_type, size, author_id) VALUES
+    ('{TENANT}', '{ATTACHMENT}', '{TICKET}', 'screenshot.png', 'image/png', 48213, '{ADMIN}');
 COMMIT;
 """
 

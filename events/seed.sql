@@ -29,4 +29,6 @@ INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000005', 'Hooli', 'hello@hooli.example');
 INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000006', '0195f000-0000-7000-8000-000000000004', 'Cannot log in', 'Password reset mail never arrives');
+INSERT INTO attachments (tenant_id, id, ticket_id, file_name, content_type, size, author_id) VALUES
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000015', '0195f000-0000-7000-8000-000000000006', 'screenshot.png', 'image/png', 48213, '0195f000-0000-7000-8000-000000000002');
 COMMIT;

@@ -3,6 +3,7 @@
 //! Lambda function (`lambda`) or inside `crm-local` (`invoke`).
 
 pub mod api_keys;
+pub mod attachments;
 pub mod auth;
 pub mod comments;
 pub mod customers;

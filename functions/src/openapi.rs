@@ -9,14 +9,15 @@
 use crm_core::{
     error::{FieldError, Problem},
     model::{
-        Actor, ActorType, ApiKey, AuthSession, Comment, CreatedApiKey, Customer, CustomerSummary, EventType,
-        Invitation, Me, Notification, Priority, PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket,
-        TicketEvent, TicketStatus, User,
+        Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuthSession, Comment,
+        CreatedApiKey, CreatedAttachment, Customer, CustomerSummary, EventType, Invitation, Me, Notification, Priority,
+        PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus, Upload, User,
     },
-    pagination::{ApiKeyPage, CommentPage, CustomerPage, NotificationPage, TicketPage, UserPage},
+    pagination::{ApiKeyPage, AttachmentPage, CommentPage, CustomerPage, NotificationPage, TicketPage, UserPage},
     service::{
         accounts::{ChangePasswordInput, ForgotPasswordInput, InviteInput, TokenInput, TokenPasswordInput},
         api_keys::CreateApiKeyInput,
+        attachments::CreateAttachmentInput,
         auth::{LoginInput, RefreshInput, RegisterInput},
         comments::CreateCommentInput,
         customers::{CreateCustomerInput, UpdateCustomerInput},
@@ -34,7 +35,7 @@ use utoipa::{
     },
 };
 
-use crate::{api_keys, auth, comments, customers, docs, notifications, stats, system, tickets, users};
+use crate::{api_keys, attachments, auth, comments, customers, docs, notifications, stats, system, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -51,6 +52,7 @@ use crate::{api_keys, auth, comments, customers, docs, notifications, stats, sys
         customers::create, customers::list, customers::get, customers::update, customers::delete,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
         comments::create, comments::list,
+        attachments::create, attachments::complete, attachments::list, attachments::get, attachments::delete,
         notifications::list, stats::get,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
@@ -63,6 +65,7 @@ use crate::{api_keys, auth, comments, customers, docs, notifications, stats, sys
         Ticket, TicketPage, CustomerSummary, TicketStatus, Priority, EventType, Actor, TicketEvent,
         CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,
         Comment, CommentPage, CreateCommentInput,
+        Attachment, AttachmentStatus, AttachmentPage, AttachmentWithDownload, CreatedAttachment, Upload, CreateAttachmentInput,
         Notification, NotificationPage, Stats, PriorityCounts,
     )),
     modifiers(&BearerAuth, &CommonResponses),
@@ -73,6 +76,7 @@ use crate::{api_keys, auth, comments, customers, docs, notifications, stats, sys
         (name = "customers", description = "Who a tenant supports"),
         (name = "tickets", description = "Support tickets and their timeline"),
         (name = "comments", description = "A ticket's conversation: public replies and internal notes"),
+        (name = "attachments", description = "Files on a ticket: the bytes go to and from the blob store through signed URLs, never through the API"),
         (name = "notifications", description = "The log of ticket events delivered"),
         (name = "stats", description = "A tenant at a glance"),
         (name = "system", description = "Health and documentation"),
@@ -282,6 +286,7 @@ mod tests {
             ("TicketPage", "Ticket"),
             ("NotificationPage", "Notification"),
             ("CommentPage", "Comment"),
+            ("AttachmentPage", "Attachment"),
         ] {
             let items = &schemas[page]["properties"]["items"];
             assert_eq!(items["items"], serde_json::json!({"$ref": format!("#/components/schemas/{item}")}), "{page}");

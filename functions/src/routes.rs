@@ -6,7 +6,9 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 use crm_core::{AppState, config::Needs};
 use lambda_http::{Request, http::Method};
 
-use crate::{HandlerResult, api_keys, auth, comments, customers, docs, notifications, stats, system, tickets, users};
+use crate::{
+    HandlerResult, api_keys, attachments, auth, comments, customers, docs, notifications, stats, system, tickets, users,
+};
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
 
@@ -83,6 +85,11 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/tickets/{id}/events" => "tickets-events", tickets::events; DB_JWT),
         route!(POST "/api/v1/tickets/{id}/comments" => "comments-create", comments::create; DB_JWT),
         route!(GET "/api/v1/tickets/{id}/comments" => "comments-list", comments::list; DB_JWT),
+        route!(POST "/api/v1/tickets/{id}/attachments" => "attachments-create", attachments::create; DB_JWT),
+        route!(POST "/api/v1/tickets/{id}/attachments/{attachmentId}/complete" => "attachments-complete", attachments::complete; DB_JWT),
+        route!(GET "/api/v1/tickets/{id}/attachments" => "attachments-list", attachments::list; DB_JWT),
+        route!(GET "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-get", attachments::get; DB_JWT),
+        route!(DELETE "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-delete", attachments::delete; DB_JWT),
         route!(GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT),
         route!(GET "/api/v1/stats" => "stats", stats::get; DB_JWT),
         route!(GET "/health" => "health", system::health; DB),

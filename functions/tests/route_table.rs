@@ -413,10 +413,7 @@ fn only_the_functions_that_mail_may_send_mail_and_only_from_the_ses_identity() {
     assert_eq!(variables["MAIL_FROM"], yaml("!Ref MailFromAddress"));
     assert_eq!(variables["APP_BASE_URL"], yaml("!Ref AppBaseUrl"));
     for (id, function) in functions(&t) {
-        let statements: Vec<&Value> = function["Properties"]["Policies"]
-            .as_sequence()
-            .map(|list| list.iter().filter_map(|p| p["Statement"].as_sequence()).flatten().collect())
-            .unwrap_or_default();
+        let statements: Vec<&Value> = statements(function).into_iter().filter(|s| !is_s3(s)).collect();
         let mails = MAILERS.contains(&id.as_str());
         if !mails {
             assert!(statements.is_empty(), "{id} may send no mail: {statements:?}");
@@ -427,6 +424,64 @@ fn only_the_functions_that_mail_may_send_mail_and_only_from_the_ses_identity() {
         assert_eq!((&statement["Effect"], &statement["Action"]), (&yaml("Allow"), &yaml("ses:SendEmail")), "{id}");
         let resource = format!("{:?}", statement["Resource"]);
         assert!(resource.contains(":identity/${SesIdentity}"), "{id} sends only from the SES identity: {resource}");
+    }
+}
+
+/// The inline policy statements of a function.
+fn statements(function: &Value) -> Vec<&Value> {
+    function["Properties"]["Policies"]
+        .as_sequence()
+        .map(|list| list.iter().filter_map(|p| p["Statement"].as_sequence()).flatten().collect())
+        .unwrap_or_default()
+}
+
+fn is_s3(statement: &Value) -> bool {
+    statement["Action"].as_str().is_some_and(|a| a.starts_with("s3:"))
+}
+
+/// The attachment functions and the one S3 action each needs (a presigned URL carries the
+/// rights of the role that signed it).
+const BUCKET_USERS: &[(&str, Option<&str>)] = &[
+    ("AttachmentsCreateFunction", Some("s3:PutObject")),
+    ("AttachmentsCompleteFunction", Some("s3:GetObject")),
+    ("AttachmentsListFunction", None),
+    ("AttachmentsGetFunction", Some("s3:GetObject")),
+    ("AttachmentsDeleteFunction", Some("s3:DeleteObject")),
+];
+
+#[test]
+fn only_the_attachment_functions_reach_the_bucket_each_with_one_action_on_tenant_objects() {
+    let t = template();
+    let bucket = &t["Resources"]["AttachmentsBucket"]["Properties"];
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(block[setting], yaml("true"), "{setting}");
+    }
+    assert!(bucket["BucketEncryption"].is_mapping());
+    let policy = format!("{:?}", t["Resources"]["AttachmentsBucketPolicy"]["Properties"]["PolicyDocument"]);
+    assert!(policy.contains("aws:SecureTransport") && policy.contains("Deny"), "TLS only: {policy}");
+    for (id, function) in functions(&t) {
+        let s3: Vec<&Value> = statements(function).into_iter().filter(|s| is_s3(s)).collect();
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        match BUCKET_USERS.iter().find(|(name, _)| *name == id) {
+            None => {
+                assert!(s3.is_empty(), "{id} may not touch the bucket: {s3:?}");
+                assert!(variables.get("ATTACHMENTS_BUCKET").is_none(), "{id}");
+            }
+            Some((_, action)) => {
+                assert_eq!(variables["ATTACHMENTS_BUCKET"], yaml("!Ref AttachmentsBucket"), "{id}");
+                let actions: Vec<&Value> = s3.iter().map(|s| &s["Action"]).collect();
+                assert_eq!(
+                    actions,
+                    action.iter().map(|a| yaml(a)).collect::<Vec<_>>().iter().collect::<Vec<_>>(),
+                    "{id}"
+                );
+                for statement in s3 {
+                    let resource = format!("{:?}", statement["Resource"]);
+                    assert!(resource.contains("${AttachmentsBucket.Arn}/tenants/*"), "{id}: {resource}");
+                }
+            }
+        }
     }
 }
 

@@ -67,8 +67,16 @@ async fn a_disabled_admins_old_token_is_refused_on_every_route() {
     app.get(&format!("/api/v1/tickets/{}", acme.ticket), Some(&acme.rex.access)).await.problem(401);
 
     // Every authenticated route of the route table, each with a body it would accept.
+    let attachment =
+        app.attach(&acme.ann, &acme.ticket, "notes.txt", b"notes").await["id"].as_str().unwrap().to_owned();
     let before = app.snapshot(&acme.ann.tenant_id).await;
-    let ids = Ids { user: &acme.rex.user_id, customer: &acme.customer, ticket: &acme.ticket, api_key: &acme.api_key };
+    let ids = Ids {
+        user: &acme.rex.user_id,
+        customer: &acme.customer,
+        ticket: &acme.ticket,
+        api_key: &acme.api_key,
+        attachment: &attachment,
+    };
     let mut refused = 0;
     for route in routes().iter().filter(|r| !PUBLIC.contains(&r.function)) {
         let target = if route.path.contains('{') { ids.path(route.path) } else { route.path.to_owned() };

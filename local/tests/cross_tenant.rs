@@ -21,6 +21,7 @@ struct Victim {
     ticket: String,
     api_key: String,
     api_key_prefix: String,
+    attachment: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -45,12 +46,20 @@ async fn victim(app: &TestApp) -> Victim {
     let key = app.api_key(&session, "A's integration", "admin").await;
     let api_key = key["apiKey"]["id"].as_str().unwrap().to_owned();
     let api_key_prefix = key["apiKey"]["prefix"].as_str().unwrap().to_owned();
-    Victim { session, user, customer, ticket, api_key, api_key_prefix }
+    let attachment =
+        app.attach(&session, &ticket, "secret-plan.txt", b"secret").await["id"].as_str().unwrap().to_owned();
+    Victim { session, user, customer, ticket, api_key, api_key_prefix, attachment }
 }
 
 impl Victim {
     fn ids(&self) -> Ids<'_> {
-        Ids { user: &self.user, customer: &self.customer, ticket: &self.ticket, api_key: &self.api_key }
+        Ids {
+            user: &self.user,
+            customer: &self.customer,
+            ticket: &self.ticket,
+            api_key: &self.api_key,
+            attachment: &self.attachment,
+        }
     }
 }
 
@@ -85,6 +94,8 @@ fn expectation(function: &str) -> Option<Expect> {
         "users-get" | "users-update" | "customers-get" | "customers-update" | "customers-delete" => ForeignId,
         "tickets-get" | "tickets-update" | "tickets-status" | "tickets-assign" | "tickets-events" => ForeignId,
         "comments-create" | "comments-list" => ForeignId,
+        "attachments-create" | "attachments-complete" | "attachments-list" | "attachments-get" => ForeignId,
+        "attachments-delete" => ForeignId,
         "tickets-list" | "notifications-list" => FilteredList,
         "health" => Exempt("holds no tenant data"),
         "docs" => Exempt("the public API description"),
@@ -125,6 +136,7 @@ async fn tenant_b_never_reaches_tenant_a() {
         a.api_key_prefix.as_str(),
         "Secret outage",
         "Secret note",
+        "secret-plan.txt",
         "ops@globex.test",
         "bob@acme.test",
     ];

@@ -148,6 +148,10 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("tickets-get", 200),
         ("tickets-events", 200),
         ("comments-list", 200),
+        ("attachments-list", 200),
+        ("attachments-get", 200),
+        // The seeded attachment was never uploaded.
+        ("attachments-complete", 409),
         ("notifications-list", 200),
         ("stats", 200),
         ("auth-register", 202),
@@ -171,6 +175,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("tickets-update", 200),
         ("tickets-status", 200),
         ("tickets-assign", 200),
+        ("attachments-create", 201),
+        ("attachments-delete", 204),
     ];
     let mut answers = std::collections::HashMap::new();
     for (function, status) in expected {

@@ -40,6 +40,9 @@ pub enum Error {
     Conflict(String),
     #[error("the request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// A file declared larger than the store takes (413).
+    #[error("the file exceeds the limit of {limit} bytes")]
+    FileTooLarge { limit: u64 },
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
     #[error("no route matches this path")]
@@ -87,7 +90,7 @@ impl Error {
             Error::NotFound(_) | Error::NoRoute => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::Conflict(_) => 409,
-            Error::PayloadTooLarge { .. } => 413,
+            Error::PayloadTooLarge { .. } | Error::FileTooLarge { .. } => 413,
             Error::UnsupportedMediaType => 415,
             Error::TooManyRequests { .. } => 429,
             Error::Unavailable(_) => 503,
@@ -108,6 +111,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Error::Conflict(_) => ("conflict", "Conflict"),
             Error::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            Error::FileTooLarge { .. } => ("file-too-large", "File too large"),
             Error::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Error::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Error::Unavailable(_) => ("unavailable", "Service unavailable"),

@@ -70,3 +70,7 @@ id_type!(
     /// A public reply or an internal note on a ticket.
     CommentId
 );
+id_type!(
+    /// A file on a ticket.
+    AttachmentId
+);

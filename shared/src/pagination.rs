@@ -63,6 +63,7 @@ page_schemas!(
     TicketPage => Ticket "newest",
     NotificationPage => Notification "newest",
     CommentPage => Comment "oldest",
+    AttachmentPage => Attachment "oldest",
 );
 
 impl PageRequest {

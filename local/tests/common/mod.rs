@@ -254,6 +254,8 @@ pub struct Ids<'a> {
     pub customer: &'a str,
     pub ticket: &'a str,
     pub api_key: &'a str,
+    /// An attachment of `ticket`.
+    pub attachment: &'a str,
 }
 
 impl Ids<'_> {
@@ -270,7 +272,7 @@ impl Ids<'_> {
         } else {
             panic!("no id for {template}: add one to Ids::path");
         };
-        template.replace("{id}", id)
+        template.replace("{id}", id).replace("{attachmentId}", self.attachment)
     }
 }
 
@@ -292,6 +294,9 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
         "tickets-status" => json!({"status": "RESOLVED"}),
         "tickets-assign" => json!({"assigneeId": ids.user}),
         "comments-create" => json!({"body": "Pwned", "public": true}),
+        "attachments-create" => json!({"fileName": "pwned.txt", "contentType": "text/plain", "size": 1}),
+        // Takes no body; an empty object is what a client would send.
+        "attachments-complete" => json!({}),
         _ => return None,
     })
 }
@@ -330,6 +335,25 @@ impl TestApp {
         let r = self.post("/api/v1/tickets", Some(&s.access), body).await;
         assert_eq!(r.status, StatusCode::CREATED, "create ticket: {}", r.body);
         r.body
+    }
+
+    /// Attaches `bytes` to the ticket through the API and the blob store (declare, PUT,
+    /// complete); returns the READY attachment.
+    pub async fn attach(&self, s: &Session, ticket: &str, file_name: &str, bytes: &'static [u8]) -> Value {
+        let path = format!("/api/v1/tickets/{ticket}/attachments");
+        let declared = json!({"fileName": file_name, "contentType": "text/plain", "size": bytes.len()});
+        let r = self.post(&path, Some(&s.access), declared).await;
+        assert_eq!(r.status, StatusCode::CREATED, "declare attachment: {}", r.body);
+        let upload = &r.body["upload"];
+        let mut put = self.http.put(upload["url"].as_str().unwrap()).body(bytes);
+        for (name, value) in upload["headers"].as_object().unwrap() {
+            put = put.header(name.as_str(), value.as_str().unwrap());
+        }
+        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK, "upload");
+        let id = r.body["attachment"]["id"].as_str().unwrap();
+        let done = self.post(&format!("{path}/{id}/complete"), Some(&s.access), json!({})).await;
+        assert_eq!(done.status, StatusCode::OK, "complete: {}", done.body);
+        done.body
     }
 
     /// Waits until the event pipeline has delivered every outbox event, so what follows

@@ -4,6 +4,7 @@
 pub mod accounts;
 mod actors;
 pub mod api_keys;
+pub mod attachments;
 pub mod auth;
 pub mod comments;
 pub mod customers;

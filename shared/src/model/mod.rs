@@ -1,6 +1,39 @@
 //! What the API shows: the shapes of API.md, camelCase on the wire.
 
+/// An enum spelled on the wire (and in the database) as the given strings.
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:tt),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(()) }
+            }
+        }
+    };
+}
+
 mod api_keys;
+mod attachments;
 mod comments;
 mod customers;
 mod notifications;
@@ -9,6 +42,7 @@ mod tickets;
 mod users;
 
 pub use api_keys::{ApiKey, CreatedApiKey};
+pub use attachments::{Attachment, AttachmentStatus, AttachmentWithDownload, CreatedAttachment, Upload};
 pub use comments::Comment;
 pub use customers::Customer;
 pub use notifications::Notification;

@@ -1,43 +1,10 @@
 //! Tickets, their statuses and priorities, and the timeline of what happened to them.
 
-use std::{fmt, str::FromStr};
-
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::ids::{CustomerId, EventId, TicketId, UserId};
-
-macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:tt),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = ();
-            fn from_str(s: &str) -> Result<Self, ()> {
-                match s { $($text => Ok($name::$variant),)+ _ => Err(()) }
-            }
-        }
-    };
-}
 
 wire_enum!(
     /// Where a ticket stands. `resolvedAt` is set exactly while it is `RESOLVED`.

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod attachments;
 pub mod auth;
 pub mod comments;
 pub mod customers;
