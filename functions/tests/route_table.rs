@@ -447,6 +447,8 @@ const BUCKET_USERS: &[(&str, Option<&str>)] = &[
     ("AttachmentsListFunction", None),
     ("AttachmentsGetFunction", Some("s3:GetObject")),
     ("AttachmentsDeleteFunction", Some("s3:DeleteObject")),
+    // Erases a deleted customer's attachment objects.
+    ("CustomersDeleteFunction", Some("s3:DeleteObject")),
 ];
 
 #[test]

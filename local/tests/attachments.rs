@@ -203,3 +203,36 @@ async fn a_signed_url_of_one_tenant_never_reaches_another_tenants_object() {
     let foreign = format!("/api/v1/tickets/{ticket_a}/attachments/{}", a["id"].as_str().unwrap());
     app.get(&foreign, Some(&eve.access)).await.problem(404);
 }
+
+#[tokio::test]
+async fn deleting_a_customer_erases_its_tickets_comments_and_files() {
+    let app = TestApp::spawn().await;
+    let (admin, ticket) = world(&app).await;
+    let comments = format!("/api/v1/tickets/{ticket}/comments");
+    assert_eq!(app.post(&comments, Some(&admin.access), json!({"body": "a note"})).await.status, 201);
+    let file = app.attach(&admin, &ticket, "invoice.txt", b"invoice").await;
+    let one = format!("/api/v1/tickets/{ticket}/attachments/{}", file["id"].as_str().unwrap());
+    let download = app.get(&one, Some(&admin.access)).await.body["downloadUrl"].as_str().unwrap().to_owned();
+    assert_eq!(app.http.get(&download).send().await.unwrap().status(), StatusCode::OK);
+
+    let customer = app.get(&format!("/api/v1/tickets/{ticket}"), Some(&admin.access)).await.body["customerId"].clone();
+    let status = format!("/api/v1/tickets/{ticket}/status");
+    assert_eq!(app.patch(&status, Some(&admin.access), json!({"status": "RESOLVED"})).await.status, 200);
+    let path = format!("/api/v1/customers/{}", customer.as_str().unwrap());
+    assert_eq!(app.send(reqwest::Method::DELETE, &path, Some(&admin.access), None).await.status, 204);
+
+    let owner = app.db.connect().await;
+    for table in ["tickets", "comments", "attachments"] {
+        let n: i64 = owner.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0);
+        assert_eq!(n, 0, "{table}");
+    }
+    let blobs = app.state.blobs.clone().unwrap();
+    let key = crm_core::blobs::BlobKey::parse(&format!(
+        "tenants/{}/tickets/{ticket}/{}",
+        admin.tenant_id,
+        file["id"].as_str().unwrap()
+    ))
+    .unwrap();
+    assert_eq!(blobs.head(&key).await.unwrap(), None, "the object is erased");
+    assert_eq!(app.http.get(&download).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}

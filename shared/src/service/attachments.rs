@@ -183,3 +183,22 @@ pub async fn delete(state: &AppState, caller: &Credential, ticket: TicketId, id:
     attachments_db::manager::delete(&tx, principal.tenant_id, ticket, id).await?;
     tx.commit().await
 }
+
+/// Deletes the objects of attachments whose rows are gone (a deleted customer's tickets).
+/// Each object is tried once; one that fails is logged by key for an operator, since no
+/// row names it any more.
+pub async fn erase(state: &AppState, tenant: TenantId, files: &[(TicketId, AttachmentId)]) {
+    if files.is_empty() {
+        return;
+    }
+    let Some(blobs) = state.blobs.as_ref() else {
+        tracing::error!(count = files.len(), "attachment objects not erased: no blob store configured");
+        return;
+    };
+    for (ticket, id) in files {
+        let key = BlobKey::new(tenant, *ticket, id.0);
+        if let Err(e) = blobs.delete(&key).await {
+            tracing::error!(key = key.as_str(), error = %e, "attachment object not erased; delete it by hand");
+        }
+    }
+}

@@ -6,12 +6,13 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{
+    attachments,
     idempotency::{self, Created, IdempotencyKey},
     validate::{normalize_email, not_blank, phone_number},
 };
 use crate::{
     db::{
-        customers as customers_db,
+        attachments as attachments_db, customers as customers_db,
         customers::{CustomerPatch, NewCustomer},
     },
     error::Error,
@@ -141,7 +142,10 @@ pub async fn delete(state: &AppState, caller: &Credential, id: CustomerId) -> Re
         tx.rollback().await?;
         return Err(Error::Conflict(format!("the customer has {open} open ticket(s); resolve them first")));
     }
+    let files = attachments_db::manager::of_customer(&tx, tenant, id).await?;
+    // The rows of its tickets, comments and attachments go with it (the cascades).
     customers_db::manager::delete(&tx, tenant, id).await?;
     tx.commit().await?;
+    attachments::erase(state, tenant, &files).await;
     Ok(())
 }

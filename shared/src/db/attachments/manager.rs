@@ -6,7 +6,7 @@ use crate::{
         attachments::{NewAttachment, repository},
     },
     error::Error,
-    ids::{AttachmentId, TenantId, TicketId},
+    ids::{AttachmentId, CustomerId, TenantId, TicketId},
     model::Attachment,
     pagination::PageRequest,
 };
@@ -45,4 +45,13 @@ pub async fn list_ready(
     page: PageRequest,
 ) -> Result<Vec<Attachment>, Error> {
     repository::list_ready(tx, tenant, ticket, page).await.map_err(|e| e.into_error("list attachments"))
+}
+
+/// Every attachment on the customer's tickets, as (ticket, attachment) ids.
+pub async fn of_customer(
+    tx: &Tx,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> Result<Vec<(TicketId, AttachmentId)>, Error> {
+    repository::of_customer(tx, tenant, customer).await.map_err(|e| e.into_error("list the customer's attachments"))
 }

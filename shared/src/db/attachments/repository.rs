@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use crate::{
     db::{DbError, Tx},
-    ids::{AttachmentId, CommentId, TenantId, TicketId},
+    ids::{AttachmentId, CommentId, CustomerId, TenantId, TicketId},
     model::Attachment,
     pagination::PageRequest,
     security::ActorId,
@@ -121,4 +121,22 @@ pub(super) async fn list_ready(
     let stmt = tx.client().prepare_cached(&SQL).await?;
     let rows = tx.client().query(&stmt, &[&tenant.0, &ticket.0, &page.after, &page.fetch_limit()]).await?;
     rows.iter().map(attachment).collect()
+}
+
+/// The (ticket, attachment) ids of every attachment, in any state, on the customer's tickets.
+pub(super) async fn of_customer(
+    tx: &Tx,
+    tenant: TenantId,
+    customer: CustomerId,
+) -> Result<Vec<(TicketId, AttachmentId)>, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "SELECT a.ticket_id, a.id FROM attachments a
+             JOIN tickets t ON t.tenant_id = a.tenant_id AND t.id = a.ticket_id
+             WHERE a.tenant_id = $1 AND t.customer_id = $2",
+        )
+        .await?;
+    let rows = tx.client().query(&stmt, &[&tenant.0, &customer.0]).await?;
+    rows.iter().map(|r| Ok((TicketId(r.try_get(0)?), AttachmentId(r.try_get(1)?)))).collect()
 }
