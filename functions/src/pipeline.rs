@@ -35,12 +35,14 @@ pub async fn sweep(state: AppState) -> Result<Value, Error> {
     let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await;
     // Pruning needs only the database: it runs even when SQS does not answer.
     let pruned = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await;
+    let expired = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await;
     state.db.settle().await;
     metrics::flush();
-    let (published, pruned) = (published?, pruned?);
+    let (published, pruned, expired) = (published?, pruned?, expired?);
     Ok(json!({
         "published": published,
         "pruned": {"refreshTokens": pruned.refresh_tokens, "idempotencyKeys": pruned.idempotency_keys},
+        "expiredUploads": expired,
     }))
 }
 

@@ -121,6 +121,9 @@ async fn prune_dead_rows(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await {
             tracing::warn!(error = %e, "pruning dead rows failed; retrying");
         }
+        if let Err(e) = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await {
+            tracing::warn!(error = %e, "expiring stale uploads failed; retrying");
+        }
         pause(&mut stop, SWEEP_EVERY).await;
     }
 }

@@ -236,3 +236,34 @@ async fn deleting_a_customer_erases_its_tickets_comments_and_files() {
     assert_eq!(blobs.head(&key).await.unwrap(), None, "the object is erased");
     assert_eq!(app.http.get(&download).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_upload_never_completed_expires_after_a_day_with_its_object() {
+    let app = TestApp::spawn().await;
+    let (admin, ticket) = world(&app).await;
+    let path = format!("/api/v1/tickets/{ticket}/attachments");
+    let declare = |name: &str| json!({"fileName": name, "contentType": "text/plain", "size": 5});
+    let stale = app.post(&path, Some(&admin.access), declare("stale.txt")).await.body;
+    assert_eq!(upload(&app, &stale, b"stale").await, StatusCode::OK, "uploaded, never completed");
+    assert_eq!(app.post(&path, Some(&admin.access), declare("fresh.txt")).await.status, 201, "PENDING, but young");
+    let ready = app.attach(&admin, &ticket, "ready.txt", b"ready").await;
+    let owner = app.db.connect().await;
+    let old = "UPDATE attachments SET created_at = now() - interval '25 hours' WHERE id = ANY($1::text[]::uuid[])";
+    let ids: Vec<String> =
+        [&stale["attachment"]["id"], &ready["id"]].iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    owner.execute(old, &[&ids]).await.unwrap();
+
+    let expired = crm_core::service::housekeeping::expire_stale_uploads(&app.state, 100).await.unwrap();
+    assert_eq!(expired, 1, "only the day-old PENDING one");
+    let left: Vec<String> = owner
+        .query("SELECT file_name FROM attachments ORDER BY file_name", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, ["fresh.txt", "ready.txt"]);
+    let key = format!("tenants/{}/tickets/{ticket}/{}", admin.tenant_id, stale["attachment"]["id"].as_str().unwrap());
+    let key = crm_core::blobs::BlobKey::parse(&key).unwrap();
+    assert_eq!(app.state.blobs.clone().unwrap().head(&key).await.unwrap(), None, "its object went too");
+}

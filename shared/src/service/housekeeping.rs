@@ -3,6 +3,7 @@
 //! after they were spent or expired), run by the outbox sweeper's schedule.
 
 use crate::{
+    blobs::BlobKey,
     db::housekeeping::{self as housekeeping_db, Pruned},
     error::Error,
     state::AppState,
@@ -27,4 +28,23 @@ pub async fn prune(state: &AppState, limit: i32) -> Result<Pruned, Error> {
         );
     }
     Ok(pruned)
+}
+
+/// Deletes PENDING attachments a day old, objects first: the rows are deleted in a
+/// transaction that commits only once every object is gone, so an object the store could
+/// not delete keeps its row, and the next run tries again. Answers how many went.
+pub async fn expire_stale_uploads(state: &AppState, limit: i32) -> Result<usize, Error> {
+    let Some(blobs) = state.blobs.as_ref() else {
+        return Ok(0);
+    };
+    let tx = state.db.begin_unscoped().await?;
+    let stale = housekeeping_db::manager::expire_stale_uploads(&tx, limit).await?;
+    for (tenant, ticket, id) in &stale {
+        blobs.delete(&BlobKey::new(*tenant, *ticket, id.0)).await?;
+    }
+    tx.commit().await?;
+    if !stale.is_empty() {
+        tracing::info!(count = stale.len(), "stale uploads expired");
+    }
+    Ok(stale.len())
 }

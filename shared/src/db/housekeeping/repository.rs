@@ -1,6 +1,9 @@
 //! SQL for pruning: the SECURITY DEFINER functions of migrations V7 and V9.
 
-use crate::db::{DbError, Tx};
+use crate::{
+    db::{DbError, Tx},
+    ids::{AttachmentId, TenantId, TicketId},
+};
 
 /// How many rows one run deleted, per table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,4 +29,15 @@ pub(super) async fn prune_dead_rows(tx: &Tx, limit: i32) -> Result<Pruned, DbErr
         idempotency_keys: count(row.try_get("idempotency_keys_deleted")?),
         account_tokens: count(row.try_get("account_tokens_deleted")?),
     })
+}
+
+/// Deletes up to `limit` PENDING attachments a day old (migration V13); answers their
+/// (tenant, ticket, attachment) ids.
+pub(super) async fn expire_stale_uploads(
+    tx: &Tx,
+    limit: i32,
+) -> Result<Vec<(TenantId, TicketId, AttachmentId)>, DbError> {
+    let stmt = tx.client().prepare_cached("SELECT tenant_id, ticket_id, id FROM expire_stale_uploads($1)").await?;
+    let rows = tx.client().query(&stmt, &[&limit]).await?;
+    rows.iter().map(|r| Ok((TenantId(r.try_get(0)?), TicketId(r.try_get(1)?), AttachmentId(r.try_get(2)?)))).collect()
 }
