@@ -170,6 +170,10 @@ class Harness:
             {"name": "list, search common term (q=printer)", "function": "tickets-list", **big, "query": {"q": "printer"}},
             {"name": "list, search rare term (q=kerberos)", "function": "tickets-list", **big, "query": {"q": "kerberos"}},
             {"name": "get ticket", "function": "tickets-get", **big, "ids": ids["get"], "ceiling": "get"},
+            {"name": "comment on a ticket", "function": "comments-create", **big, "ids": [ids["ticket0"]],
+             "body": {"body": "We are on it.", "public": True}, "ceiling": "comment"},
+            {"name": "a ticket's comments, first page", "function": "comments-list", **big, "ids": [ids["ticket0"]],
+             "ceiling": "comments"},
             {"name": "stats, 1M-ticket tenant", "function": "stats", **big, "ceiling": "stats"},
             {"name": "stats, 100-ticket tenant", "function": "stats", "auth": "small", "ceiling": "stats-small"},
             {"name": "login", "function": "auth-login", "auth": None, "iterations": p["login_iterations"],
@@ -209,9 +213,13 @@ class Harness:
         payload = json.dumps({"eventId": ids["ticket0"], "type": "ticket.created", "tenantId": BIG, "ticketId": ids["ticket0"],
                               "actorId": ids["actor"], "occurredAt": "2026-11-25T12:00:00Z", "before": None,
                               "after": json.loads(data)["after"]})
+        comment = json.dumps({"eventId": ids["ticket0"], "type": "comment.created", "tenantId": BIG,
+                              "ticketId": ids["ticket0"], "actorId": ids["actor"], "actorType": "user",
+                              "occurredAt": "2026-11-25T12:00:00Z", "before": None,
+                              "after": {"commentId": ids["ticket0"], "public": True, "body": "We are on it."}})
         pairs = {"tenant": BIG, "customer": ids["customer"], "actor": ids["actor"], "small_actor": ids["small_actor"],
                  "cursor": ids["deep"],
-                 "ticket0": ids["ticket0"], "event_data": data, "event_payload": payload}
+                 "ticket0": ids["ticket0"], "event_data": data, "event_payload": payload, "comment_payload": comment}
         return [arg for k, v in pairs.items() for arg in ("-D", f"{k}={v}")]
 
     def run_pgbench(self, args, what):

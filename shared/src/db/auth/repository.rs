@@ -188,7 +188,16 @@ mod tests {
     #[test]
     fn the_benchmark_ceilings_read_the_caller_as_every_request_does() {
         let sql = CALLER_SQL.replace("$1", ":tenant").replace("$2", ":actor");
-        for file in ["create.sql", "get.sql", "list.sql", "list-deep.sql", "list-status.sql", "stats.sql"] {
+        for file in [
+            "create.sql",
+            "get.sql",
+            "list.sql",
+            "list-deep.sql",
+            "list-status.sql",
+            "stats.sql",
+            "comment.sql",
+            "comments.sql",
+        ] {
             crate::db::assert_ceiling_runs(file, &sql);
         }
     }

@@ -86,6 +86,17 @@ pub(super) async fn insert_and_commit(
     .transpose()
 }
 
+static LIST: LazyLock<String> = LazyLock::new(|| {
+    let (actor, joins) = actor_sql("c", "author_id", "author_api_key_id");
+    format!(
+        "SELECT c.id, c.ticket_id, c.body, c.public, c.created_at, {actor}
+         FROM comments c {joins}
+         WHERE c.tenant_id = $1 AND c.ticket_id = $2 AND ($3::uuid IS NULL OR c.id > $3)
+         ORDER BY c.id
+         LIMIT $4"
+    )
+});
+
 /// Oldest first, after `page.after`, one row more than the page.
 pub(super) async fn list(
     tx: &Tx,
@@ -93,17 +104,41 @@ pub(super) async fn list(
     ticket: TicketId,
     page: PageRequest,
 ) -> Result<Vec<Comment>, DbError> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        let (actor, joins) = actor_sql("c", "author_id", "author_api_key_id");
-        format!(
-            "SELECT c.id, c.ticket_id, c.body, c.public, c.created_at, {actor}
-             FROM comments c {joins}
-             WHERE c.tenant_id = $1 AND c.ticket_id = $2 AND ($3::uuid IS NULL OR c.id > $3)
-             ORDER BY c.id
-             LIMIT $4"
-        )
-    });
-    let stmt = tx.client().prepare_cached(&SQL).await?;
+    let stmt = tx.client().prepare_cached(&LIST).await?;
     let rows = tx.client().query(&stmt, &[&tenant.0, &ticket.0, &page.after, &page.fetch_limit()]).await?;
     rows.iter().map(comment).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::assert_ceiling_runs;
+
+    /// `sql` with its `$n` parameters replaced by pgbench's values, the highest first.
+    fn as_pgbench(sql: &str, values: &[&str]) -> String {
+        let mut sql = sql.to_owned();
+        for (i, value) in values.iter().enumerate().rev() {
+            sql = sql.replace(&format!("${}", i + 1), value);
+        }
+        sql
+    }
+
+    #[test]
+    fn the_benchmark_ceilings_comment_and_read_as_the_app_does() {
+        let insert = [
+            ":tenant",
+            ":ticket0",
+            "bench_uuid7()",
+            ":actor",
+            "NULL",
+            "'We are on it.'",
+            "true",
+            "bench_uuid7()",
+            "'comment.created'",
+            ":comment_payload",
+        ];
+        assert_ceiling_runs("comment.sql", &as_pgbench(&INSERT, &insert));
+        let list = as_pgbench(&LIST, &[":tenant", ":ticket0", "NULL", "21"]);
+        assert_ceiling_runs("comments.sql", &list);
+    }
 }
