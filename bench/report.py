@@ -145,5 +145,31 @@ def render(h, command, total_seconds):
         targets.append(f"- peak RSS: largest {hungriest['function']} {hungriest['peak_rss_kib'] / 1024:.1f} MiB "
                        f"(target ≤ 32 MiB): {verdict(hungriest['peak_rss_kib'] <= RSS_LIMIT_KIB)}")
 
+    elif previous := _previous_functions():
+        # A run without packages keeps the last measured table, saying when it was made.
+        lines += ["", previous]
+
     lines += ["", "## Targets (issue 9)", "", *targets, ""]
     return "\n".join(lines)
+
+
+def _previous_functions():
+    """The "Per function" section of the RESULTS.md this run replaces, marked with the date
+    and command of the run that measured it; None if it has none."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    start = text.find("## Per function")
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + 1)
+    section = text[start:end if end >= 0 else len(text)].rstrip()
+    measured = next((line[2:] for line in text.splitlines() if line.startswith("- Date: ")), "an earlier run")
+    command = next((line[2:] for line in text.splitlines() if line.startswith("- Command: ")), "")
+    if "(carried over" in section.splitlines()[0]:
+        return section
+    heading, rest = section.split("\n", 1)
+    return f"{heading} (carried over from the run of {measured.removeprefix('Date: ')}; {command})\n{rest}"
