@@ -91,4 +91,16 @@ LEFT JOIN LATERAL (
     FROM tickets WHERE tickets.tenant_id = t.id
 ) k ON true;
 
+-- Conversations: three comments on each of the big tenant's newest 2,000 tickets, so the
+-- comments table is analyzed with rows in it. Analyzed empty, its statements are planned
+-- for an empty table and keep that plan while the run fills it (autovacuum is off here).
+INSERT INTO comments (tenant_id, id, ticket_id, author_id, body, public, created_at)
+SELECT t.tenant_id, pg_temp.time_uuid(t.created_at + n * interval '1 hour'), t.id,
+       (SELECT u.id FROM users u WHERE u.tenant_id = t.tenant_id ORDER BY u.id LIMIT 1),
+       'Looking into it (' || n || ')', n <> 2, t.created_at + n * interval '1 hour'
+FROM (SELECT tenant_id, id, created_at FROM tickets WHERE tenant_id = pg_temp.tenant(1) ORDER BY id DESC LIMIT 2000) t
+CROSS JOIN generate_series(1, 3) n;
+UPDATE tickets t SET comment_count = 3
+WHERE t.tenant_id = pg_temp.tenant(1) AND t.id IN (SELECT DISTINCT ticket_id FROM comments);
+
 VACUUM ANALYZE;
