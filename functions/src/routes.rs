@@ -32,16 +32,24 @@ impl Route {
     }
 }
 
-macro_rules! route {
-    ($method:ident $path:literal => $function:literal, $($handler:ident)::+; $needs:ident) => {
-        Route {
-            method: Method::$method,
-            path: $path,
-            function: $function,
-            handler_name: stringify!($($handler)::+),
-            handler: |state, req| Box::pin($($handler)::+(state, req)),
-            needs: $needs,
+// One list makes two tables: `routes()` with the handlers, for crm-local and the tests,
+// and `HTTP_NEEDS` without them. A binary asks only the second at start-up, so it links
+// its own controller and not every other one (with their AWS clients): the zips stay small.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $function:literal, $($handler:ident)::+; $needs:ident,)+) => {
+        pub fn routes() -> Vec<Route> {
+            vec![$(Route {
+                method: Method::$method,
+                path: $path,
+                function: $function,
+                handler_name: stringify!($($handler)::+),
+                handler: |state, req| Box::pin($($handler)::+(state, req)),
+                needs: $needs,
+            }),+]
         }
+
+        /// What each HTTP function needs, without naming its handler.
+        const HTTP_NEEDS: &[(&str, Needs)] = &[$(($function, $needs)),+];
     };
 }
 
@@ -51,52 +59,50 @@ const DB_JWT: Needs = Needs::DATABASE_AND_JWT;
 const DB: Needs = Needs::DATABASE;
 const NONE: Needs = Needs::NOTHING;
 
-pub fn routes() -> Vec<Route> {
-    vec![
-        route!(POST "/api/v1/auth/register" => "auth-register", auth::register; DB),
-        route!(POST "/api/v1/auth/verify-email" => "auth-verify-email", auth::verify_email; DB_JWT),
-        route!(POST "/api/v1/auth/login" => "auth-login", auth::login; DB_JWT),
-        route!(POST "/api/v1/auth/refresh" => "auth-refresh", auth::refresh; DB_JWT),
-        route!(POST "/api/v1/auth/logout" => "auth-logout", auth::logout; DB),
-        route!(GET "/api/v1/auth/me" => "auth-me", auth::me; DB_JWT),
-        route!(POST "/api/v1/auth/password/forgot" => "auth-password-forgot", auth::forgot_password; DB),
-        route!(POST "/api/v1/auth/password/reset" => "auth-password-reset", auth::reset_password; DB),
-        route!(POST "/api/v1/auth/password/change" => "auth-password-change", auth::change_password; DB_JWT),
-        route!(POST "/api/v1/auth/accept-invitation" => "auth-accept-invitation", auth::accept_invitation; DB_JWT),
-        route!(POST "/api/v1/users" => "users-create", users::create; DB_JWT),
-        route!(GET "/api/v1/users" => "users-list", users::list; DB_JWT),
-        route!(GET "/api/v1/users/{id}" => "users-get", users::get; DB_JWT),
-        route!(PATCH "/api/v1/users/{id}" => "users-update", users::update; DB_JWT),
-        route!(POST "/api/v1/users/invitations" => "users-invite", users::invite; DB_JWT),
-        route!(POST "/api/v1/api-keys" => "api-keys-create", api_keys::create; DB_JWT),
-        route!(GET "/api/v1/api-keys" => "api-keys-list", api_keys::list; DB_JWT),
-        route!(DELETE "/api/v1/api-keys/{id}" => "api-keys-revoke", api_keys::revoke; DB_JWT),
-        route!(POST "/api/v1/customers" => "customers-create", customers::create; DB_JWT),
-        route!(GET "/api/v1/customers" => "customers-list", customers::list; DB_JWT),
-        route!(GET "/api/v1/customers/{id}" => "customers-get", customers::get; DB_JWT),
-        route!(PATCH "/api/v1/customers/{id}" => "customers-update", customers::update; DB_JWT),
-        route!(DELETE "/api/v1/customers/{id}" => "customers-delete", customers::delete; DB_JWT),
-        route!(POST "/api/v1/tickets" => "tickets-create", tickets::create; DB_JWT),
-        route!(GET "/api/v1/tickets" => "tickets-list", tickets::list; DB_JWT),
-        route!(GET "/api/v1/tickets/{id}" => "tickets-get", tickets::get; DB_JWT),
-        route!(PATCH "/api/v1/tickets/{id}" => "tickets-update", tickets::update; DB_JWT),
-        route!(PATCH "/api/v1/tickets/{id}/status" => "tickets-status", tickets::set_status; DB_JWT),
-        route!(PATCH "/api/v1/tickets/{id}/assign" => "tickets-assign", tickets::assign; DB_JWT),
-        route!(GET "/api/v1/tickets/{id}/events" => "tickets-events", tickets::events; DB_JWT),
-        route!(POST "/api/v1/tickets/{id}/comments" => "comments-create", comments::create; DB_JWT),
-        route!(GET "/api/v1/tickets/{id}/comments" => "comments-list", comments::list; DB_JWT),
-        route!(POST "/api/v1/tickets/{id}/attachments" => "attachments-create", attachments::create; DB_JWT),
-        route!(POST "/api/v1/tickets/{id}/attachments/{attachmentId}/complete" => "attachments-complete", attachments::complete; DB_JWT),
-        route!(GET "/api/v1/tickets/{id}/attachments" => "attachments-list", attachments::list; DB_JWT),
-        route!(GET "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-get", attachments::get; DB_JWT),
-        route!(DELETE "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-delete", attachments::delete; DB_JWT),
-        route!(GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT),
-        route!(GET "/api/v1/stats" => "stats", stats::get; DB_JWT),
-        route!(GET "/health" => "health", system::health; DB),
-        route!(GET "/api-docs" => "docs", docs::serve; NONE),
-        route!(GET "/api-docs/openapi.json" => "docs", docs::serve; NONE),
-        route!(GET "/api-docs/assets/{file}" => "docs", docs::serve; NONE),
-    ]
+route_table! {
+    POST "/api/v1/auth/register" => "auth-register", auth::register; DB,
+    POST "/api/v1/auth/verify-email" => "auth-verify-email", auth::verify_email; DB_JWT,
+    POST "/api/v1/auth/login" => "auth-login", auth::login; DB_JWT,
+    POST "/api/v1/auth/refresh" => "auth-refresh", auth::refresh; DB_JWT,
+    POST "/api/v1/auth/logout" => "auth-logout", auth::logout; DB,
+    GET "/api/v1/auth/me" => "auth-me", auth::me; DB_JWT,
+    POST "/api/v1/auth/password/forgot" => "auth-password-forgot", auth::forgot_password; DB,
+    POST "/api/v1/auth/password/reset" => "auth-password-reset", auth::reset_password; DB,
+    POST "/api/v1/auth/password/change" => "auth-password-change", auth::change_password; DB_JWT,
+    POST "/api/v1/auth/accept-invitation" => "auth-accept-invitation", auth::accept_invitation; DB_JWT,
+    POST "/api/v1/users" => "users-create", users::create; DB_JWT,
+    GET "/api/v1/users" => "users-list", users::list; DB_JWT,
+    GET "/api/v1/users/{id}" => "users-get", users::get; DB_JWT,
+    PATCH "/api/v1/users/{id}" => "users-update", users::update; DB_JWT,
+    POST "/api/v1/users/invitations" => "users-invite", users::invite; DB_JWT,
+    POST "/api/v1/api-keys" => "api-keys-create", api_keys::create; DB_JWT,
+    GET "/api/v1/api-keys" => "api-keys-list", api_keys::list; DB_JWT,
+    DELETE "/api/v1/api-keys/{id}" => "api-keys-revoke", api_keys::revoke; DB_JWT,
+    POST "/api/v1/customers" => "customers-create", customers::create; DB_JWT,
+    GET "/api/v1/customers" => "customers-list", customers::list; DB_JWT,
+    GET "/api/v1/customers/{id}" => "customers-get", customers::get; DB_JWT,
+    PATCH "/api/v1/customers/{id}" => "customers-update", customers::update; DB_JWT,
+    DELETE "/api/v1/customers/{id}" => "customers-delete", customers::delete; DB_JWT,
+    POST "/api/v1/tickets" => "tickets-create", tickets::create; DB_JWT,
+    GET "/api/v1/tickets" => "tickets-list", tickets::list; DB_JWT,
+    GET "/api/v1/tickets/{id}" => "tickets-get", tickets::get; DB_JWT,
+    PATCH "/api/v1/tickets/{id}" => "tickets-update", tickets::update; DB_JWT,
+    PATCH "/api/v1/tickets/{id}/status" => "tickets-status", tickets::set_status; DB_JWT,
+    PATCH "/api/v1/tickets/{id}/assign" => "tickets-assign", tickets::assign; DB_JWT,
+    GET "/api/v1/tickets/{id}/events" => "tickets-events", tickets::events; DB_JWT,
+    POST "/api/v1/tickets/{id}/comments" => "comments-create", comments::create; DB_JWT,
+    GET "/api/v1/tickets/{id}/comments" => "comments-list", comments::list; DB_JWT,
+    POST "/api/v1/tickets/{id}/attachments" => "attachments-create", attachments::create; DB_JWT,
+    POST "/api/v1/tickets/{id}/attachments/{attachmentId}/complete" => "attachments-complete", attachments::complete; DB_JWT,
+    GET "/api/v1/tickets/{id}/attachments" => "attachments-list", attachments::list; DB_JWT,
+    GET "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-get", attachments::get; DB_JWT,
+    DELETE "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-delete", attachments::delete; DB_JWT,
+    GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT,
+    GET "/api/v1/stats" => "stats", stats::get; DB_JWT,
+    GET "/health" => "health", system::health; DB,
+    GET "/api-docs" => "docs", docs::serve; NONE,
+    GET "/api-docs/openapi.json" => "docs", docs::serve; NONE,
+    GET "/api-docs/assets/{file}" => "docs", docs::serve; NONE,
 }
 
 /// Functions with no HTTP route (they have a binary and a SAM resource all the same), and
@@ -106,8 +112,7 @@ pub const NON_HTTP_FUNCTIONS: &[(&str, Needs)] =
 
 /// What `function` (a binary) needs, from the tables above.
 pub fn needs(function: &str) -> Option<Needs> {
-    let http = routes().into_iter().find(|r| r.function == function).map(|r| r.needs);
-    http.or_else(|| NON_HTTP_FUNCTIONS.iter().find(|(name, _)| *name == function).map(|(_, needs)| *needs))
+    HTTP_NEEDS.iter().chain(NON_HTTP_FUNCTIONS).find(|(name, _)| *name == function).map(|(_, needs)| *needs)
 }
 
 /// What a path resolves to: a route with its path parameters, or why not.
