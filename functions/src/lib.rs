@@ -8,6 +8,7 @@ pub mod auth;
 pub mod comments;
 pub mod customers;
 pub mod docs;
+pub mod feed;
 pub mod headers;
 pub mod http;
 pub mod invoke;

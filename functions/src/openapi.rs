@@ -10,8 +10,9 @@ use crm_core::{
     error::{FieldError, Problem},
     model::{
         Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuthSession, Comment,
-        CreatedApiKey, CreatedAttachment, Customer, CustomerSummary, EventType, Invitation, Me, Notification, Priority,
-        PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus, Upload, User,
+        CreatedApiKey, CreatedAttachment, Customer, CustomerSummary, EventActor, EventType, FeedEvent, FeedEventType,
+        FeedPage, Invitation, Me, Notification, Priority, PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket,
+        TicketEvent, TicketStatus, Upload, User,
     },
     pagination::{ApiKeyPage, AttachmentPage, CommentPage, CustomerPage, NotificationPage, TicketPage, UserPage},
     service::{
@@ -35,7 +36,9 @@ use utoipa::{
     },
 };
 
-use crate::{api_keys, attachments, auth, comments, customers, docs, notifications, stats, system, tickets, users};
+use crate::{
+    api_keys, attachments, auth, comments, customers, docs, feed, notifications, stats, system, tickets, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -53,7 +56,7 @@ use crate::{api_keys, attachments, auth, comments, customers, docs, notification
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
         comments::create, comments::list,
         attachments::create, attachments::complete, attachments::list, attachments::get, attachments::delete,
-        notifications::list, stats::get,
+        feed::list, notifications::list, stats::get,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
     components(schemas(
@@ -66,6 +69,7 @@ use crate::{api_keys, attachments, auth, comments, customers, docs, notification
         CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,
         Comment, CommentPage, CreateCommentInput,
         Attachment, AttachmentStatus, AttachmentPage, AttachmentWithDownload, CreatedAttachment, Upload, CreateAttachmentInput,
+        FeedEvent, FeedEventType, EventActor, FeedPage,
         Notification, NotificationPage, Stats, PriorityCounts,
     )),
     modifiers(&BearerAuth, &CommonResponses),
@@ -77,6 +81,7 @@ use crate::{api_keys, attachments, auth, comments, customers, docs, notification
         (name = "tickets", description = "Support tickets and their timeline"),
         (name = "comments", description = "A ticket's conversation: public replies and internal notes"),
         (name = "attachments", description = "Files on a ticket: the bytes go to and from the blob store through signed URLs, never through the API"),
+        (name = "events", description = "The change feed: every event of the tenant, in one stable order, for integrations to sync from"),
         (name = "notifications", description = "The log of ticket events delivered"),
         (name = "stats", description = "A tenant at a glance"),
         (name = "system", description = "Health and documentation"),

@@ -7,7 +7,8 @@ use crm_core::{AppState, config::Needs};
 use lambda_http::{Request, http::Method};
 
 use crate::{
-    HandlerResult, api_keys, attachments, auth, comments, customers, docs, notifications, stats, system, tickets, users,
+    HandlerResult, api_keys, attachments, auth, comments, customers, docs, feed, notifications, stats, system, tickets,
+    users,
 };
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
@@ -97,6 +98,7 @@ route_table! {
     GET "/api/v1/tickets/{id}/attachments" => "attachments-list", attachments::list; DB_JWT,
     GET "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-get", attachments::get; DB_JWT,
     DELETE "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-delete", attachments::delete; DB_JWT,
+    GET "/api/v1/events" => "events-list", feed::list; DB_JWT,
     GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT,
     GET "/api/v1/stats" => "stats", stats::get; DB_JWT,
     GET "/health" => "health", system::health; DB,

@@ -89,6 +89,7 @@ fn expectation(function: &str) -> Option<Expect> {
         "auth-me" | "auth-password-change" | "users-invite" => OwnTenant,
         "users-create" | "users-list" | "customers-create" | "customers-list" | "stats" => OwnTenant,
         "api-keys-create" | "api-keys-list" => OwnTenant,
+        "events-list" => OwnTenant,
         "api-keys-revoke" => ForeignId,
         "tickets-create" => ForeignId,
         "users-get" | "users-update" | "customers-get" | "customers-update" | "customers-delete" => ForeignId,

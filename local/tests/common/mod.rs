@@ -57,6 +57,7 @@ impl Reply {
 }
 
 /// A registered tenant's first admin, logged in.
+#[derive(Clone)]
 pub struct Session {
     pub access: String,
     pub refresh: String,

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod auth;
 pub mod comments;
 pub mod customers;
+pub mod feed;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod notifications;

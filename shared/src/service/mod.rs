@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod auth;
 pub mod comments;
 pub mod customers;
+pub mod feed;
 pub mod health;
 pub mod housekeeping;
 pub mod idempotency;
