@@ -16,6 +16,7 @@ worth reading, no RESULTS.md.
 """
 
 import argparse
+import base64
 import http.server
 import json
 import os
@@ -141,6 +142,12 @@ class Harness:
         ids["deep"] = psql(f"SELECT id FROM tickets WHERE tenant_id = '{BIG}' ORDER BY id DESC OFFSET {deep} LIMIT 1")
         ids["deep_offset"] = deep
         ids["ticket0"] = ids["get"][0]
+        # The feed's position 90% of the way in, and the cursor the API would hand out for it.
+        txid, position = psql(f"SELECT txid::text, position FROM outbox WHERE tenant_id = '{BIG}' "
+                              f"ORDER BY txid, position OFFSET {deep} LIMIT 1").split("|")
+        ids["feed_txid"], ids["feed_position"] = txid, position
+        ids["feed_deep"] = base64.urlsafe_b64encode(
+            b"f1" + int(txid).to_bytes(8, "big") + int(position).to_bytes(8, "big")).decode().rstrip("=")
         self.check_loaded()
 
     def check_loaded(self):
@@ -174,6 +181,10 @@ class Harness:
              "body": {"body": "We are on it.", "public": True}, "ceiling": "comment"},
             {"name": "a ticket's comments, first page", "function": "comments-list", **big, "ids": [ids["ticket0"]],
              "ceiling": "comments"},
+            {"name": "event feed, first page", "function": "events-list", **big, "query": {"limit": "100"},
+             "ceiling": "feed"},
+            {"name": "event feed, 90% in", "function": "events-list", **big,
+             "query": {"limit": "100", "after": ids["feed_deep"]}, "ceiling": "feed-deep"},
             {"name": "stats, 1M-ticket tenant", "function": "stats", **big, "ceiling": "stats"},
             {"name": "stats, 100-ticket tenant", "function": "stats", "auth": "small", "ceiling": "stats-small"},
             {"name": "login", "function": "auth-login", "auth": None, "iterations": p["login_iterations"],
@@ -218,7 +229,7 @@ class Harness:
                               "occurredAt": "2026-11-25T12:00:00Z", "before": None,
                               "after": {"commentId": ids["ticket0"], "public": True, "body": "We are on it."}})
         pairs = {"tenant": BIG, "customer": ids["customer"], "actor": ids["actor"], "small_actor": ids["small_actor"],
-                 "cursor": ids["deep"],
+                 "cursor": ids["deep"], "feed_txid": ids["feed_txid"], "feed_position": ids["feed_position"],
                  "ticket0": ids["ticket0"], "event_data": data, "event_payload": payload, "comment_payload": comment}
         return [arg for k, v in pairs.items() for arg in ("-D", f"{k}={v}")]
 

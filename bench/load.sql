@@ -103,4 +103,19 @@ CROSS JOIN generate_series(1, 3) n;
 UPDATE tickets t SET comment_count = 3
 WHERE t.tenant_id = pg_temp.tenant(1) AND t.id IN (SELECT DISTINCT ticket_id FROM comments);
 
+-- The change feed's history: a published ticket.created event in the outbox for each of
+-- the big tenant's tickets, oldest first, so GET /events reads a 1M-event tenant.
+INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload, created_at, published_at)
+SELECT t.tenant_id, t.id, 'ticket.created', t.id,
+       jsonb_build_object('eventId', t.id, 'type', 'ticket.created', 'tenantId', t.tenant_id, 'ticketId', t.id,
+                          'actorId', a.id, 'actorType', 'user', 'occurredAt', t.created_at, 'before', NULL,
+                          'after', jsonb_build_object('title', t.title, 'description', t.description,
+                                                      'status', t.status, 'priority', t.priority,
+                                                      'customerId', t.customer_id, 'assigneeId', t.assignee_id)),
+       t.created_at, t.created_at
+FROM tickets t
+CROSS JOIN (SELECT id FROM users WHERE tenant_id = pg_temp.tenant(1) AND role = 'admin' LIMIT 1) a
+WHERE t.tenant_id = pg_temp.tenant(1)
+ORDER BY t.id;
+
 VACUUM ANALYZE;

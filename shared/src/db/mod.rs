@@ -430,3 +430,14 @@ pub(crate) fn assert_ceiling_runs(file: &str, sql: &str) {
     let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(squash(&text).contains(&squash(sql)), "{} no longer runs:\n{sql}", path.display());
 }
+
+/// `sql` with its `$n` parameters replaced by pgbench's values, the highest first (so `$1`
+/// does not eat the start of `$10`).
+#[cfg(test)]
+pub(crate) fn as_pgbench(sql: &str, values: &[&str]) -> String {
+    let mut sql = sql.to_owned();
+    for (i, value) in values.iter().enumerate().rev() {
+        sql = sql.replace(&format!("${}", i + 1), value);
+    }
+    sql
+}

@@ -112,16 +112,7 @@ pub(super) async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::assert_ceiling_runs;
-
-    /// `sql` with its `$n` parameters replaced by pgbench's values, the highest first.
-    fn as_pgbench(sql: &str, values: &[&str]) -> String {
-        let mut sql = sql.to_owned();
-        for (i, value) in values.iter().enumerate().rev() {
-            sql = sql.replace(&format!("${}", i + 1), value);
-        }
-        sql
-    }
+    use crate::db::{as_pgbench, assert_ceiling_runs};
 
     #[test]
     fn the_benchmark_ceilings_comment_and_read_as_the_app_does() {

@@ -63,3 +63,17 @@ pub(super) async fn page(
     let rows = tx.client().query(&stmt, &[&tenant.0, &txid, &after.position, &types, &limit]).await?;
     rows.iter().map(feed_row).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{as_pgbench, assert_ceiling_runs};
+
+    #[test]
+    fn the_benchmark_ceilings_read_the_feed_as_the_app_does() {
+        let first = [":tenant", "'0'", "0", "NULL::text[]", "101"];
+        assert_ceiling_runs("feed.sql", &as_pgbench(PAGE, &first));
+        let deep = [":tenant", ":feed_txid", ":feed_position", "NULL::text[]", "101"];
+        assert_ceiling_runs("feed-deep.sql", &as_pgbench(PAGE, &deep));
+    }
+}
