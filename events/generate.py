@@ -52,6 +52,13 @@ API_KEY_PREFIX = "samlocalkeyaaaaa"
 API_KEY_HASH = hashlib.sha256(b"sam-local api key secret, never presented").hexdigest()
 # A PENDING attachment on the ticket, for attachments-get, -complete and -delete.
 ATTACHMENT = "0195f000-0000-7000-8000-000000000015"
+# A webhook of the tenant and one delivery of EVENT to it that ended FAILED after every
+# retry: the dispatcher's message about it is a no-op, webhooks-redeliver starts it over.
+WEBHOOK = "0195f000-0000-7000-8000-000000000016"
+DELIVERY = "0195f000-0000-7000-8000-000000000017"
+WEBHOOK_URL = "https://hooks.example.com/simplecrm"
+# `whsec_` + base64 of 32 fixed bytes (shared/src/webhooks/mod.rs makes random ones).
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(hashlib.sha256(b"sam-local webhook signing key").digest()).decode()
 NEWCOMER_EMAIL = "newcomer@sam-local.example"
 INVITED_EMAIL = "invited@sam-local.example"
 
@@ -150,6 +157,7 @@ def http_event(route: str, path: str, body=None, query: str = "", auth: bool = T
 
 def http_events():
     t = f"/api/v1/tickets/{TICKET}"
+    w = f"/api/v1/webhooks/{WEBHOOK}"
     return {
         "auth-register": http_event(
             "POST /api/v1/auth/register",
@@ -281,6 +289,32 @@ def http_events():
             f"{t}/attachments/{ATTACHMENT}",
             path_params={"id": TICKET, "attachmentId": ATTACHMENT},
         ),
+        "webhooks-create": http_event(
+            "POST /api/v1/webhooks",
+            "/api/v1/webhooks",
+            # A receiver on this machine, as in local development (crm-local with
+            # WEBHOOKS_ALLOW_PRIVATE_TARGETS=true); a deployed stack refuses it.
+            {"url": "http://localhost:4000/hooks/simplecrm", "events": ["ticket.created", "comment.created"],
+             "description": "Sync to our warehouse"},
+        ),
+        "webhooks-list": http_event("GET /api/v1/webhooks", "/api/v1/webhooks"),
+        "webhooks-update": http_event(
+            "PATCH /api/v1/webhooks/{id}", w, {"description": "Renamed", "active": True}, path_params={"id": WEBHOOK}
+        ),
+        "webhooks-delete": http_event("DELETE /api/v1/webhooks/{id}", w, path_params={"id": WEBHOOK}),
+        "webhooks-rotate-secret": http_event(
+            "POST /api/v1/webhooks/{id}/rotate-secret", f"{w}/rotate-secret", path_params={"id": WEBHOOK}
+        ),
+        "webhooks-test": http_event("POST /api/v1/webhooks/{id}/test", f"{w}/test", path_params={"id": WEBHOOK}),
+        "webhooks-deliveries": http_event(
+            "GET /api/v1/webhooks/{id}/deliveries", f"{w}/deliveries", query="limit=20", path_params={"id": WEBHOOK}
+        ),
+        "webhooks-redeliver": http_event(
+            "POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+            f"{w}/deliveries/{DELIVERY}/redeliver",
+            path_params={"id": WEBHOOK, "deliveryId": DELIVERY},
+        ),
+        "events-list": http_event("GET /api/v1/events", "/api/v1/events", query="limit=100"),
         "notifications-list": http_event("GET /api/v1/notifications", "/api/v1/notifications", query="limit=20"),
         "stats": http_event("GET /api/v1/stats", "/api/v1/stats"),
         "health": http_event("GET /health", "/health", auth=False),
@@ -316,6 +350,31 @@ def consumer_event():
                 "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:simplecrm-events",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+def dispatcher_event():
+    """The message the webhook queue carries: which delivery to post (its row holds the rest)."""
+    text = json.dumps({"tenantId": TENANT, "deliveryId": DELIVERY})
+    return {
+        "Records": [
+            {
+                "messageId": "7b1c3f0e-2d4a-4e8b-9c61-0a5f2e9d8b34",
+                "receiptHandle": "AQEBz9pQm4Lr2VtXc8NwYk3HfE1sUoJd5b",
+                "body": text,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795665600000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795665600100",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:simplecrm-webhooks",
                 "awsRegion": "us-east-1",
             }
         ]
@@ -385,6 +444,12 @@ INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES
     ('{TENANT}', '{TICKET}', '{CUSTOMER}', 'Cannot log in', 'Password reset mail never arrives');
 INSERT INTO attachments (tenant_id, id, ticket_id, file_name, content_type, size, author_id) VALUES
     ('{TENANT}', '{ATTACHMENT}', '{TICKET}', 'screenshot.png', 'image/png', 48213, '{ADMIN}');
+-- A webhook whose delivery of the ticket's ticket.created event failed every attempt: the
+-- dispatcher's message about it changes nothing, webhooks-redeliver starts it over.
+INSERT INTO webhooks (tenant_id, id, url, events, description, secret, consecutive_failures, failing_since) VALUES
+    ('{TENANT}', '{WEBHOOK}', '{WEBHOOK_URL}', '{{ticket.created,comment.created}}', 'Warehouse sync', '{WEBHOOK_SECRET}', 1, '2026-11-25T12:00:05Z');
+INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type, payload, attempt, status, response_status, duration_ms, created_at, next_attempt_at) VALUES
+    ('{TENANT}', '{DELIVERY}', '{WEBHOOK}', '{EVENT}', 'ticket.created', '{{"type":"ticket.created","timestamp":"2026-11-25T12:00:00Z","data":{{}}}}', 7, 'FAILED', 503, 87, '2026-11-25T12:00:01Z', NULL);
 COMMIT;
 """
 
@@ -399,6 +464,10 @@ ENV = {
         "APP_DATABASE_URL": "",
         "JWT_SECRET": JWT_SECRET,
         "SQS_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-events",
+        "WEBHOOK_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-webhooks",
+        # The template's defaults (its WebhookRetrySchedule and WebhookDisableAfterFailures).
+        "WEBHOOK_RETRY_SCHEDULE": "5s,5m,30m,2h,5h,10h,10h",
+        "WEBHOOK_DISABLE_AFTER_FAILURES": "5",
         "METRICS_NAMESPACE": "SimpleCRM/sam-local",
         "MALLOC_MMAP_THRESHOLD_": "131072",
         # Compose runs no SES: mail is captured in the container (its log says so) rather
@@ -417,6 +486,7 @@ def main() -> None:
     events = http_events()
     events["ticket-consumer"] = consumer_event()
     events["outbox-sweeper"] = sweeper_event()
+    events["webhook-dispatcher"] = dispatcher_event()
     events["migrate"] = migrate_event()
     for old in HERE.glob("*.json"):
         old.unlink()

@@ -31,4 +31,10 @@ INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000006', '0195f000-0000-7000-8000-000000000004', 'Cannot log in', 'Password reset mail never arrives');
 INSERT INTO attachments (tenant_id, id, ticket_id, file_name, content_type, size, author_id) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000015', '0195f000-0000-7000-8000-000000000006', 'screenshot.png', 'image/png', 48213, '0195f000-0000-7000-8000-000000000002');
+-- A webhook whose delivery of the ticket's ticket.created event failed every attempt: the
+-- dispatcher's message about it changes nothing, webhooks-redeliver starts it over.
+INSERT INTO webhooks (tenant_id, id, url, events, description, secret, consecutive_failures, failing_since) VALUES
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000016', 'https://hooks.example.com/simplecrm', '{ticket.created,comment.created}', 'Warehouse sync', 'whsec_f5aqKqI3or1k4uOKZQmAylnP+luItlQfzBMhUBT9a54=', 1, '2026-11-25T12:00:05Z');
+INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type, payload, attempt, status, response_status, duration_ms, created_at, next_attempt_at) VALUES
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000017', '0195f000-0000-7000-8000-000000000016', '0195f000-0000-7000-8000-000000000007', 'ticket.created', '{"type":"ticket.created","timestamp":"2026-11-25T12:00:00Z","data":{}}', 7, 'FAILED', 503, 87, '2026-11-25T12:00:01Z', NULL);
 COMMIT;

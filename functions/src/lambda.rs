@@ -17,6 +17,9 @@ pub const HTTP_POOL_SIZE: usize = 1;
 pub const CONSUMER_POOL_SIZE: usize = 1;
 /// `outbox-sweeper`: lease, then mark or release each batch, then prune, in turn.
 pub const SWEEPER_POOL_SIZE: usize = 1;
+/// `webhook-dispatcher`: the deliveries it posts at once hold a connection only to lease
+/// and to record (milliseconds), never while the receiver answers, so a few share two.
+pub const DISPATCHER_POOL_SIZE: usize = 2;
 
 /// Reads the configuration, checks that the secrets `function` needs are there (the route
 /// table says which) and builds the shared clients once per container. A bad or missing

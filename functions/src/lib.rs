@@ -22,6 +22,7 @@ pub mod stats;
 pub mod system;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 /// What every controller returns; errors become problem+json in [`invoke::dispatch`].
 pub type HandlerResult = Result<lambda_http::Response<lambda_http::Body>, crm_core::Error>;

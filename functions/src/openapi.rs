@@ -10,11 +10,15 @@ use crm_core::{
     error::{FieldError, Problem},
     model::{
         Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuthSession, Comment,
-        CreatedApiKey, CreatedAttachment, Customer, CustomerSummary, EventActor, EventType, FeedEvent, FeedEventType,
-        FeedPage, Invitation, Me, Notification, Priority, PriorityCounts, Role, SignupAccepted, Stats, Tenant, Ticket,
-        TicketEvent, TicketStatus, Upload, User,
+        CreatedApiKey, CreatedAttachment, CreatedWebhook, Customer, CustomerSummary, DeliveryStatus, EventActor,
+        EventSubscription, EventType, FeedEvent, FeedEventType, FeedPage, Invitation, Me, Notification, Priority,
+        PriorityCounts, Role, RotatedSecret, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus, Upload,
+        User, Webhook, WebhookDelivery,
     },
-    pagination::{ApiKeyPage, AttachmentPage, CommentPage, CustomerPage, NotificationPage, TicketPage, UserPage},
+    pagination::{
+        ApiKeyPage, AttachmentPage, CommentPage, CustomerPage, DeliveryPage, NotificationPage, TicketPage, UserPage,
+        WebhookPage,
+    },
     service::{
         accounts::{ChangePasswordInput, ForgotPasswordInput, InviteInput, TokenInput, TokenPasswordInput},
         api_keys::CreateApiKeyInput,
@@ -25,6 +29,7 @@ use crm_core::{
         health::Health,
         tickets::{AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
         users::{CreateUserInput, UpdateUserInput},
+        webhooks::{CreateWebhookInput, UpdateWebhookInput},
     },
 };
 use utoipa::{
@@ -38,6 +43,7 @@ use utoipa::{
 
 use crate::{
     api_keys, attachments, auth, comments, customers, docs, feed, notifications, stats, system, tickets, users,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +62,8 @@ use crate::{
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
         comments::create, comments::list,
         attachments::create, attachments::complete, attachments::list, attachments::get, attachments::delete,
+        webhooks::create, webhooks::list, webhooks::update, webhooks::delete, webhooks::rotate_secret,
+        webhooks::test, webhooks::deliveries, webhooks::redeliver,
         feed::list, notifications::list, stats::get,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
@@ -69,6 +77,8 @@ use crate::{
         CreateTicketInput, UpdateTicketInput, StatusInput, AssignInput,
         Comment, CommentPage, CreateCommentInput,
         Attachment, AttachmentStatus, AttachmentPage, AttachmentWithDownload, CreatedAttachment, Upload, CreateAttachmentInput,
+        Webhook, WebhookPage, CreatedWebhook, RotatedSecret, WebhookDelivery, DeliveryStatus, DeliveryPage,
+        CreateWebhookInput, UpdateWebhookInput, EventSubscription,
         FeedEvent, FeedEventType, EventActor, FeedPage,
         Notification, NotificationPage, Stats, PriorityCounts,
     )),
@@ -81,6 +91,7 @@ use crate::{
         (name = "tickets", description = "Support tickets and their timeline"),
         (name = "comments", description = "A ticket's conversation: public replies and internal notes"),
         (name = "attachments", description = "Files on a ticket: the bytes go to and from the blob store through signed URLs, never through the API"),
+        (name = "webhooks", description = "Endpoints the tenant's events are posted to, signed per Standard Webhooks, with their delivery log"),
         (name = "events", description = "The change feed: every event of the tenant, in one stable order, for integrations to sync from"),
         (name = "notifications", description = "The log of ticket events delivered"),
         (name = "stats", description = "A tenant at a glance"),

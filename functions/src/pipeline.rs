@@ -1,19 +1,21 @@
-//! The two non-HTTP functions of the event pipeline.
+//! The non-HTTP functions of the event pipeline.
 //!
 //! `ticket-consumer` is fed by the SQS event source mapping with `ReportBatchItemFailures`;
-//! `outbox-sweeper` runs on an EventBridge schedule, and prunes dead rows on each tick.
+//! `outbox-sweeper` runs on an EventBridge schedule, re-drives webhook deliveries whose
+//! message was lost and prunes dead rows on each tick; `webhook-dispatcher` is fed by the
+//! webhook queue.
 
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use crm_core::{
     AppState, Error, metrics,
-    service::{housekeeping, pipeline},
+    service::{housekeeping, pipeline, webhook_dispatch},
 };
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
 
-use crate::lambda::{CONSUMER_POOL_SIZE, SWEEPER_POOL_SIZE, init};
+use crate::lambda::{CONSUMER_POOL_SIZE, DISPATCHER_POOL_SIZE, SWEEPER_POOL_SIZE, init};
 
 /// Events younger than this were probably just published by their own request.
 pub const SWEEP_MIN_AGE: Duration = Duration::from_secs(5);
@@ -33,14 +35,16 @@ pub async fn consume(state: AppState, event: SqsEvent) -> SqsBatchResponse {
 pub async fn sweep(state: AppState) -> Result<Value, Error> {
     let queue = state.events.queue.as_ref().ok_or_else(|| Error::Internal("SQS_QUEUE_URL is not set".into()))?;
     let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await;
+    let redriven = webhook_dispatch::redrive(&state, SWEEP_LIMIT).await;
     // Pruning needs only the database: it runs even when SQS does not answer.
     let pruned = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await;
     let expired = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await;
     state.db.settle().await;
     metrics::flush();
-    let (published, pruned, expired) = (published?, pruned?, expired?);
+    let (published, redriven, pruned, expired) = (published?, redriven?, pruned?, expired?);
     Ok(json!({
         "published": published,
+        "redrivenDeliveries": redriven,
         "pruned": {"refreshTokens": pruned.refresh_tokens, "idempotencyKeys": pruned.idempotency_keys},
         "expiredUploads": expired,
     }))
@@ -51,6 +55,23 @@ pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let state = state.clone();
         async move { Ok::<_, lambda_runtime::Error>(consume(state, event.payload).await) }
+    }))
+    .await
+}
+
+/// `webhook-dispatcher`: one attempt per delivery message, a few at once.
+pub async fn dispatch(state: AppState, event: SqsEvent) -> SqsBatchResponse {
+    let response = webhook_dispatch::dispatch_batch(&state, event).await;
+    state.db.settle().await;
+    metrics::flush();
+    response
+}
+
+pub async fn run_dispatcher() -> Result<(), lambda_runtime::Error> {
+    let state = init("webhook-dispatcher", DISPATCHER_POOL_SIZE);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let state = state.clone();
+        async move { Ok::<_, lambda_runtime::Error>(dispatch(state, event.payload).await) }
     }))
     .await
 }

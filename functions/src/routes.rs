@@ -8,7 +8,7 @@ use lambda_http::{Request, http::Method};
 
 use crate::{
     HandlerResult, api_keys, attachments, auth, comments, customers, docs, feed, notifications, stats, system, tickets,
-    users,
+    users, webhooks,
 };
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
@@ -99,6 +99,14 @@ route_table! {
     GET "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-get", attachments::get; DB_JWT,
     DELETE "/api/v1/tickets/{id}/attachments/{attachmentId}" => "attachments-delete", attachments::delete; DB_JWT,
     GET "/api/v1/events" => "events-list", feed::list; DB_JWT,
+    POST "/api/v1/webhooks" => "webhooks-create", webhooks::create; DB_JWT,
+    GET "/api/v1/webhooks" => "webhooks-list", webhooks::list; DB_JWT,
+    PATCH "/api/v1/webhooks/{id}" => "webhooks-update", webhooks::update; DB_JWT,
+    DELETE "/api/v1/webhooks/{id}" => "webhooks-delete", webhooks::delete; DB_JWT,
+    POST "/api/v1/webhooks/{id}/rotate-secret" => "webhooks-rotate-secret", webhooks::rotate_secret; DB_JWT,
+    POST "/api/v1/webhooks/{id}/test" => "webhooks-test", webhooks::test; DB_JWT,
+    GET "/api/v1/webhooks/{id}/deliveries" => "webhooks-deliveries", webhooks::deliveries; DB_JWT,
+    POST "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver" => "webhooks-redeliver", webhooks::redeliver; DB_JWT,
     GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT,
     GET "/api/v1/stats" => "stats", stats::get; DB_JWT,
     GET "/health" => "health", system::health; DB,
@@ -109,8 +117,12 @@ route_table! {
 
 /// Functions with no HTTP route (they have a binary and a SAM resource all the same), and
 /// what each needs: none verifies a token.
-pub const NON_HTTP_FUNCTIONS: &[(&str, Needs)] =
-    &[("migrate", Needs::OWNER_DATABASE), ("outbox-sweeper", Needs::DATABASE), ("ticket-consumer", Needs::DATABASE)];
+pub const NON_HTTP_FUNCTIONS: &[(&str, Needs)] = &[
+    ("migrate", Needs::OWNER_DATABASE),
+    ("outbox-sweeper", Needs::DATABASE),
+    ("ticket-consumer", Needs::DATABASE),
+    ("webhook-dispatcher", Needs::DATABASE),
+];
 
 /// What `function` (a binary) needs, from the tables above.
 pub fn needs(function: &str) -> Option<Needs> {

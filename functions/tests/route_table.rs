@@ -7,7 +7,10 @@ use std::{
     path::Path,
 };
 
-use crm_core::config::{DatabaseRole, Needs};
+use crm_core::{
+    config::{DatabaseRole, Needs},
+    webhooks,
+};
 use crm_functions::routes::{self, NON_HTTP_FUNCTIONS, routes};
 use yaml_serde::Value;
 
@@ -92,6 +95,38 @@ const QUEUE_USERS: &[(&str, &str)] = &[
     ("OutboxSweeperFunction", "SQSSendMessagePolicy"),
     ("TicketConsumerFunction", "SQSPollerPolicy"),
 ];
+
+/// The function ids the template lets send to the webhook queue: the consumer sends the
+/// deliveries it fans an event out to, the sweeper re-drives due ones whose message was
+/// lost, webhooks-test and webhooks-redeliver queue one, and the dispatcher sends a failed
+/// delivery back with a delay for its next retry. Only the dispatcher consumes the queue,
+/// through its event source mapping (SAM's SQS event grants receive and delete).
+const WEBHOOK_QUEUE_USERS: &[&str] = &[
+    "TicketConsumerFunction",
+    "OutboxSweeperFunction",
+    "WebhooksTestFunction",
+    "WebhooksRedeliverFunction",
+    "WebhookDispatcherFunction",
+];
+
+/// The SAM policy templates of a function, each with the queue it names (inline
+/// statements are the mailers' and the bucket users', checked apart).
+fn policy_templates(function: &Value) -> Vec<(String, Value)> {
+    function["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.as_mapping().unwrap())
+        .filter(|(name, _)| name.as_str() != Some("Statement"))
+        .map(|(name, template)| (name.as_str().unwrap().to_owned(), template["QueueName"].clone()))
+        .collect()
+}
+
+/// The names of the policy templates a function has on `queue` (a logical id).
+fn policies_on(function: &Value, queue: &str) -> Vec<String> {
+    let queue = yaml(&format!("!GetAtt {queue}.QueueName"));
+    policy_templates(function).into_iter().filter(|(_, q)| *q == queue).map(|(name, _)| name).collect()
+}
 
 #[test]
 fn template_routes_equal_the_route_table() {
@@ -330,7 +365,9 @@ fn every_alarm_notifies_the_alarm_topic_and_every_function_has_its_error_and_thr
         assert!(alarm["Properties"]["AlarmDescription"].as_str().is_some(), "{id} says what it means");
     }
     let ids: BTreeSet<&str> = alarms.iter().map(|(id, _)| id.as_str()).collect();
-    for named in ["DeadLetterAlarm", "EventsQueueAgeAlarm", "OutboxLagAlarm", "Api5xxRateAlarm"] {
+    for named in
+        ["DeadLetterAlarm", "WebhookDeadLetterAlarm", "EventsQueueAgeAlarm", "OutboxLagAlarm", "Api5xxRateAlarm"]
+    {
         assert!(ids.contains(named), "{named} is missing");
     }
     for (function, _) in functions(&t) {
@@ -373,37 +410,134 @@ fn only_the_publishers_the_consumer_and_the_sweeper_touch_the_events_queue() {
     let queue_users: BTreeMap<&str, &str> = QUEUE_USERS.iter().copied().collect();
     assert!(t["Globals"]["Function"]["Environment"]["Variables"]["SQS_QUEUE_URL"].is_null());
     for (id, function) in functions(&t) {
-        let properties = &function["Properties"];
-        let policies: Vec<String> = properties["Policies"]
-            .as_sequence()
-            .map(|list| {
-                list.iter()
-                    .flat_map(|p| p.as_mapping().unwrap().keys())
-                    .map(|k| k.as_str().unwrap().to_owned())
-                    // Inline statements are the mailers' (checked below).
-                    .filter(|k| k != "Statement")
-                    .collect()
-            })
-            .unwrap_or_default();
-        let queue_url = &properties["Environment"]["Variables"]["SQS_QUEUE_URL"];
+        let policies = policies_on(function, "EventsQueue");
+        let queue_url = &function["Properties"]["Environment"]["Variables"]["SQS_QUEUE_URL"];
         match queue_users.get(id.as_str()) {
             Some(policy) => {
                 assert_eq!(policies, [*policy], "{id}");
-                let queue = &function["Properties"]["Policies"][0][*policy]["QueueName"];
-                assert_eq!(queue, &yaml("!GetAtt EventsQueue.QueueName"), "{id}");
                 assert_eq!(queue_url, &yaml("!Ref EventsQueue"), "{id}");
             }
             None => {
-                assert!(policies.is_empty(), "{id} needs no policy, has {policies:?}");
+                assert!(policies.is_empty(), "{id} needs no events queue policy, has {policies:?}");
                 assert!(queue_url.is_null(), "{id} does not use the queue");
             }
         }
     }
 }
 
-/// The functions that send mail: account mail, and the consumer's ticket mail.
-const MAILERS: &[&str] =
-    &["AuthRegisterFunction", "AuthPasswordForgotFunction", "UsersInviteFunction", "TicketConsumerFunction"];
+#[test]
+fn the_only_policy_templates_are_rights_on_the_two_queues() {
+    let t = template();
+    let queues = [yaml("!GetAtt EventsQueue.QueueName"), yaml("!GetAtt WebhookQueue.QueueName")];
+    for (id, function) in functions(&t) {
+        for (policy, queue) in policy_templates(function) {
+            assert!(
+                ["SQSSendMessagePolicy", "SQSPollerPolicy"].contains(&policy.as_str()) && queues.contains(&queue),
+                "{id} needs no {policy} on {queue:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_webhook_senders_touch_the_webhook_queue_and_only_the_dispatcher_consumes_it() {
+    let t = template();
+    let resources = &t["Resources"];
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let settings = [
+        ("WEBHOOK_RETRY_SCHEDULE", "WebhookRetrySchedule"),
+        ("WEBHOOK_DISABLE_AFTER_FAILURES", "WebhookDisableAfterFailures"),
+    ];
+    // Private targets are for local development only: no deployed function may allow them.
+    for name in ["WEBHOOK_QUEUE_URL", "WEBHOOKS_ALLOW_PRIVATE_TARGETS", settings[0].0, settings[1].0] {
+        assert!(globals[name].is_null(), "Globals would give {name} to every function");
+    }
+    let mut consumed = Vec::new();
+    for (id, function) in functions(&t) {
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        let policies = policies_on(function, "WebhookQueue");
+        if WEBHOOK_QUEUE_USERS.contains(&id.as_str()) {
+            assert_eq!(policies, ["SQSSendMessagePolicy"], "{id}");
+            assert_eq!(variables["WEBHOOK_QUEUE_URL"], yaml("!Ref WebhookQueue"), "{id}");
+        } else {
+            assert!(policies.is_empty(), "{id} may not send to the webhook queue: {policies:?}");
+            assert!(variables["WEBHOOK_QUEUE_URL"].is_null(), "{id} does not use the webhook queue");
+        }
+        assert!(variables["WEBHOOKS_ALLOW_PRIVATE_TARGETS"].is_null(), "{id}");
+        // The retry settings are the dispatcher's alone, from the stack's parameters.
+        for (name, parameter) in settings {
+            if id == "WebhookDispatcherFunction" {
+                assert_eq!(variables[name], yaml(&format!("!Ref {parameter}")), "{id}: {name}");
+            } else {
+                assert!(variables[name].is_null(), "{id} has no use for {name}");
+            }
+        }
+        for (_, event) in function["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"] == "SQS" {
+                consumed.push((id.clone(), event["Properties"]["Queue"].clone()));
+            }
+        }
+    }
+    assert_eq!(
+        consumed,
+        [
+            ("TicketConsumerFunction".to_owned(), yaml("!GetAtt EventsQueue.Arn")),
+            ("WebhookDispatcherFunction".to_owned(), yaml("!GetAtt WebhookQueue.Arn")),
+        ],
+        "one consumer per queue"
+    );
+
+    // Partial batch failures, and a cap on concurrency: a dead receiver must not take the
+    // account's concurrency or the database's connections.
+    let dispatcher = &resources["WebhookDispatcherFunction"]["Properties"];
+    let source = &dispatcher["Events"]["Queue"]["Properties"];
+    assert_eq!(source["FunctionResponseTypes"], yaml("[ReportBatchItemFailures]"));
+    assert_eq!(source["ScalingConfig"]["MaximumConcurrency"], yaml("!Ref WebhookDispatcherMaxConcurrency"));
+    let cap = &t["Parameters"]["WebhookDispatcherMaxConcurrency"];
+    assert!(cap["MinValue"].as_u64().is_some_and(|n| n >= 2), "SQS event sources take at least 2");
+    assert!(cap["Default"].as_u64().is_some_and(|n| (2..=10).contains(&n)), "{:?}", cap["Default"]);
+
+    // A dead-letter queue after as many receives as the events queue allows, and messages
+    // hidden for six times the dispatcher's timeout (AWS's advice for event sources).
+    let queue = &resources["WebhookQueue"]["Properties"];
+    let redrive = &queue["RedrivePolicy"];
+    assert_eq!(redrive["deadLetterTargetArn"], yaml("!GetAtt WebhookDeadLetterQueue.Arn"));
+    assert_eq!(redrive["maxReceiveCount"], resources["EventsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]);
+    let timeout = dispatcher["Timeout"].as_u64().expect("the dispatcher's Timeout");
+    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
+    assert!(visibility >= 6 * timeout, "VisibilityTimeout {visibility} < 6 × {timeout}");
+    let alarm = &resources["WebhookDeadLetterAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert_eq!(alarm["Dimensions"][0]["Value"], yaml("!GetAtt WebhookDeadLetterQueue.QueueName"));
+    let body = resources["Dashboard"]["Properties"]["DashboardBody"].as_str().unwrap();
+    for (queue, metric) in [
+        ("WebhookQueue", "ApproximateNumberOfMessagesVisible"),
+        ("WebhookQueue", "ApproximateNumberOfMessagesNotVisible"),
+        ("WebhookQueue", "ApproximateAgeOfOldestMessage"),
+        ("WebhookDeadLetterQueue", "ApproximateNumberOfMessagesVisible"),
+    ] {
+        let row = format!(r#"["AWS/SQS", "{metric}", "QueueName", "${{{queue}.QueueName}}""#);
+        assert!(body.contains(&row), "the dashboard shows {metric} of {queue}");
+    }
+
+    // The parameters' defaults are the code's.
+    let parameters = &t["Parameters"];
+    assert_eq!(parameters["WebhookRetrySchedule"]["Default"].as_str(), Some(webhooks::DEFAULT_RETRY_SCHEDULE));
+    assert_eq!(
+        parameters["WebhookDisableAfterFailures"]["Default"].as_u64(),
+        Some(u64::from(webhooks::DEFAULT_DISABLE_AFTER_FAILURES))
+    );
+}
+
+/// The functions that send mail: account mail, the consumer's ticket mail, and the
+/// dispatcher's to the admins of an endpoint it deactivates.
+const MAILERS: &[&str] = &[
+    "AuthRegisterFunction",
+    "AuthPasswordForgotFunction",
+    "UsersInviteFunction",
+    "TicketConsumerFunction",
+    "WebhookDispatcherFunction",
+];
 
 #[test]
 fn only_the_functions_that_mail_may_send_mail_and_only_from_the_ses_identity() {
@@ -544,8 +678,13 @@ fn each_function_is_given_the_secrets_it_needs_and_no_other() {
     let needs = |function: &str| routes::needs(function).unwrap();
     assert_eq!(needs("docs"), Needs::NOTHING, "docs serves a compiled-in document");
     assert_eq!(needs("health"), Needs::DATABASE, "health pings the database, checks no token");
-    for worker in ["ticket-consumer", "outbox-sweeper"] {
+    for worker in ["ticket-consumer", "outbox-sweeper", "webhook-dispatcher"] {
         assert_eq!(needs(worker), Needs::DATABASE, "{worker}");
+    }
+    let webhook_routes: Vec<_> = routes().into_iter().filter(|r| r.path.starts_with("/api/v1/webhooks")).collect();
+    assert_eq!(webhook_routes.len(), 8, "the webhook routes");
+    for route in webhook_routes {
+        assert_eq!(route.needs, Needs::DATABASE_AND_JWT, "{}", route.key());
     }
     assert_eq!(needs("migrate"), Needs::OWNER_DATABASE);
 }
@@ -573,6 +712,7 @@ fn reserved_concurrency_is_a_parameter_per_group_and_off_by_default() {
         ("ApiReservedConcurrency", "ReserveApiConcurrency"),
         ("ConsumerReservedConcurrency", "ReserveConsumerConcurrency"),
         ("SweeperReservedConcurrency", "ReserveSweeperConcurrency"),
+        ("DispatcherReservedConcurrency", "ReserveDispatcherConcurrency"),
     ] {
         assert_eq!(t["Parameters"][parameter]["Default"], yaml("''"), "{parameter}");
         assert_eq!(t["Conditions"][condition], yaml(&format!("!Not [!Equals [!Ref {parameter}, '']]")));
@@ -584,6 +724,7 @@ fn reserved_concurrency_is_a_parameter_per_group_and_off_by_default() {
             "MigrateFunction" => Value::Null,
             "TicketConsumerFunction" => reservation("ReserveConsumerConcurrency", "ConsumerReservedConcurrency"),
             "OutboxSweeperFunction" => reservation("ReserveSweeperConcurrency", "SweeperReservedConcurrency"),
+            "WebhookDispatcherFunction" => reservation("ReserveDispatcherConcurrency", "DispatcherReservedConcurrency"),
             _ => reservation("ReserveApiConcurrency", "ApiReservedConcurrency"),
         };
         assert_eq!(function["Properties"]["ReservedConcurrentExecutions"], expected, "{id}");

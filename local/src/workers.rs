@@ -2,16 +2,18 @@
 //! with `SQS_QUEUE_URL`, the SQS event source mapping (long-poll, hand batches to the
 //! consumer, delete what succeeded) and the sweeper's schedule; without it, the embedded
 //! pipeline that hands the outbox straight to the consumer. Either way, the pruning of
-//! dead rows the sweeper does on each tick in AWS.
+//! dead rows the sweeper does on each tick in AWS. Webhook deliveries likewise: with
+//! `WEBHOOK_QUEUE_URL`, the dispatcher fed from that queue and the sweeper's re-drive;
+//! without it, a loop that posts every due delivery in process.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use crm_core::{
     AppState,
-    service::{housekeeping, pipeline},
+    service::{housekeeping, pipeline, webhook_dispatch},
 };
-use crm_functions::pipeline::{SWEEP_LIMIT, consume};
+use crm_functions::pipeline::{SWEEP_LIMIT, consume, dispatch};
 use tokio::{
     sync::{Semaphore, watch},
     task::JoinHandle,
@@ -25,12 +27,20 @@ const POLL_WAIT_SECONDS: i32 = 1;
 
 /// Starts the workers; each finishes its current batch and stops once `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let prune = tokio::spawn(prune_dead_rows(state.clone(), stop.clone()));
+    let mut workers = vec![tokio::spawn(prune_dead_rows(state.clone(), stop.clone()))];
     if state.events.queue.is_some() {
-        vec![tokio::spawn(poll_queue(state.clone(), stop.clone())), tokio::spawn(sweep_outbox(state, stop)), prune]
+        workers.push(tokio::spawn(poll_queue(state.clone(), stop.clone())));
+        workers.push(tokio::spawn(sweep_outbox(state.clone(), stop.clone())));
     } else {
-        vec![tokio::spawn(dispatch_embedded(state, stop)), prune]
+        workers.push(tokio::spawn(dispatch_embedded(state.clone(), stop.clone())));
     }
+    if state.events.webhook_queue.is_some() {
+        workers.push(tokio::spawn(poll_webhook_queue(state.clone(), stop.clone())));
+        workers.push(tokio::spawn(redrive_deliveries(state, stop)));
+    } else {
+        workers.push(tokio::spawn(deliver_embedded(state, stop)));
+    }
+    workers
 }
 
 /// Batches handed to the consumer at once. AWS's event source mapping polls with several
@@ -114,6 +124,77 @@ async fn dispatch_embedded(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         pause(&mut stop, EMBEDDED_EVERY).await;
     }
+}
+
+/// The webhook queue's event source mapping: batches to the dispatcher, what succeeded deleted.
+async fn poll_webhook_queue(state: AppState, mut stop: watch::Receiver<bool>) {
+    let Some(queue) = &state.events.webhook_queue else {
+        return;
+    };
+    while !*stop.borrow() {
+        let records = tokio::select! {
+            received = queue.receive(POLL_WAIT_SECONDS) => received,
+            _ = stop.changed() => break,
+        };
+        match records {
+            Ok(records) if records.is_empty() => {}
+            Ok(records) => {
+                let receipts: Vec<(String, String)> =
+                    records.iter().filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?))).collect();
+                let mut event = SqsEvent::default();
+                event.records = records;
+                let response = dispatch(state.clone(), event).await;
+                let failed: HashSet<&str> =
+                    response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+                let done: Vec<String> =
+                    receipts.into_iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, r)| r).collect();
+                if let Err(e) = queue.delete(&done).await {
+                    tracing::warn!(error = %e, "could not delete delivery messages; their leases make them no-ops");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook queue unreachable; retrying");
+                pause(&mut stop, Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn redrive_deliveries(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if let Err(e) = webhook_dispatch::redrive(&state, SWEEP_LIMIT).await {
+            tracing::warn!(error = %e, "webhook re-drive failed; retrying");
+        }
+        pause(&mut stop, SWEEP_EVERY).await;
+    }
+}
+
+/// Posts due deliveries in process, each in its own task (at most
+/// [`webhook_dispatch::CONCURRENCY`] at once), so a slow receiver holds up no other.
+async fn deliver_embedded(state: AppState, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(webhook_dispatch::CONCURRENCY));
+    while !*stop.borrow() {
+        let free = slots.available_permits();
+        if free > 0 {
+            match webhook_dispatch::due_now(&state, free as i32).await {
+                Ok(due) => {
+                    for (tenant, id) in due {
+                        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+                        let state = state.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = webhook_dispatch::deliver(&state, tenant, id).await {
+                                tracing::warn!(error = %e, "webhook delivery failed; retrying");
+                            }
+                            drop(slot);
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "finding due webhook deliveries failed; retrying"),
+            }
+        }
+        pause(&mut stop, EMBEDDED_EVERY).await;
+    }
+    let _ = slots.acquire_many(webhook_dispatch::CONCURRENCY as u32).await;
 }
 
 async fn prune_dead_rows(state: AppState, mut stop: watch::Receiver<bool>) {

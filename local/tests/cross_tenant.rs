@@ -22,6 +22,8 @@ struct Victim {
     api_key: String,
     api_key_prefix: String,
     attachment: String,
+    webhook: String,
+    delivery: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -48,7 +50,25 @@ async fn victim(app: &TestApp) -> Victim {
     let api_key_prefix = key["apiKey"]["prefix"].as_str().unwrap().to_owned();
     let attachment =
         app.attach(&session, &ticket, "secret-plan.txt", b"secret").await["id"].as_str().unwrap().to_owned();
-    Victim { session, user, customer, ticket, api_key, api_key_prefix, attachment }
+    // An endpoint with a delivery in its log; inactive, so nothing the matrix does posts to it.
+    let hook = json!({"url": "http://127.0.0.1:9/secret-hook", "events": ["*"], "description": "Secret sync"});
+    let r = app.post("/api/v1/webhooks", Some(&session.access), hook).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    common::remember_secret(r.body["secret"].as_str().unwrap());
+    let webhook = r.body["webhook"]["id"].as_str().unwrap().to_owned();
+    let off = app.patch(&format!("/api/v1/webhooks/{webhook}"), Some(&session.access), json!({"active": false})).await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    let delivery = uuid::Uuid::now_v7();
+    owner
+        .execute(
+            "INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type, payload, attempt, status)
+             VALUES ($1, $2, $3, $4, 'ticket.created', '{\"type\": \"ticket.created\"}', 1, 'FAILED')",
+            &[&tenant, &delivery, &webhook.parse::<uuid::Uuid>().unwrap(), &uuid::Uuid::now_v7()],
+        )
+        .await
+        .unwrap();
+    let delivery = delivery.to_string();
+    Victim { session, user, customer, ticket, api_key, api_key_prefix, attachment, webhook, delivery }
 }
 
 impl Victim {
@@ -59,6 +79,8 @@ impl Victim {
             ticket: &self.ticket,
             api_key: &self.api_key,
             attachment: &self.attachment,
+            webhook: &self.webhook,
+            delivery: &self.delivery,
         }
     }
 }
@@ -89,7 +111,9 @@ fn expectation(function: &str) -> Option<Expect> {
         "auth-me" | "auth-password-change" | "users-invite" => OwnTenant,
         "users-create" | "users-list" | "customers-create" | "customers-list" | "stats" => OwnTenant,
         "api-keys-create" | "api-keys-list" => OwnTenant,
-        "events-list" => OwnTenant,
+        "events-list" | "webhooks-create" | "webhooks-list" => OwnTenant,
+        "webhooks-update" | "webhooks-delete" | "webhooks-rotate-secret" | "webhooks-test" => ForeignId,
+        "webhooks-deliveries" | "webhooks-redeliver" => ForeignId,
         "api-keys-revoke" => ForeignId,
         "tickets-create" => ForeignId,
         "users-get" | "users-update" | "customers-get" | "customers-update" | "customers-delete" => ForeignId,
@@ -106,7 +130,8 @@ fn expectation(function: &str) -> Option<Expect> {
 
 #[tokio::test]
 async fn tenant_b_never_reaches_tenant_a() {
-    let app = TestApp::spawn().await;
+    // Webhook URLs on loopback, so no test sends traffic off the machine.
+    let app = TestApp::spawn_with(&[("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")]).await;
     let a = victim(&app).await;
     let b = app.register("Evil", "eve@evil.test").await;
     let b_customer = app.customer(&b, "Evil customer", "c@evil.test").await;
@@ -138,6 +163,8 @@ async fn tenant_b_never_reaches_tenant_a() {
         "Secret outage",
         "Secret note",
         "secret-plan.txt",
+        "secret-hook",
+        "Secret sync",
         "ops@globex.test",
         "bob@acme.test",
     ];

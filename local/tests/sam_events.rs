@@ -62,6 +62,10 @@ async fn state(db: &TestDb, queue: &TestQueue) -> AppState {
         "DATABASE_URL" => Some(url.clone()),
         "SQS_QUEUE_URL" => Some(queue_url.clone()),
         "AWS_ENDPOINT_URL" => Some(endpoint(DEFAULT_PORT)),
+        // Deliveries stay in the database (no queue, no dispatcher loop here), and the
+        // create event's receiver is on this machine, as in local development.
+        "WEBHOOK_QUEUE_URL" => None,
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS" => Some("true".to_owned()),
         // The runtime-role URL is the Compose database's; here the owner serves both.
         "APP_DATABASE_URL" | "METRICS_NAMESPACE" => None,
         _ => params.get(k).and_then(|v| v.as_str()).map(str::to_owned),
@@ -153,6 +157,9 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         // The seeded attachment was never uploaded.
         ("attachments-complete", 409),
         ("notifications-list", 200),
+        ("events-list", 200),
+        ("webhooks-list", 200),
+        ("webhooks-deliveries", 200),
         ("stats", 200),
         ("auth-register", 202),
         // The seed's pending sign-up: its tenant and admin appear, and the admin logs in.
@@ -177,6 +184,10 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("tickets-assign", 200),
         ("attachments-create", 201),
         ("attachments-delete", 204),
+        ("webhooks-create", 201),
+        ("webhooks-update", 200),
+        ("webhooks-rotate-secret", 200),
+        ("webhooks-test", 202),
     ];
     let mut answers = std::collections::HashMap::new();
     for (function, status) in expected {
@@ -206,6 +217,19 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, i64>(0), 1);
+
+    // The dispatcher: the seeded delivery has FAILED for good, so the message is a no-op
+    // (nothing is posted) and no record fails. Then an admin redelivers it and removes
+    // the endpoint, which takes the delivery with it.
+    let batch: SqsEvent = serde_json::from_str(&event_text("webhook-dispatcher")).unwrap();
+    let reply = pipeline::dispatch(state.clone(), batch).await;
+    assert!(reply.batch_item_failures.is_empty(), "{:?}", reply.batch_item_failures);
+    let (status, body) = invoke_http(&state, "webhooks-redeliver").await;
+    assert_eq!((status, body["status"].as_str()), (202, Some("PENDING")), "{body}");
+    let (status, body) = invoke_http(&state, "webhooks-delete").await;
+    assert_eq!(status, 204, "{body}");
+    assert!(answers["webhooks-create"]["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")));
+    assert_eq!(answers["webhooks-deliveries"]["items"][0]["status"], "FAILED", "{}", answers["webhooks-deliveries"]);
 
     // The sweeper takes the schedule's event as a tick and answers what it published and pruned.
     let _tick: Value = serde_json::from_str(&event_text("outbox-sweeper")).unwrap();

@@ -4,6 +4,8 @@ use std::{env, fmt, net::SocketAddr};
 
 use rand::RngCore;
 
+use crate::webhooks::{self, WebhookConfig};
+
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/simplecrm";
 const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 const DEFAULT_APP_BASE_URL: &str = "http://127.0.0.1:3000";
@@ -178,6 +180,9 @@ pub struct Config {
     pub s3_endpoint_url: Option<String>,
     /// `BLOB_DIR` (`.crm-local/blobs`): where `crm-local`'s own store keeps the bytes.
     pub blob_dir: std::path::PathBuf,
+    /// `WEBHOOK_*`: the dispatcher's queue, retries and deactivation, and (development only)
+    /// private targets.
+    pub webhooks: WebhookConfig,
 }
 
 const DEFAULT_REFRESH_REUSE_GRACE_SECS: u32 = 10;
@@ -386,6 +391,41 @@ impl Config {
         }
         let blob_dir = get("BLOB_DIR").unwrap_or_else(|| DEFAULT_BLOB_DIR.to_owned()).into();
 
+        let webhook_queue_url = get("WEBHOOK_QUEUE_URL");
+        if let Some(url) = &webhook_queue_url {
+            check_http_url("WEBHOOK_QUEUE_URL", url)?;
+        }
+        let retry_schedule = webhooks::parse_schedule(
+            get("WEBHOOK_RETRY_SCHEDULE").as_deref().unwrap_or(webhooks::DEFAULT_RETRY_SCHEDULE),
+        )
+        .map_err(|reason| ConfigError::new("WEBHOOK_RETRY_SCHEDULE", reason))?;
+        let disable_after_failures =
+            whole_number(&get, "WEBHOOK_DISABLE_AFTER_FAILURES", webhooks::DEFAULT_DISABLE_AFTER_FAILURES)?;
+        if disable_after_failures == 0 {
+            return Err(ConfigError::new("WEBHOOK_DISABLE_AFTER_FAILURES", "must be at least 1"));
+        }
+        let allow_private_targets = match get("WEBHOOKS_ALLOW_PRIVATE_TARGETS").as_deref() {
+            None | Some("false") => false,
+            // Webhooks make our functions fetch URLs a tenant chose: in AWS, loopback and
+            // private addresses reach the VPC and the instance metadata.
+            Some("true") if production => {
+                return Err(ConfigError::new("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "is for local development only"));
+            }
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+                    format!("expected `true` or `false`, got `{other}`"),
+                ));
+            }
+        };
+        let webhooks = WebhookConfig {
+            queue_url: webhook_queue_url,
+            retry_schedule,
+            disable_after_failures,
+            allow_private_targets,
+        };
+
         Ok(Self {
             database_url,
             app_database_url,
@@ -409,6 +449,7 @@ impl Config {
             attachments_bucket,
             s3_endpoint_url,
             blob_dir,
+            webhooks,
         })
     }
 

@@ -74,3 +74,11 @@ id_type!(
     /// A file on a ticket.
     AttachmentId
 );
+id_type!(
+    /// An endpoint a tenant's events are posted to.
+    WebhookId
+);
+id_type!(
+    /// One event on its way to one webhook endpoint, with its attempts.
+    DeliveryId
+);

@@ -19,6 +19,7 @@ pub mod security;
 pub mod service;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 
 pub mod db;
 

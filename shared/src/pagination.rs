@@ -64,6 +64,8 @@ page_schemas!(
     NotificationPage => Notification "newest",
     CommentPage => Comment "oldest",
     AttachmentPage => Attachment "oldest",
+    WebhookPage => Webhook "newest",
+    DeliveryPage => WebhookDelivery "newest",
 );
 
 impl PageRequest {

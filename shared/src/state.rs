@@ -35,7 +35,11 @@ impl AppState {
         let tokens =
             config.jwt_secret.as_ref().map(|key| Arc::new(TokenKeys::new(key, config.jwt_previous_secret.as_ref())));
         let passwords = Passwords::new(&config.password_hashing)?;
-        let events = Arc::new(Events::new(config.sqs_queue_url.as_deref(), config.aws_endpoint_url.as_deref()));
+        let events = Arc::new(Events::new(
+            config.sqs_queue_url.as_deref(),
+            config.webhooks.queue_url.as_deref(),
+            config.aws_endpoint_url.as_deref(),
+        ));
         let mailer = Mailer::new(&config);
         let blobs = Blobs::new(&config);
         Ok(Self { config: Arc::new(config), db, tokens, passwords, events, mailer, blobs })

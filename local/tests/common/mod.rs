@@ -1,6 +1,7 @@
 //! The app under test: `crm-local` on a random port over a fresh, migrated database.
 #![allow(dead_code)]
 
+pub mod receiver;
 pub mod ses;
 pub mod sqs;
 
@@ -257,6 +258,9 @@ pub struct Ids<'a> {
     pub api_key: &'a str,
     /// An attachment of `ticket`.
     pub attachment: &'a str,
+    pub webhook: &'a str,
+    /// A delivery of `webhook`.
+    pub delivery: &'a str,
 }
 
 impl Ids<'_> {
@@ -270,10 +274,12 @@ impl Ids<'_> {
             self.ticket
         } else if template.starts_with("/api/v1/api-keys/") {
             self.api_key
+        } else if template.starts_with("/api/v1/webhooks/") {
+            self.webhook
         } else {
             panic!("no id for {template}: add one to Ids::path");
         };
-        template.replace("{id}", id).replace("{attachmentId}", self.attachment)
+        template.replace("{id}", id).replace("{attachmentId}", self.attachment).replace("{deliveryId}", self.delivery)
     }
 }
 
@@ -296,8 +302,10 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
         "tickets-assign" => json!({"assigneeId": ids.user}),
         "comments-create" => json!({"body": "Pwned", "public": true}),
         "attachments-create" => json!({"fileName": "pwned.txt", "contentType": "text/plain", "size": 1}),
-        // Takes no body; an empty object is what a client would send.
-        "attachments-complete" => json!({}),
+        "webhooks-create" => json!({"url": "http://127.0.0.1:9/pwned", "events": ["*"]}),
+        "webhooks-update" => json!({"description": "Pwned", "active": true}),
+        // Take no body; an empty object is what a client would send.
+        "attachments-complete" | "webhooks-rotate-secret" | "webhooks-test" | "webhooks-redeliver" => json!({}),
         _ => return None,
     })
 }

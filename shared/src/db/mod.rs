@@ -17,6 +17,7 @@ pub mod stats;
 pub mod throttle;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 mod errors;
 mod keyset;

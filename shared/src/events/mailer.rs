@@ -18,6 +18,8 @@ pub struct Notice {
     pub message: String,
     /// The mail the event sends to a person, if any.
     pub mail: Option<TicketMail>,
+    /// What a webhook delivery of the event posts: `{type, timestamp, data}`.
+    pub webhook_body: serde_json::Value,
 }
 
 /// Mail a ticket event sends: the customer hears of public replies and of the ticket's

@@ -28,6 +28,8 @@ pub const BATCH: usize = 10;
 const SEND_BUDGET: Duration = Duration::from_secs(2);
 /// The longest SQS lets a received message stay hidden.
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
+/// The longest delay SQS puts on a message.
+pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 
 pub struct EventsQueue {
     url: String,
@@ -88,6 +90,46 @@ impl EventsQueue {
             }
         }
         Ok(sent)
+    }
+
+    /// Sends plain message bodies, each hidden for its delay (SQS allows at most 15
+    /// minutes); answers how many SQS accepted. As [`EventsQueue::send`], one short attempt.
+    pub async fn send_messages(&self, messages: &[(String, Duration)]) -> Result<usize, Error> {
+        let mut accepted = 0;
+        for chunk in messages.chunks(BATCH) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, (body, delay)) in chunk.iter().enumerate() {
+                entries.push(
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .delay_seconds(delay.as_secs().min(MAX_DELAY.as_secs()) as i32)
+                        .build()
+                        .map_err(|e| Error::Internal(format!("SQS entry: {e}")))?,
+                );
+            }
+            let output = self
+                .client()
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .customize()
+                .config_override(
+                    Config::builder()
+                        .retry_config(RetryConfig::standard().with_max_attempts(1))
+                        .timeout_config(TimeoutConfig::builder().operation_timeout(SEND_BUDGET).build()),
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::Unavailable(format!("SQS send: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
+                })?;
+            accepted += output.successful().len();
+            for failed in output.failed() {
+                tracing::warn!(entry = failed.id(), code = failed.code(), "SQS refused a message");
+            }
+        }
+        Ok(accepted)
     }
 
     /// Long-polls up to ten messages and shapes them as the event source mapping hands

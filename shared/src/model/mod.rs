@@ -41,6 +41,7 @@ mod notifications;
 mod stats;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use api_keys::{ApiKey, CreatedApiKey};
 pub use attachments::{Attachment, AttachmentStatus, AttachmentWithDownload, CreatedAttachment, Upload};
@@ -51,3 +52,4 @@ pub use notifications::Notification;
 pub use stats::{PriorityCounts, Stats};
 pub use tickets::{Actor, ActorType, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus};
 pub use users::{AuthSession, Invitation, Me, Role, SignupAccepted, Tenant, User};
+pub use webhooks::{CreatedWebhook, DeliveryStatus, EventSubscription, RotatedSecret, Webhook, WebhookDelivery};

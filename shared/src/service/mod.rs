@@ -17,5 +17,7 @@ pub mod throttle;
 pub mod ticket_mail;
 pub mod tickets;
 pub mod users;
+pub mod webhook_dispatch;
+pub mod webhooks;
 
 mod validate;

@@ -7,9 +7,11 @@ use std::{sync::Arc, time::Duration};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 
-use super::ticket_mail;
+use serde_json::json;
+
+use super::{ticket_mail, webhook_dispatch};
 use crate::{
-    db::{notifications as notifications_db, outbox as outbox_db},
+    db::{notifications as notifications_db, outbox as outbox_db, webhooks as webhooks_db},
     error::Error,
     events::{
         EventPayload, OutboxEvent,
@@ -25,13 +27,16 @@ use crate::{
 pub struct Events {
     /// The SQS events queue; `None` runs the embedded pipeline (`crm-local` without SQS).
     pub queue: Option<EventsQueue>,
+    /// The webhook dispatcher's queue; `None` dispatches in process (`crm-local`).
+    pub webhook_queue: Option<EventsQueue>,
     pub mailer: Arc<dyn Mailer>,
 }
 
 impl Events {
-    pub fn new(queue_url: Option<&str>, endpoint: Option<&str>) -> Self {
+    pub fn new(queue_url: Option<&str>, webhook_queue_url: Option<&str>, endpoint: Option<&str>) -> Self {
         let queue = queue_url.map(|url| EventsQueue::new(url, endpoint.map(str::to_owned)));
-        Self { queue, mailer: Arc::new(LogMailer) }
+        let webhook_queue = webhook_queue_url.map(|url| EventsQueue::new(url, endpoint.map(str::to_owned)));
+        Self { queue, webhook_queue, mailer: Arc::new(LogMailer) }
     }
 }
 
@@ -247,6 +252,16 @@ fn notice(event: EventPayload) -> Result<Notice, Error> {
         event_type: event.event_type.clone(),
         message: message(&event)?,
         mail: ticket_mail::mail_of(&event),
+        webhook_body: webhook_dispatch::body(
+            &event.event_type,
+            event.occurred_at,
+            json!({
+                "ticketId": event.ticket_id,
+                "actor": {"type": event.actor_type, "id": event.actor_id},
+                "before": event.before,
+                "after": event.after,
+            }),
+        ),
     })
 }
 
@@ -258,6 +273,12 @@ fn notice(event: EventPayload) -> Result<Notice, Error> {
 async fn consume_notices(state: &AppState, tenant: TenantId, notices: &[&Notice]) -> Result<(), Error> {
     let tx = state.db.begin_for(tenant).await?;
     let written = notifications_db::manager::record_all(&tx, tenant, notices).await?;
+    // One delivery per subscribed endpoint, in the same transaction: a redelivered event
+    // adds none, a rolled-back one none either.
+    let event_ids: Vec<uuid::Uuid> = notices.iter().map(|n| n.event_id.0).collect();
+    let types: Vec<&str> = notices.iter().map(|n| n.event_type.as_str()).collect();
+    let bodies: Vec<serde_json::Value> = notices.iter().map(|n| n.webhook_body.clone()).collect();
+    let deliveries = webhooks_db::manager::fan_out(&tx, tenant, &event_ids, &types, &bodies).await?;
     for to in &written {
         let Some(notice) = notices.iter().find(|n| n.event_id == to.event_id) else { continue };
         state.events.mailer.send(notice).await?;
@@ -270,7 +291,9 @@ async fn consume_notices(state: &AppState, tenant: TenantId, notices: &[&Notice]
     if written.len() < notices.len() {
         tracing::info!(count = notices.len() - written.len(), "events already consumed, or their tickets gone");
     }
-    tx.commit().await
+    tx.commit().await?;
+    webhook_dispatch::hand_over(state, tenant, &deliveries).await;
+    Ok(())
 }
 
 /// How long a message that met an outage stays hidden after its `receive_count`th
