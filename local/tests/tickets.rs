@@ -91,13 +91,14 @@ async fn a_ticket_is_opened_worked_assigned_and_resolved_with_its_timeline_and_e
     let times: Vec<&str> = entries.iter().map(|e| e["createdAt"].as_str().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
 
-    // Creation, status changes and assignments each left one outbox row; edits did not.
+    // Every change left one outbox row, edits (`ticket.updated`) included.
     let events = outbox(&app, &id).await;
     let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         types,
         [
             "ticket.created",
+            "ticket.updated",
             "ticket.status_changed",
             "ticket.status_changed",
             "ticket.status_changed",
@@ -111,7 +112,7 @@ async fn a_ticket_is_opened_worked_assigned_and_resolved_with_its_timeline_and_e
     assert_eq!(created["actorId"], bob.user_id.as_str());
     assert_eq!(created["eventId"], entries[0]["id"], "the outbox event and its timeline entry share an id");
     assert!(created["before"].is_null() && created["after"]["status"] == "OPEN");
-    assert_eq!(events[4].1["after"], json!({"assigneeId": agent_id}));
+    assert_eq!(events[5].1["after"], json!({"assigneeId": agent_id}));
 }
 
 #[tokio::test]

@@ -3,14 +3,17 @@
 //! database lock is held while the store is called.
 
 use serde::Deserialize;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
+use super::pipeline;
 use crate::{
     blobs::{BlobKey, Blobs},
     db::{attachments as attachments_db, attachments::NewAttachment, tickets as tickets_db},
     error::Error,
-    ids::{AttachmentId, CommentId, TenantId, TicketId},
+    events::OutboxEvent,
+    ids::{AttachmentId, CommentId, EventId, TenantId, TicketId},
     model::{Attachment, AttachmentStatus, AttachmentWithDownload, CreatedAttachment, Upload},
     pagination::{Page, PageRequest},
     security::{Credential, Requires},
@@ -19,6 +22,8 @@ use crate::{
 
 /// 25 MiB: the most one attachment may hold.
 pub const MAX_SIZE: u64 = 25 * 1024 * 1024;
+
+pub const ATTACHMENT_ADDED: &str = "attachment.added";
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -123,9 +128,28 @@ pub async fn complete(
         Some(_) => {}
     }
     let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
-    let ready = attachments_db::manager::mark_ready(&tx, principal.tenant_id, ticket, id).await?;
-    tx.commit().await?;
-    Ok(ready)
+    let after = json!({
+        "attachmentId": pending.id,
+        "commentId": pending.comment_id,
+        "fileName": pending.file_name,
+        "contentType": pending.content_type,
+        "size": pending.size,
+    });
+    let event =
+        OutboxEvent::new(EventId::generate(), ATTACHMENT_ADDED, tenant, ticket, principal.actor, Value::Null, after);
+    match attachments_db::manager::mark_ready(&tx, tenant, ticket, id, &event).await? {
+        Some(ready) => {
+            tx.commit().await?;
+            pipeline::publish_committed(state, vec![event]).await;
+            Ok(ready)
+        }
+        // Completed meanwhile by a concurrent call (which emitted the event), or deleted.
+        None => {
+            let current = attachments_db::manager::get(&tx, tenant, ticket, id).await?;
+            tx.commit().await?;
+            Ok(current)
+        }
+    }
 }
 
 /// One page of the ticket's READY attachments, oldest first.

@@ -326,6 +326,12 @@ fn message(event: &EventPayload) -> Result<String, Error> {
     let text = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or("?").to_owned();
     Ok(match event.event_type.as_str() {
         "ticket.created" => format!("Ticket \"{}\" was opened", text(&event.after, "title")),
+        "ticket.updated" => {
+            let mut fields: Vec<&str> =
+                event.after.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+            fields.sort_unstable();
+            format!("Ticket edited ({})", fields.join(", "))
+        }
         "ticket.status_changed" => {
             format!("Ticket status changed from {} to {}", text(&event.before, "status"), text(&event.after, "status"))
         }
@@ -333,6 +339,7 @@ fn message(event: &EventPayload) -> Result<String, Error> {
             Some(user) => format!("Ticket assigned to user {user}"),
             None => "Ticket unassigned".to_owned(),
         },
+        "attachment.added" => format!("File \"{}\" attached", text(&event.after, "fileName")),
         "comment.created" => match event.after.get("public").and_then(|v| v.as_bool()) {
             Some(false) => "Internal note added".to_owned(),
             _ => "Public reply added".to_owned(),

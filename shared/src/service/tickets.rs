@@ -252,13 +252,14 @@ pub async fn events(
     Ok(page.into_page(events, |e| e.id.0))
 }
 
-/// The outbox event type a timeline entry publishes, if any: edits stay on the timeline.
+/// The outbox event type a timeline entry publishes: every kind, so the change feed and
+/// webhooks see edits too.
 fn published_as(kind: EventType) -> Option<&'static str> {
     match kind {
         EventType::Created => Some("ticket.created"),
         EventType::StatusChanged => Some("ticket.status_changed"),
         EventType::Assigned => Some("ticket.assigned"),
-        EventType::Updated => None,
+        EventType::Updated => Some("ticket.updated"),
     }
 }
 

@@ -6,6 +6,7 @@ use crate::{
         attachments::{NewAttachment, repository},
     },
     error::Error,
+    events::OutboxEvent,
     ids::{AttachmentId, CustomerId, TenantId, TicketId},
     model::Attachment,
     pagination::PageRequest,
@@ -24,11 +25,15 @@ pub async fn get(tx: &Tx, tenant: TenantId, ticket: TicketId, id: AttachmentId) 
         .ok_or(Error::NotFound("attachment"))
 }
 
-pub async fn mark_ready(tx: &Tx, tenant: TenantId, ticket: TicketId, id: AttachmentId) -> Result<Attachment, Error> {
-    repository::mark_ready(tx, tenant, ticket, id)
-        .await
-        .map_err(|e| e.into_error("complete attachment"))?
-        .ok_or(Error::NotFound("attachment"))
+/// PENDING → READY with `event`; `None` when it is no longer PENDING.
+pub async fn mark_ready(
+    tx: &Tx,
+    tenant: TenantId,
+    ticket: TicketId,
+    id: AttachmentId,
+    event: &OutboxEvent,
+) -> Result<Option<Attachment>, Error> {
+    repository::mark_ready(tx, tenant, ticket, id, event).await.map_err(|e| e.into_error("complete attachment"))
 }
 
 pub async fn delete(tx: &Tx, tenant: TenantId, ticket: TicketId, id: AttachmentId) -> Result<(), Error> {

@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 
 use crate::{
     db::{DbError, Tx},
+    events::OutboxEvent,
     ids::{AttachmentId, CommentId, CustomerId, TenantId, TicketId},
     model::Attachment,
     pagination::PageRequest,
@@ -79,21 +80,29 @@ pub(super) async fn get(
 }
 
 /// Marks a PENDING row READY; answers the row as it is afterwards (READY either way).
+/// PENDING → READY with its `attachment.added` outbox event, in one statement; `None` when
+/// the attachment is not PENDING (gone, or completed by a concurrent call).
 pub(super) async fn mark_ready(
     tx: &Tx,
     tenant: TenantId,
     ticket: TicketId,
     id: AttachmentId,
+    event: &OutboxEvent,
 ) -> Result<Option<Attachment>, DbError> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE attachments SET status = 'READY', completed_at = coalesce(completed_at, now())
-             WHERE tenant_id = $1 AND ticket_id = $2 AND id = $3
-             RETURNING {COLUMNS}"
+            "WITH a AS (UPDATE attachments SET status = 'READY', completed_at = now()
+                        WHERE tenant_id = $1 AND ticket_id = $2 AND id = $3 AND status = 'PENDING'
+                        RETURNING {COLUMNS}),
+                  o AS (INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload)
+                        SELECT $1, $4, $5, $2, $6 FROM a)
+             SELECT * FROM a"
         )
     });
     let stmt = tx.client().prepare_cached(&SQL).await?;
-    tx.client().query_opt(&stmt, &[&tenant.0, &ticket.0, &id.0]).await?.as_ref().map(attachment).transpose()
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+        [&tenant.0, &ticket.0, &id.0, &event.id.0, &event.event_type, &event.payload];
+    tx.client().query_opt(&stmt, &params).await?.as_ref().map(attachment).transpose()
 }
 
 pub(super) async fn delete(tx: &Tx, tenant: TenantId, ticket: TicketId, id: AttachmentId) -> Result<u64, DbError> {
