@@ -49,17 +49,20 @@ PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$dns9UeEu22QCIHukYRYozw$GJswA8T2G
 # setting is in template.yaml's Globals and env.json.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
+# The webhook the deliveries step posts through.
+BENCH_WEBHOOK = "00000000-0000-7000-8000-0000000000aa"
+
 FULL = {
     "tenants": 100, "big_tickets": 1_000_000, "big_customers": 50_000, "small_tickets": 100,
     "iterations": 3000, "warmup": 100, "login_iterations": 100,
     "ceiling_seconds": 10, "load_seconds": 5, "concurrency": [1, 8, 32],
-    "events": 5000, "invocations": 1000,
+    "events": 5000, "invocations": 1000, "deliveries": 5000,
 }
 SMOKE = {
     "tenants": 5, "big_tickets": 2000, "big_customers": 200, "small_tickets": 100,
     "iterations": 20, "warmup": 5, "login_iterations": 2,
     "ceiling_seconds": 1, "load_seconds": 1, "concurrency": [1, 4],
-    "events": 50, "invocations": 20,
+    "events": 50, "invocations": 20, "deliveries": 50,
 }
 
 
@@ -97,7 +100,8 @@ class Harness:
         self.bin = ROOT / "target" / self.profile
         self.tmp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
         self.jwt_secret = secrets.token_hex(32)
-        self.results = {"latency": [], "throughput": [], "consumer": None, "functions": [], "timings": {}}
+        self.results = {"latency": [], "throughput": [], "consumer": None, "webhooks": None, "functions": [],
+                        "timings": {}}
         self.ids = {}
 
     # -- set-up -----------------------------------------------------------------------
@@ -374,6 +378,60 @@ class Harness:
                                     "ceiling_tps": tps}
         log(f"consumer: {n} events in {elapsed:.1f} s = {n / elapsed:.0f}/s from {kind} (pgbench {tps:.0f} tps)")
 
+    # -- webhook deliveries --------------------------------------------------------------
+
+    def webhooks(self):
+        """Due deliveries of the big tenant, preloaded, posted by crm-local's dispatcher loop
+        (no queue: it leases, signs, checks the target and posts each, a few at once) to a
+        receiver on loopback that answers 200 at once."""
+        n = self.p["deliveries"]
+        received = []
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.append(self.headers.get("webhook-id"))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_port}/hooks"
+        payload = json.dumps({"type": "ticket.created", "timestamp": "2026-11-25T12:00:00Z",
+                              "data": {"ticketId": self.ids["ticket0"], "actor": {"type": "user", "id": self.ids["actor"]},
+                                       "before": None, "after": {"title": "Printer on fire", "status": "OPEN",
+                                                                 "priority": "HIGH", "customerId": self.ids["customer"]}}})
+        psql(f"""INSERT INTO webhooks (tenant_id, id, url, events, secret)
+                 VALUES ('{BIG}', '{BENCH_WEBHOOK}', '{url}', '{{*}}', 'whsec_{"A" * 43}=');
+                 INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type, payload, next_attempt_at)
+                 SELECT '{BIG}', uuid_v7(), '{BENCH_WEBHOOK}', gen_random_uuid(), 'ticket.created',
+                        '{payload}'::jsonb, now()
+                 FROM generate_series(1, {n})""")
+        started = time.monotonic()
+        proc, _ = self.start_local({"WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true", "RUST_LOG": "warn"})
+        try:
+            deadline = started + 600
+            while psql(f"SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '{BENCH_WEBHOOK}' "
+                       "AND status = 'SUCCEEDED'") != str(n):
+                if time.monotonic() > deadline:
+                    sys.exit("the dispatcher did not deliver in 10 minutes")
+                time.sleep(0.1)
+            elapsed = time.monotonic() - started
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            server.shutdown()
+        if len(received) != n or len(set(received)) != n:
+            sys.exit(f"the receiver got {len(received)} posts of {len(set(received))} events for {n} deliveries")
+        self.results["webhooks"] = {"deliveries": n, "seconds": elapsed, "per_second": n / elapsed}
+        log(f"webhooks: {n} deliveries in {elapsed:.1f} s = {n / elapsed:.0f}/s to a loopback receiver")
+
     def sqs_endpoint(self):
         """LocalStack (PyPI, pinned in the harness) for the full run; the moto server of
         scripts/local-sqs for the smoke. Started once per run."""
@@ -599,7 +657,7 @@ def main():
     started = time.monotonic()
     steps = [("build crm-local and crm-bench", h.build), ("fresh database and data set", h.load),
              ("in-process latency and pgbench ceilings", h.latency), ("throughput: wrk through crm-local", h.throughput),
-             ("consumer from SQS", h.consumer)]
+             ("consumer from SQS", h.consumer), ("webhook deliveries to a loopback receiver", h.webhooks)]
     if not args.no_packages and not args.smoke:
         steps.append(("per-function packages, init and peak RSS", h.functions))
     try:

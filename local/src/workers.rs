@@ -174,25 +174,39 @@ async fn redrive_deliveries(state: AppState, mut stop: watch::Receiver<bool>) {
 async fn deliver_embedded(state: AppState, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(webhook_dispatch::CONCURRENCY));
     while !*stop.borrow() {
-        let free = slots.available_permits();
-        if free > 0 {
-            match webhook_dispatch::due_now(&state, free as i32).await {
-                Ok(due) => {
-                    for (tenant, id) in due {
-                        let Ok(slot) = slots.clone().acquire_owned().await else { return };
-                        let state = state.clone();
-                        tokio::spawn(async move {
-                            if let Err(e) = webhook_dispatch::deliver(&state, tenant, id).await {
-                                tracing::warn!(error = %e, "webhook delivery failed; retrying");
-                            }
-                            drop(slot);
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "finding due webhook deliveries failed; retrying"),
+        // Wait for a free slot, then take as many due deliveries as there are free slots;
+        // idle only when nothing is due.
+        let Ok(first) = slots.clone().acquire_owned().await else { return };
+        let free = slots.available_permits() + 1;
+        let due = match webhook_dispatch::due_now(&state, free as i32).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "finding due webhook deliveries failed; retrying");
+                Vec::new()
             }
+        };
+        if due.is_empty() {
+            drop(first);
+            pause(&mut stop, EMBEDDED_EVERY).await;
+            continue;
         }
-        pause(&mut stop, EMBEDDED_EVERY).await;
+        let mut first = Some(first);
+        for (tenant, id) in due {
+            let slot = match first.take() {
+                Some(slot) => slot,
+                None => match slots.clone().acquire_owned().await {
+                    Ok(slot) => slot,
+                    Err(_) => return,
+                },
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = webhook_dispatch::deliver(&state, tenant, id).await {
+                    tracing::warn!(error = %e, "webhook delivery failed; retrying");
+                }
+                drop(slot);
+            });
+        }
     }
     let _ = slots.acquire_many(webhook_dispatch::CONCURRENCY as u32).await;
 }

@@ -275,23 +275,39 @@ async fn every_forbidden_address_class_is_refused_at_registration() {
 
 #[tokio::test]
 async fn a_target_that_is_private_at_delivery_time_fails_without_a_connection() {
-    // Registered where private targets are allowed (as if its name resolved publicly
-    // then); delivered by an instance where they are not (as once the name points inward).
+    // Registered where private targets are allowed (as if their names resolved publicly
+    // then); delivered by an instance where they are not (as once a name points inward).
     let lenient = TestApp::spawn_with(&LOCAL).await;
     let receiver = Receiver::start().await;
     let admin = lenient.register("Acme", "ann@acme.test").await;
-    let (webhook, _) = register(&lenient, &admin, &receiver.url, json!(["*"])).await;
+    let mut hooks = vec![(register(&lenient, &admin, &receiver.url, json!(["*"])).await.0, "loopback")];
+    // One of each other class; were the check missing, these would be tried off the
+    // machine, and the test would see a connection error instead of the refusal.
+    for (url, class) in [
+        ("http://10.20.30.40:9/hook", "private network"),
+        ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
+        ("http://100.64.1.1:9/hook", "carrier-grade NAT"),
+        ("http://[fd00::1]:9/hook", "unique local"),
+        ("http://[fe80::1]:9/hook", "link-local"),
+        ("http://[::ffff:192.168.0.1]:9/hook", "private network"),
+    ] {
+        hooks.push((register(&lenient, &admin, url, json!(["*"])).await.0, class));
+    }
     let strict = lenient.spawn_sharing(&[("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "false")]).await;
     drop(lenient);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let customer = strict.customer(&admin, "Globex", "ops@globex.test").await;
     strict.ticket(&admin, &customer, "Printer on fire", None).await;
-    let log = deliveries_when(&strict, &admin, &webhook, |d| d.first().is_some_and(|d| d["status"] == "FAILED")).await;
-    let failed = &log[0];
-    assert_eq!((failed["status"].as_str(), failed["attempt"].as_i64()), (Some("FAILED"), Some(1)), "{failed}");
-    assert!(failed["responseStatus"].is_null(), "{failed}");
-    assert!(failed["error"].as_str().unwrap().contains("127.0.0.1"), "{failed}");
+    for (webhook, class) in hooks {
+        let log =
+            deliveries_when(&strict, &admin, &webhook, |d| d.first().is_some_and(|d| d["status"] == "FAILED")).await;
+        let failed = &log[0];
+        assert_eq!((failed["status"].as_str(), failed["attempt"].as_i64()), (Some("FAILED"), Some(1)), "{failed}");
+        assert!(failed["responseStatus"].is_null(), "{failed}");
+        let error = failed["error"].as_str().unwrap();
+        assert!(error.contains(&format!("({class})")), "{class}: {error}");
+    }
     assert!(receiver.received().is_empty(), "a forbidden target was connected to");
 }
 

@@ -601,6 +601,29 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_default_parse_and_keep_private_targets_out_of_production() {
+        let default = config(&[]).unwrap().webhooks;
+        assert_eq!((default.retry_schedule.len(), default.disable_after_failures), (7, 5));
+        assert!(!default.allow_private_targets && default.queue_url.is_none());
+        let local = config(&[("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true"), ("WEBHOOK_RETRY_SCHEDULE", "1s,2m")]).unwrap();
+        assert!(local.webhooks.allow_private_targets);
+        assert_eq!(
+            local.webhooks.retry_schedule,
+            [std::time::Duration::from_secs(1), std::time::Duration::from_secs(120)]
+        );
+        let production = [("APP_ENV", "production"), ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")];
+        assert_eq!(config(&production).unwrap_err().variable, "WEBHOOKS_ALLOW_PRIVATE_TARGETS");
+        for (variable, value) in [
+            ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "yes"),
+            ("WEBHOOK_RETRY_SCHEDULE", "5 minutes"),
+            ("WEBHOOK_DISABLE_AFTER_FAILURES", "0"),
+            ("WEBHOOK_QUEUE_URL", "sqs-queue"),
+        ] {
+            assert_eq!(config(&[(variable, value)]).unwrap_err().variable, variable, "{value}");
+        }
+    }
+
+    #[test]
     fn malformed_values_name_their_variable() {
         assert_eq!(config(&[("LISTEN_ADDR", "nope")]).unwrap_err().variable, "LISTEN_ADDR");
         assert_eq!(config(&[("LOG_FORMAT", "xml")]).unwrap_err().variable, "LOG_FORMAT");

@@ -134,10 +134,11 @@ pub async fn redrive(state: &AppState, limit: i32) -> Result<usize, Error> {
 }
 
 /// `crm-local` without a queue: every delivery due now that nobody is posting, for its
-/// dispatcher loop to [`deliver`]. A delivery picked twice is posted once (the lease).
+/// dispatcher loop to [`deliver`]. A picked delivery is not picked again for a second,
+/// time enough for its task to lease it; one picked twice is posted once all the same.
 pub async fn due_now(state: &AppState, limit: i32) -> Result<Vec<(TenantId, DeliveryId)>, Error> {
     let tx = state.db.begin_unscoped().await?;
-    let due = webhooks_db::manager::redrive(&tx, Duration::ZERO, limit, Duration::ZERO).await?;
+    let due = webhooks_db::manager::redrive(&tx, Duration::ZERO, limit, Duration::from_secs(1)).await?;
     tx.commit().await?;
     Ok(due)
 }
