@@ -5,7 +5,7 @@ BEGIN;
 SELECT set_config('app.tenant_id', :tenant, true);
 SELECT role, disabled FROM users WHERE tenant_id = :tenant AND id = :actor;
 \endpipeline
-SELECT txid::text AS txid, position, id, event_type, ticket_id, payload
+SELECT txid::text AS tx, position, id, event_type, ticket_id, payload
      FROM outbox
      WHERE tenant_id = :tenant
        AND (txid, position) > ('0'::text::xid8, 0::bigint)

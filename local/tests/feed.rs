@@ -219,3 +219,37 @@ async fn events_carry_what_happened_filter_by_type_and_stay_in_their_tenant() {
     let r = app.get(&format!("/api/v1/events?after={}", first_cursor.as_str().unwrap()), Some(&eve.access)).await;
     assert_eq!(r.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn transaction_ids_order_as_numbers_not_as_text() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    let ticket: uuid::Uuid =
+        app.ticket(&admin, &customer, "First", None).await["id"].as_str().unwrap().parse().unwrap();
+    // Rows as if written by transactions 9 and 10 (long finished): as text '10' < '9'.
+    let owner = app.db.connect().await;
+    let tenant: uuid::Uuid = admin.tenant_id.parse().unwrap();
+    let mut written = Vec::new();
+    for txid in ["10", "9"] {
+        let id = uuid::Uuid::now_v7();
+        let payload = json!({
+            "eventId": id, "type": "ticket.updated", "tenantId": tenant, "ticketId": ticket,
+            "actorId": admin.user_id, "occurredAt": chrono::Utc::now(), "before": {}, "after": {}
+        });
+        owner
+            .execute(
+                "INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload, txid, published_at)
+                 VALUES ($1, $2, 'ticket.updated', $3, $4, $5::text::xid8, now())",
+                &[&tenant, &id, &ticket, &payload, &txid],
+            )
+            .await
+            .unwrap();
+        written.push(id.to_string());
+    }
+    let (items, _) = read_when(&app, &admin, "", |items| items.len() == 3).await;
+    let order = ids(&items);
+    assert_eq!(order[..2], [written[1].clone(), written[0].clone()], "transaction 9 before 10, then the ticket's");
+    // Paging one by one crosses from 9 to 10 without skipping.
+    assert_eq!(ids(&read_to_end(&app, &admin, None, 1).await.0), order);
+}

@@ -25,9 +25,10 @@ pub struct FeedRow {
     pub payload: serde_json::Value,
 }
 
-// xid8 has no binary codec in tokio-postgres: it crosses the wire as text. Only rows of
-// transactions older than the oldest one running are handed out (see V14).
-const PAGE: &str = "SELECT txid::text AS txid, position, id, event_type, ticket_id, payload
+// xid8 has no binary codec in tokio-postgres: it crosses the wire as text, under another
+// name than the column's, so that ORDER BY sorts the xid8 and not its text ('10' < '9').
+// Only rows of transactions older than the oldest one running are handed out (see V14).
+const PAGE: &str = "SELECT txid::text AS tx, position, id, event_type, ticket_id, payload
      FROM outbox
      WHERE tenant_id = $1
        AND (txid, position) > ($2::text::xid8, $3::bigint)
@@ -37,7 +38,7 @@ const PAGE: &str = "SELECT txid::text AS txid, position, id, event_type, ticket_
      LIMIT $5";
 
 fn feed_row(row: &Row) -> Result<FeedRow, DbError> {
-    let txid: String = row.try_get("txid")?;
+    let txid: String = row.try_get("tx")?;
     Ok(FeedRow {
         at: FeedPosition {
             txid: txid.parse().map_err(|_| DbError::Corrupt(format!("txid {txid:?} is not a u64")))?,
