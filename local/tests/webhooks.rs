@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Session, TestApp,
-    receiver::{Receiver, verify},
+    receiver::{HANG, Receiver, verify},
     remember_secret,
     sqs::{DEFAULT_PORT, TestQueue, endpoint},
 };
@@ -334,4 +334,56 @@ async fn through_the_webhook_queue_a_failed_attempt_comes_back_delayed_with_the_
     assert_eq!((log[0]["attempt"].as_i64(), log[0]["responseStatus"].as_i64()), (Some(2), Some(200)), "{log:?}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(receiver.received().len(), 2, "a delivery was posted again after it succeeded");
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_holds_up_no_other_tenant() {
+    let app = TestApp::spawn_with(&LOCAL).await;
+    let (stuck, quick) = (Receiver::start().await, Receiver::start().await);
+    stuck.answer(&[HANG; 20]);
+    let acme = app.register("Acme", "ann@acme.test").await;
+    let globex = app.register("Globex", "gil@globex.test").await;
+    register(&app, &acme, &stuck.url, json!(["*"])).await;
+    register(&app, &globex, &quick.url, json!(["*"])).await;
+    // Acme's events keep its dispatcher slots waiting on a receiver that never answers ...
+    let acme_customer = app.customer(&acme, "Initech", "bill@initech.test").await;
+    for i in 0..3 {
+        app.ticket(&acme, &acme_customer, &format!("Stuck {i}"), None).await;
+    }
+    stuck.wait_for(3).await;
+    // ... while Globex's arrive at once, and the API answers as fast as ever.
+    let customer = app.customer(&globex, "Hooli", "gavin@hooli.test").await;
+    let started = Instant::now();
+    app.ticket(&globex, &customer, "Quick", None).await;
+    let created = started.elapsed();
+    let got = quick.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    let delivered = got[0].at - started;
+    assert!(delivered < Duration::from_secs(3), "another tenant's delivery waited {delivered:?}");
+    assert!(created < Duration::from_secs(1), "a request waited {created:?} on a receiver");
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_five_days_is_deactivated_at_its_next_failure() {
+    let app = TestApp::spawn_with(&LOCAL).await;
+    let receiver = Receiver::start().await;
+    let admin = app.register("Acme", "ann@acme.test").await;
+    let (webhook, _) = register(&app, &admin, &receiver.url, json!(["*"])).await;
+    // Nothing but failures for six days (and no FAILED delivery in a row yet).
+    let owner = app.db.connect().await;
+    let id: uuid::Uuid = webhook.parse().unwrap();
+    owner.execute("UPDATE webhooks SET failing_since = now() - interval '6 days' WHERE id = $1", &[&id]).await.unwrap();
+    receiver.answer(&[500]);
+    let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
+    app.ticket(&admin, &customer, "Printer on fire", None).await;
+    let started = Instant::now();
+    let endpoint = loop {
+        let endpoint = app.get("/api/v1/webhooks", Some(&admin.access)).await.body["items"][0].clone();
+        if endpoint["active"] == false || started.elapsed() > Duration::from_secs(20) {
+            break endpoint;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(endpoint["active"], false, "{endpoint}");
+    assert!(app.mailbox("ann@acme.test").await.iter().any(|m| m["subject"] == "A webhook endpoint was turned off"));
 }

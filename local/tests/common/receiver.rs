@@ -15,6 +15,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+/// In [`Receiver::answer`]'s script: take the request and never answer it.
+pub const HANG: u16 = 0;
+
 #[derive(Debug, Clone)]
 pub struct Received {
     pub id: String,
@@ -78,6 +81,10 @@ impl Receiver {
                                 });
                                 inner.script.pop_front().unwrap_or(200)
                             };
+                            // HANG: a receiver that takes the request and never answers.
+                            if status == HANG {
+                                tokio::time::sleep(Duration::from_secs(60)).await;
+                            }
                             Ok::<_, std::convert::Infallible>(
                                 Response::builder().status(status).body(Full::new(Bytes::from_static(b"ok"))).unwrap(),
                             )
