@@ -49,6 +49,18 @@ async fn deliveries_when(app: &TestApp, admin: &Session, webhook: &str, done: im
     }
 }
 
+/// The tenant's newest endpoint once it is inactive (20 s at most).
+async fn first_endpoint_once_inactive(app: &TestApp, admin: &Session) -> Value {
+    let started = Instant::now();
+    loop {
+        let endpoint = app.get("/api/v1/webhooks", Some(&admin.access)).await.body["items"][0].clone();
+        if endpoint["active"] == false || started.elapsed() > Duration::from_secs(20) {
+            return endpoint;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn an_event_is_posted_signed_once_and_logged() {
     let app = TestApp::spawn_with(&LOCAL).await;
@@ -147,14 +159,7 @@ async fn a_failing_endpoint_is_retried_with_the_same_id_then_failed_and_at_last_
 
     // A second FAILED delivery in a row deactivates the endpoint and mails its admins.
     app.ticket(&admin, &customer, "Third", None).await;
-    let started = Instant::now();
-    let endpoint = loop {
-        let endpoint = app.get("/api/v1/webhooks", Some(&admin.access)).await.body["items"][0].clone();
-        if endpoint["active"] == false || started.elapsed() > Duration::from_secs(20) {
-            break endpoint;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let endpoint = first_endpoint_once_inactive(&app, &admin).await;
     assert_eq!(endpoint["active"], false, "{endpoint}");
     let mail = app.mailbox("ann@acme.test").await;
     let off = mail.iter().find(|m| m["subject"] == "A webhook endpoint was turned off").expect("admins mailed");
@@ -376,14 +381,7 @@ async fn an_endpoint_failing_for_five_days_is_deactivated_at_its_next_failure() 
     receiver.answer(&[500]);
     let customer = app.customer(&admin, "Globex", "ops@globex.test").await;
     app.ticket(&admin, &customer, "Printer on fire", None).await;
-    let started = Instant::now();
-    let endpoint = loop {
-        let endpoint = app.get("/api/v1/webhooks", Some(&admin.access)).await.body["items"][0].clone();
-        if endpoint["active"] == false || started.elapsed() > Duration::from_secs(20) {
-            break endpoint;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let endpoint = first_endpoint_once_inactive(&app, &admin).await;
     assert_eq!(endpoint["active"], false, "{endpoint}");
     assert!(app.mailbox("ann@acme.test").await.iter().any(|m| m["subject"] == "A webhook endpoint was turned off"));
 }

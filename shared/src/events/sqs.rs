@@ -54,28 +54,13 @@ impl EventsQueue {
     /// Sends the events, ten per call, with their id, type and tenant as message
     /// attributes. Answers the ids SQS accepted; the rest stay in the outbox for the sweeper.
     pub async fn send(&self, events: &[OutboxEvent]) -> Result<Vec<EventId>, Error> {
-        let client = self.client();
         let mut sent = Vec::with_capacity(events.len());
         for chunk in events.chunks(BATCH) {
             let mut entries = Vec::with_capacity(chunk.len());
             for (i, event) in chunk.iter().enumerate() {
                 entries.push(entry(i, event)?);
             }
-            let output = client
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .customize()
-                .config_override(
-                    Config::builder()
-                        .retry_config(RetryConfig::standard().with_max_attempts(1))
-                        .timeout_config(TimeoutConfig::builder().operation_timeout(SEND_BUDGET).build()),
-                )
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::Unavailable(format!("SQS send: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
-                })?;
+            let output = self.send_batch(entries).await?;
             for ok in output.successful() {
                 if let Some(event) = ok.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
                     sent.push(event.id);
@@ -90,6 +75,27 @@ impl EventsQueue {
             }
         }
         Ok(sent)
+    }
+
+    /// One batch, one attempt within [`SEND_BUDGET`]: a send is made inside a request or a
+    /// sweep, and what fails is sent again later.
+    async fn send_batch(
+        &self,
+        entries: Vec<SendMessageBatchRequestEntry>,
+    ) -> Result<aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput, Error> {
+        self.client()
+            .send_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .customize()
+            .config_override(
+                Config::builder()
+                    .retry_config(RetryConfig::standard().with_max_attempts(1))
+                    .timeout_config(TimeoutConfig::builder().operation_timeout(SEND_BUDGET).build()),
+            )
+            .send()
+            .await
+            .map_err(|e| Error::Unavailable(format!("SQS send: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))))
     }
 
     /// Sends plain message bodies, each hidden for its delay (SQS allows at most 15
@@ -108,22 +114,7 @@ impl EventsQueue {
                         .map_err(|e| Error::Internal(format!("SQS entry: {e}")))?,
                 );
             }
-            let output = self
-                .client()
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .customize()
-                .config_override(
-                    Config::builder()
-                        .retry_config(RetryConfig::standard().with_max_attempts(1))
-                        .timeout_config(TimeoutConfig::builder().operation_timeout(SEND_BUDGET).build()),
-                )
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::Unavailable(format!("SQS send: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))
-                })?;
+            let output = self.send_batch(entries).await?;
             accepted += output.successful().len();
             for failed in output.failed() {
                 tracing::warn!(entry = failed.id(), code = failed.code(), "SQS refused a message");

@@ -84,13 +84,13 @@ pub async fn list(state: &AppState, caller: &Credential, request: FeedRequest) -
 }
 
 fn feed_event(row: FeedRow) -> Result<FeedEvent, Error> {
-    let corrupt = |what: String| Error::Internal(format!("outbox event {}: {what}", row.id.0));
+    let id = row.id;
+    let corrupt = |what: String| Error::Internal(format!("outbox event {}: {what}", id.0));
     let event_type =
         row.event_type.parse::<FeedEventType>().map_err(|()| corrupt(format!("type {:?}", row.event_type)))?;
-    let payload: EventPayload =
-        serde_json::from_value(row.payload.clone()).map_err(|e| corrupt(format!("payload: {e}")))?;
+    let payload: EventPayload = serde_json::from_value(row.payload).map_err(|e| corrupt(format!("payload: {e}")))?;
     Ok(FeedEvent {
-        id: row.id,
+        id,
         event_type,
         occurred_at: payload.occurred_at,
         ticket_id: row.ticket_id,

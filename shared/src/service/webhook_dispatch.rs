@@ -63,11 +63,12 @@ pub fn body(event_type: &str, timestamp: DateTime<Utc>, data: Value) -> Value {
 /// message that is not sent leaves a due row the sweeper re-drives. Without a queue
 /// (`crm-local`), its own dispatcher loop finds due rows.
 pub async fn hand_over(state: &AppState, tenant: TenantId, ids: &[DeliveryId]) {
-    let delayed: Vec<(DeliveryId, Duration)> = ids.iter().map(|id| (*id, Duration::ZERO)).collect();
-    send(state, tenant, &delayed).await;
+    let due: Vec<(TenantId, DeliveryId, Duration)> = ids.iter().map(|id| (tenant, *id, Duration::ZERO)).collect();
+    send(state, &due).await;
 }
 
-async fn send(state: &AppState, tenant: TenantId, deliveries: &[(DeliveryId, Duration)]) {
+/// One message per delivery, each hidden for its delay, sent in batches.
+async fn send(state: &AppState, deliveries: &[(TenantId, DeliveryId, Duration)]) {
     let Some(queue) = &state.events.webhook_queue else {
         return;
     };
@@ -76,7 +77,9 @@ async fn send(state: &AppState, tenant: TenantId, deliveries: &[(DeliveryId, Dur
     }
     let messages: Vec<(String, Duration)> = deliveries
         .iter()
-        .map(|(id, delay)| (json!(DeliveryMessage { tenant_id: tenant, delivery_id: *id }).to_string(), *delay))
+        .map(|(tenant, id, delay)| {
+            (json!(DeliveryMessage { tenant_id: *tenant, delivery_id: *id }).to_string(), *delay)
+        })
         .collect();
     if let Err(e) = queue.send_messages(&messages).await {
         tracing::warn!(error = %e, count = messages.len(), "deliveries not handed over; the sweeper will re-drive them");
@@ -127,9 +130,9 @@ pub async fn redrive(state: &AppState, limit: i32) -> Result<usize, Error> {
     let tx = state.db.begin_unscoped().await?;
     let due = webhooks_db::manager::redrive(&tx, REDRIVE_AFTER, limit, REQUEUE).await?;
     tx.commit().await?;
-    for (tenant, id) in &due {
-        send(state, *tenant, &[(*id, Duration::ZERO)]).await;
-    }
+    let messages: Vec<(TenantId, DeliveryId, Duration)> =
+        due.iter().map(|(tenant, id)| (*tenant, *id, Duration::ZERO)).collect();
+    send(state, &messages).await;
     Ok(due.len())
 }
 
@@ -182,7 +185,7 @@ pub async fn deliver(state: &AppState, tenant: TenantId, id: DeliveryId) -> Resu
     };
     tx.commit().await?;
     if let Some(wait) = retry.filter(|wait| *wait <= crate::events::sqs::MAX_DELAY) {
-        send(state, tenant, &[(id, wait)]).await;
+        send(state, &[(tenant, id, wait)]).await;
     }
     if let Some(recorded) = recorded.filter(|r| r.deactivated) {
         tracing::warn!(tenant_id = %tenant, webhook_id = %leased.webhook_id, "webhook endpoint deactivated after failing");
