@@ -9,8 +9,8 @@ SELECT set_config('app.tenant_id', :tenant, true);
 SELECT role, disabled FROM users WHERE tenant_id = :tenant AND id = :actor;
 \endpipeline
 \startpipeline
-WITH t AS (INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority)
-           VALUES (:tenant, bench_uuid7(), :customer, 'Printer on fire', 'Smoke from tray 2 since this morning', 'HIGH')
+WITH t AS (INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority, tags)
+     VALUES (:tenant, bench_uuid7(), :customer, 'Printer on fire', 'Smoke from tray 2 since this morning', 'HIGH', '{}')
            RETURNING *),
      e AS (INSERT INTO ticket_events (tenant_id, id, ticket_id, actor_id, actor_api_key_id, type, data)
            SELECT t.tenant_id, bench_uuid7()::uuid, t.id, :actor::uuid, NULL::uuid, 'created'::text, :event_data::jsonb FROM t
@@ -19,7 +19,8 @@ WITH t AS (INSERT INTO tickets (tenant_id, id, customer_id, title, description, 
            SELECT e.tenant_id, e.id, 'ticket.created'::text, e.ticket_id, :event_payload::jsonb FROM e
            WHERE 'ticket.created'::text IS NOT NULL)
 SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
-        t.created_at, t.updated_at, t.resolved_at, t.first_responded_at, t.comment_count,
+        t.created_at, t.updated_at, t.resolved_at, t.first_responded_at, t.comment_count, t.tags,
+        t.first_response_due_at, t.resolution_due_at, t.first_response_breached_at, t.resolution_breached_at,
         c.name AS customer_name, c.email AS customer_email
     FROM t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id;
 COMMIT;

@@ -126,6 +126,25 @@ pub fn query_parsed<T: std::str::FromStr>(
         .transpose()
 }
 
+/// The longest RFC 3339 instant accepted, `2026-11-25T10:11:12.123456789+05:30`.
+const MAX_DATE_TIME_CHARS: usize = 35;
+
+/// A query parameter holding an RFC 3339 instant.
+pub fn query_date_time(req: &Request, name: &'static str) -> Result<Option<chrono::DateTime<chrono::Utc>>, Error> {
+    match query(req, name) {
+        Some(raw) if raw.chars().count() > MAX_DATE_TIME_CHARS => {
+            Err(Error::invalid_parameter(name, format!("must be at most {MAX_DATE_TIME_CHARS} characters")))
+        }
+        raw => raw
+            .map(|raw| {
+                chrono::DateTime::parse_from_rfc3339(&raw).map(|at| at.to_utc()).map_err(|_| {
+                    Error::invalid_parameter(name, "must be an RFC 3339 date-time, e.g. 2026-12-01T09:00:00Z")
+                })
+            })
+            .transpose(),
+    }
+}
+
 /// The `Idempotency-Key` header, validated, if the client sent one.
 pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, Error> {
     match req.headers().get(idempotency::HEADER) {

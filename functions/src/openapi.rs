@@ -9,11 +9,11 @@
 use crm_core::{
     error::{FieldError, Problem},
     model::{
-        Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuthSession, Comment,
-        CreatedApiKey, CreatedAttachment, CreatedWebhook, Customer, CustomerSummary, DeliveryStatus, EventActor,
-        EventSubscription, EventType, FeedEvent, FeedEventType, FeedPage, Invitation, Me, Notification, Priority,
-        PriorityCounts, Role, RotatedSecret, SignupAccepted, Stats, Tenant, Ticket, TicketEvent, TicketStatus, Upload,
-        User, Webhook, WebhookDelivery,
+        Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuthSession, BusinessHours,
+        Comment, CreatedApiKey, CreatedAttachment, CreatedWebhook, Customer, CustomerSummary, DeliveryStatus,
+        EventActor, EventSubscription, EventType, FeedEvent, FeedEventType, FeedPage, Invitation, Me, Notification,
+        Priority, PriorityCounts, Role, RotatedSecret, SignupAccepted, SlaPolicy, Stats, TagCount, TagList, Target,
+        Targets, Tenant, Ticket, TicketEvent, TicketSla, TicketStatus, Upload, User, Webhook, WebhookDelivery,
     },
     pagination::{
         ApiKeyPage, AttachmentPage, CommentPage, CustomerPage, DeliveryPage, NotificationPage, TicketPage, UserPage,
@@ -27,6 +27,7 @@ use crm_core::{
         comments::CreateCommentInput,
         customers::{CreateCustomerInput, UpdateCustomerInput},
         health::Health,
+        sla::PutPolicyInput,
         tickets::{AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
         users::{CreateUserInput, UpdateUserInput},
         webhooks::{CreateWebhookInput, UpdateWebhookInput},
@@ -42,8 +43,8 @@ use utoipa::{
 };
 
 use crate::{
-    api_keys, attachments, auth, comments, customers, docs, feed, notifications, stats, system, tickets, users,
-    webhooks,
+    api_keys, attachments, auth, comments, customers, docs, feed, notifications, sla, stats, system, tags, tickets,
+    users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -65,6 +66,7 @@ use crate::{
         webhooks::create, webhooks::list, webhooks::update, webhooks::delete, webhooks::rotate_secret,
         webhooks::test, webhooks::deliveries, webhooks::redeliver,
         feed::list, notifications::list, stats::get,
+        sla::get, sla::put, tags::list,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
     components(schemas(
@@ -81,6 +83,7 @@ use crate::{
         CreateWebhookInput, UpdateWebhookInput, EventSubscription,
         FeedEvent, FeedEventType, EventActor, FeedPage,
         Notification, NotificationPage, Stats, PriorityCounts,
+        SlaPolicy, PutPolicyInput, BusinessHours, Targets, Target, TicketSla, TagList, TagCount,
     )),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
@@ -95,6 +98,7 @@ use crate::{
         (name = "events", description = "The change feed: every event of the tenant, in one stable order, for integrations to sync from"),
         (name = "notifications", description = "The log of ticket events delivered"),
         (name = "stats", description = "A tenant at a glance"),
+        (name = "sla", description = "Service levels: business hours, holidays and per-priority targets; due dates on every ticket"),
         (name = "system", description = "Health and documentation"),
     )
 )]

@@ -3,14 +3,14 @@
 //! `ticket-consumer` is fed by the SQS event source mapping with `ReportBatchItemFailures`;
 //! `outbox-sweeper` runs on an EventBridge schedule, re-drives webhook deliveries whose
 //! message was lost and prunes dead rows on each tick; `webhook-dispatcher` is fed by the
-//! webhook queue.
+//! webhook queue; `sla-monitor` runs every minute and records breached service levels.
 
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use crm_core::{
     AppState, Error, metrics,
-    service::{housekeeping, pipeline, webhook_dispatch},
+    service::{housekeeping, pipeline, sla, webhook_dispatch},
 };
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
@@ -48,6 +48,27 @@ pub async fn sweep(state: AppState) -> Result<Value, Error> {
         "pruned": {"refreshTokens": pruned.refresh_tokens, "idempotencyKeys": pruned.idempotency_keys},
         "expiredUploads": expired,
     }))
+}
+
+/// A monitor run stops taking new batches after this, well inside its 60 s timeout; the
+/// next tick goes on where it stopped.
+pub const SLA_MONITOR_BUDGET: Duration = Duration::from_secs(30);
+
+pub async fn monitor_sla(state: AppState) -> Result<Value, Error> {
+    let run = sla::monitor(&state, SLA_MONITOR_BUDGET).await;
+    state.db.settle().await;
+    metrics::flush();
+    let run = run?;
+    Ok(json!({"breaches": run.breaches, "recomputedTickets": run.recomputed}))
+}
+
+pub async fn run_sla_monitor() -> Result<(), lambda_runtime::Error> {
+    let state = init("sla-monitor", SWEEPER_POOL_SIZE);
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+        let state = state.clone();
+        async move { monitor_sla(state).await.map_err(|e| lambda_runtime::Error::from(e.to_string())) }
+    }))
+    .await
 }
 
 pub async fn run_consumer() -> Result<(), lambda_runtime::Error> {

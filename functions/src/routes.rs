@@ -7,8 +7,8 @@ use crm_core::{AppState, config::Needs};
 use lambda_http::{Request, http::Method};
 
 use crate::{
-    HandlerResult, api_keys, attachments, auth, comments, customers, docs, feed, notifications, stats, system, tickets,
-    users, webhooks,
+    HandlerResult, api_keys, attachments, auth, comments, customers, docs, feed, notifications, sla, stats, system,
+    tags, tickets, users, webhooks,
 };
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
@@ -109,6 +109,9 @@ route_table! {
     POST "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver" => "webhooks-redeliver", webhooks::redeliver; DB_JWT,
     GET "/api/v1/notifications" => "notifications-list", notifications::list; DB_JWT,
     GET "/api/v1/stats" => "stats", stats::get; DB_JWT,
+    GET "/api/v1/sla-policy" => "sla-policy-get", sla::get; DB_JWT,
+    PUT "/api/v1/sla-policy" => "sla-policy-put", sla::put; DB_JWT,
+    GET "/api/v1/tags" => "tags-list", tags::list; DB_JWT,
     GET "/health" => "health", system::health; DB,
     GET "/api-docs" => "docs", docs::serve; NONE,
     GET "/api-docs/openapi.json" => "docs", docs::serve; NONE,
@@ -120,6 +123,7 @@ route_table! {
 pub const NON_HTTP_FUNCTIONS: &[(&str, Needs)] = &[
     ("migrate", Needs::OWNER_DATABASE),
     ("outbox-sweeper", Needs::DATABASE),
+    ("sla-monitor", Needs::DATABASE),
     ("ticket-consumer", Needs::DATABASE),
     ("webhook-dispatcher", Needs::DATABASE),
 ];

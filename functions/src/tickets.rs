@@ -3,11 +3,15 @@
 use crm_core::{
     AppState,
     db::tickets::TicketFilter,
+    error::Error,
     error::Problem,
     ids::{CustomerId, TicketId, UserId},
     model::{Priority, Ticket, TicketEvent, TicketStatus},
     pagination::TicketPage,
-    service::tickets::{self, AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
+    service::{
+        tags,
+        tickets::{self, AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
+    },
 };
 use lambda_http::{Request, http::StatusCode};
 use uuid::Uuid;
@@ -32,7 +36,10 @@ pub async fn create(state: AppState, req: Request) -> HandlerResult {
         ("priority" = Option<Priority>, Query, description = "Only this priority"),
         ("assigneeId" = Option<uuid::Uuid>, Query, max_length = 36, description = "Only tickets assigned to this user"),
         ("customerId" = Option<uuid::Uuid>, Query, max_length = 36, description = "Only this customer's tickets"),
-        ("q" = Option<String>, Query, max_length = 200, description = "Part of the title or description, case-insensitive (at most 200 characters)"),
+        ("q" = Option<String>, Query, max_length = 200, description = "Part of the title or description, case-insensitive (at most 200 characters); not combined with `breached`, `dueBefore` or `tag`"),
+        ("breached" = Option<bool>, Query, description = "true: a breach of either service-level clock was recorded; false: none was"),
+        ("dueBefore" = Option<String>, Query, format = DateTime, max_length = 35, description = "A service-level clock whose outcome is still open (running, or stopped late and about to be recorded as breached) is due before this RFC 3339 instant"),
+        ("tag" = Option<String>, Query, min_length = 1, max_length = 50, description = "Only tickets with this tag (compared lower-case)"),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)", minimum = 1, maximum = 100),
         ("cursor" = Option<String>, Query, min_length = 24, max_length = 24, pattern = r"^[A-Za-z0-9_-]{24}$", description = "`nextCursor` of the previous page")),
     responses((status = 200, description = "A page of tickets", body = TicketPage)))]
@@ -41,12 +48,18 @@ pub async fn list(state: AppState, req: Request) -> HandlerResult {
     let page = http::page(&req)?;
     let q = http::search(&req)?;
     let filter = TicketFilter {
+        breached: http::query_parsed(&req, "breached", "true or false")?,
+        due_before: http::query_date_time(&req, "dueBefore")?,
+        tag: http::query(&req, "tag").as_deref().map(tags::filter).transpose()?,
         status: http::query_parsed(&req, "status", "OPEN, IN_PROGRESS or RESOLVED")?,
         priority: http::query_parsed(&req, "priority", "LOW, MEDIUM, HIGH or URGENT")?,
         assignee_id: http::query_parsed::<Uuid>(&req, "assigneeId", "a UUID")?.map(UserId),
         customer_id: http::query_parsed::<Uuid>(&req, "customerId", "a UUID")?.map(CustomerId),
         q,
     };
+    if filter.q.is_some() && (filter.breached.is_some() || filter.due_before.is_some() || filter.tag.is_some()) {
+        return Err(Error::invalid_parameter("q", "cannot be combined with breached, dueBefore or tag"));
+    }
     http::json(StatusCode::OK, &tickets::list(&state, &caller, filter, page).await?)
 }
 

@@ -4,16 +4,17 @@
 //! pipeline that hands the outbox straight to the consumer. Either way, the pruning of
 //! dead rows the sweeper does on each tick in AWS. Webhook deliveries likewise: with
 //! `WEBHOOK_QUEUE_URL`, the dispatcher fed from that queue and the sweeper's re-drive;
-//! without it, a loop that posts every due delivery in process.
+//! without it, a loop that posts every due delivery in process. And `sla-monitor`'s
+//! schedule, every few seconds.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use crm_core::{
     AppState,
-    service::{housekeeping, pipeline, webhook_dispatch},
+    service::{housekeeping, pipeline, sla, webhook_dispatch},
 };
-use crm_functions::pipeline::{SWEEP_LIMIT, consume, dispatch};
+use crm_functions::pipeline::{SLA_MONITOR_BUDGET, SWEEP_LIMIT, consume, dispatch};
 use tokio::{
     sync::{Semaphore, watch},
     task::JoinHandle,
@@ -27,7 +28,10 @@ const POLL_WAIT_SECONDS: i32 = 1;
 
 /// Starts the workers; each finishes its current batch and stops once `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let mut workers = vec![tokio::spawn(prune_dead_rows(state.clone(), stop.clone()))];
+    let mut workers = vec![
+        tokio::spawn(prune_dead_rows(state.clone(), stop.clone())),
+        tokio::spawn(monitor_sla(state.clone(), stop.clone())),
+    ];
     if state.events.queue.is_some() {
         workers.push(tokio::spawn(poll_queue(state.clone(), stop.clone())));
         workers.push(tokio::spawn(sweep_outbox(state.clone(), stop.clone())));
@@ -218,6 +222,16 @@ async fn prune_dead_rows(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await {
             tracing::warn!(error = %e, "expiring stale uploads failed; retrying");
+        }
+        pause(&mut stop, SWEEP_EVERY).await;
+    }
+}
+
+/// `sla-monitor`'s schedule: every minute in AWS, every few seconds here.
+async fn monitor_sla(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if let Err(e) = sla::monitor(&state, SLA_MONITOR_BUDGET).await {
+            tracing::warn!(error = %e, "the SLA monitor failed; retrying");
         }
         pause(&mut stop, SWEEP_EVERY).await;
     }

@@ -24,6 +24,7 @@ pub const TICKETS_CREATED: &str = "TicketsCreated";
 pub const EVENTS_PUBLISHED: &str = "EventsPublished";
 pub const CONSUMER_PROCESSED: &str = "ConsumerProcessed";
 pub const CONSUMER_FAILED: &str = "ConsumerFailed";
+pub const SLA_BREACHES: &str = "SlaBreaches";
 /// Seconds an event waited between its commit and its publication (sweeper) or its
 /// consumption (consumer).
 pub const OUTBOX_LAG: &str = "OutboxLag";

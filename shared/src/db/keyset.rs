@@ -28,6 +28,14 @@ impl<'a> KeysetQuery<'a> {
         self
     }
 
+    /// Adds `AND <condition>` (a condition without parameters) when `on`.
+    pub(crate) fn and_if(mut self, on: bool, condition: &str) -> Self {
+        if on {
+            self.sql.push_str(&format!(" AND {condition}"));
+        }
+        self
+    }
+
     /// Newest first after the cursor's row, at most `limit` rows.
     pub(crate) async fn fetch(
         mut self,

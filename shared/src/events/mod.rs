@@ -34,8 +34,9 @@ pub struct EventPayload {
     pub event_type: String,
     pub tenant_id: TenantId,
     pub ticket_id: TicketId,
-    /// A user's id, or an API key's (`actorType`).
-    pub actor_id: uuid::Uuid,
+    /// A user's id, or an API key's (`actorType`); none for the service itself.
+    #[serde(default)]
+    pub actor_id: Option<uuid::Uuid>,
     #[serde(default)]
     pub actor_type: ActorType,
     pub occurred_at: DateTime<Utc>,
@@ -58,9 +59,33 @@ impl OutboxEvent {
         after: serde_json::Value,
     ) -> Self {
         let (actor_type, actor_id) = match actor {
-            ActorId::User(id) => (ActorType::User, id.0),
-            ActorId::ApiKey(id) => (ActorType::ApiKey, id.0),
+            ActorId::User(id) => (ActorType::User, Some(id.0)),
+            ActorId::ApiKey(id) => (ActorType::ApiKey, Some(id.0)),
         };
+        Self::made(id, event_type, tenant, ticket, (actor_type, actor_id), before, after)
+    }
+
+    /// An event the service itself causes (a breached service level): no user, no key.
+    pub fn by_service(
+        id: EventId,
+        event_type: &str,
+        tenant: TenantId,
+        ticket: TicketId,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> Self {
+        Self::made(id, event_type, tenant, ticket, (ActorType::System, None), before, after)
+    }
+
+    fn made(
+        id: EventId,
+        event_type: &str,
+        tenant: TenantId,
+        ticket: TicketId,
+        (actor_type, actor_id): (ActorType, Option<uuid::Uuid>),
+        before: serde_json::Value,
+        after: serde_json::Value,
+    ) -> Self {
         let now = Utc::now();
         let payload = EventPayload {
             event_id: id,

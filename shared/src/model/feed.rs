@@ -22,14 +22,14 @@ wire_enum! {
     }
 }
 
-/// Who caused an event: a user of the tenant or one of its API keys.
+/// Who caused an event: a user of the tenant, one of its API keys, or the service itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct EventActor {
     #[serde(rename = "type")]
     pub kind: ActorType,
-    /// The user's id, or the API key's.
-    #[schema(value_type = String, format = Uuid)]
-    pub id: uuid::Uuid,
+    /// The user's id, or the API key's; null for the service.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub id: Option<uuid::Uuid>,
 }
 
 /// One event of the feed, as it was committed.

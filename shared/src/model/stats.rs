@@ -14,6 +14,13 @@ pub struct Stats {
     pub by_priority: PriorityCounts,
     /// Mean of `resolvedAt - createdAt` over the tickets resolved now; null while none is.
     pub avg_resolution_seconds: Option<f64>,
+    /// Of the first-response clocks settled (met, or recorded as breached), the share met,
+    /// 0 to 100; null while none is settled.
+    pub sla_first_response_met_percent: Option<f64>,
+    /// The same for resolution clocks.
+    pub sla_resolution_met_percent: Option<f64>,
+    /// Mean of `firstRespondedAt - createdAt` over the tickets answered; null while none is.
+    pub avg_first_response_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

@@ -53,6 +53,10 @@ pub struct Ticket {
     /// Public replies and internal notes.
     #[schema(minimum = 0)]
     pub comment_count: i32,
+    /// Lower-case, each at most once.
+    #[schema(max_items = 20)]
+    pub tags: Vec<String>,
+    pub sla: super::TicketSla,
 }
 
 /// Who did something: a user of the tenant or one of its API keys.
@@ -79,6 +83,8 @@ pub enum ActorType {
     #[default]
     User,
     ApiKey,
+    /// The service itself (a breached service level).
+    System,
 }
 
 /// One entry of a ticket's timeline: what changed (`data.before` / `data.after`), who, when.

@@ -340,6 +340,10 @@ fn message(event: &EventPayload) -> Result<String, Error> {
             None => "Ticket unassigned".to_owned(),
         },
         "attachment.added" => format!("File \"{}\" attached", text(&event.after, "fileName")),
+        "ticket.sla_breached" => match event.after.get("kind").and_then(|v| v.as_str()) {
+            Some("firstResponse") => "First-response target missed".to_owned(),
+            _ => "Resolution target missed".to_owned(),
+        },
         "comment.created" => match event.after.get("public").and_then(|v| v.as_bool()) {
             Some(false) => "Internal note added".to_owned(),
             _ => "Public reply added".to_owned(),

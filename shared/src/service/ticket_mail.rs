@@ -25,7 +25,7 @@ pub fn mail_of(event: &EventPayload) -> Option<TicketMail> {
         }
         "ticket.assigned" => {
             let assignee: uuid::Uuid = field("assigneeId")?.as_str()?.parse().ok()?;
-            let own_doing = event.actor_type == ActorType::User && event.actor_id == assignee;
+            let own_doing = event.actor_type == ActorType::User && event.actor_id == Some(assignee);
             (!own_doing).then_some(TicketMail::Assigned { assignee: crate::ids::UserId(assignee) })
         }
         _ => None,

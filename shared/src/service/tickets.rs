@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::{
     idempotency::{self, Created, IdempotencyKey},
-    pipeline,
+    pipeline, tags,
     validate::not_blank,
 };
 use crate::{
@@ -42,6 +42,10 @@ pub struct CreateTicketInput {
     pub customer_id: CustomerId,
     /// `MEDIUM` when absent.
     pub priority: Option<Priority>,
+    /// Stored lower-case, duplicates dropped; at most 20, each 1 to 50 characters.
+    #[serde(default)]
+    #[schema(max_items = 20, value_type = Vec<String>)]
+    pub tags: Vec<String>,
 }
 
 /// Any of these; absent ones stay as they are.
@@ -55,6 +59,9 @@ pub struct UpdateTicketInput {
     #[schema(max_length = 10000)]
     pub description: Option<String>,
     pub priority: Option<Priority>,
+    /// Replaces the ticket's tags (an empty list removes them all); normalised as on create.
+    #[schema(max_items = 20, value_type = Option<Vec<String>>)]
+    pub tags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -85,6 +92,7 @@ pub async fn create(
     input: CreateTicketInput,
     key: Option<IdempotencyKey>,
 ) -> Result<Created<Ticket>, Error> {
+    let tags = tags::normalise(&input.tags)?;
     let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
     if let Some(replay) = idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await? {
@@ -97,10 +105,11 @@ pub async fn create(
         title: input.title.trim(),
         description: &input.description,
         priority: input.priority.unwrap_or(Priority::DEFAULT),
+        tags: &tags,
     };
     let after = json!({
         "title": new.title, "status": TicketStatus::Open, "priority": new.priority,
-        "customerId": new.customer_id, "assigneeId": None::<UserId>,
+        "customerId": new.customer_id, "assigneeId": None::<UserId>, "tags": new.tags,
     });
     let change = Change::new(&principal, new.id, EventType::Created, Value::Null, after);
     // Without a key nothing follows the insert, so it commits in the same round trip.
@@ -145,6 +154,7 @@ pub async fn update(
     id: TicketId,
     input: UpdateTicketInput,
 ) -> Result<Ticket, Error> {
+    let tags = input.tags.as_deref().map(tags::normalise).transpose()?;
     let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
     let current = tickets_db::manager::lock(&tx, tenant, id).await?;
@@ -152,6 +162,7 @@ pub async fn update(
         title: input.title.map(|t| t.trim().to_owned()),
         description: input.description,
         priority: input.priority,
+        tags,
     };
     let (mut before, mut after) = (Map::new(), Map::new());
     let mut changed = |field: &str, old: Value, new: Option<Value>| {
@@ -163,6 +174,7 @@ pub async fn update(
     changed("title", json!(current.title), patch.title.as_ref().map(|v| json!(v)));
     changed("description", json!(current.description), patch.description.as_ref().map(|v| json!(v)));
     changed("priority", json!(current.priority), patch.priority.map(|v| json!(v)));
+    changed("tags", json!(current.tags), patch.tags.as_ref().map(|v| json!(v)));
     if after.is_empty() {
         tx.rollback().await?;
         return Ok(current);

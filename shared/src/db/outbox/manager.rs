@@ -26,3 +26,7 @@ pub async fn release(tx: &Tx, ids: &[EventId]) -> Result<i64, Error> {
     let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
     repository::release(tx, &ids).await.map_err(|e| e.into_error("release outbox leases"))
 }
+
+pub async fn insert(tx: &Tx, tenant: crate::ids::TenantId, events: &[OutboxEvent]) -> Result<u64, Error> {
+    repository::insert(tx, tenant, events).await.map_err(|e| e.into_error("write outbox events"))
+}

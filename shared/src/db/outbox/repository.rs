@@ -65,3 +65,21 @@ pub(super) async fn mark_published(tx: &Tx, ids: &[Uuid]) -> Result<i64, DbError
     let stmt = tx.client().prepare_cached("SELECT outbox_mark_published($1)").await?;
     Ok(tx.client().query_one(&stmt, &[&ids]).await?.try_get(0)?)
 }
+
+/// Events of the tenant of this transaction written in one statement, in the caller's
+/// unit of work (the change they announce commits with them or not at all).
+pub(super) async fn insert(tx: &Tx, tenant: TenantId, events: &[OutboxEvent]) -> Result<u64, DbError> {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id.0).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let tickets: Vec<Uuid> = events.iter().map(|e| e.ticket_id.0).collect();
+    let payloads: Vec<&serde_json::Value> = events.iter().map(|e| &e.payload).collect();
+    let stmt = tx
+        .client()
+        .prepare_cached(
+            "INSERT INTO outbox (tenant_id, id, event_type, ticket_id, payload)
+             SELECT $1, e.id, e.event_type, e.ticket_id, e.payload
+             FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::jsonb[]) AS e (id, event_type, ticket_id, payload)",
+        )
+        .await?;
+    Ok(tx.client().execute(&stmt, &[&tenant.0, &ids, &types, &tickets, &payloads]).await?)
+}

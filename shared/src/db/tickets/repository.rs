@@ -2,6 +2,7 @@
 
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
@@ -13,14 +14,15 @@ use crate::{
         like_pattern,
     },
     ids::{CustomerId, EventId, TenantId, TicketId, UserId},
-    model::{CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus},
+    model::{CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketSla, TicketStatus},
     pagination::PageRequest,
     security::ActorId,
 };
 
 /// A ticket with its customer's summary; `t` is the ticket row, `c` the customer.
 const SELECT: &str = "SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assignee_id,
-        t.created_at, t.updated_at, t.resolved_at, t.first_responded_at, t.comment_count,
+        t.created_at, t.updated_at, t.resolved_at, t.first_responded_at, t.comment_count, t.tags,
+        t.first_response_due_at, t.resolution_due_at, t.first_response_breached_at, t.resolution_breached_at,
         c.name AS customer_name, c.email AS customer_email";
 const JOIN_CUSTOMER: &str = "JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id";
 
@@ -30,6 +32,7 @@ pub struct NewTicket<'a> {
     pub title: &'a str,
     pub description: &'a str,
     pub priority: Priority,
+    pub tags: &'a [String],
 }
 
 /// Absent fields stay as they are.
@@ -38,6 +41,7 @@ pub struct TicketPatch {
     pub title: Option<String>,
     pub description: Option<String>,
     pub priority: Option<Priority>,
+    pub tags: Option<Vec<String>>,
 }
 
 /// The filters of GET /tickets; each present one narrows the keyset scan.
@@ -48,6 +52,11 @@ pub struct TicketFilter {
     pub assignee_id: Option<UserId>,
     pub customer_id: Option<CustomerId>,
     pub q: Option<String>,
+    /// Some(true): a breach was recorded on either clock; Some(false): none was.
+    pub breached: Option<bool>,
+    /// A clock whose outcome is still open is due before then.
+    pub due_before: Option<DateTime<Utc>>,
+    pub tag: Option<String>,
 }
 
 fn parse<T: std::str::FromStr>(row: &Row, column: &str) -> Result<T, DbError> {
@@ -75,6 +84,13 @@ fn ticket(row: &Row) -> Result<Ticket, DbError> {
         resolved_at: row.try_get("resolved_at")?,
         first_responded_at: row.try_get("first_responded_at")?,
         comment_count: row.try_get("comment_count")?,
+        tags: row.try_get("tags")?,
+        sla: TicketSla {
+            first_response_due_at: row.try_get("first_response_due_at")?,
+            resolution_due_at: row.try_get("resolution_due_at")?,
+            first_response_breached_at: row.try_get("first_response_breached_at")?,
+            resolution_breached_at: row.try_get("resolution_breached_at")?,
+        },
     })
 }
 
@@ -164,8 +180,8 @@ async fn write_returning(
     tx.client().query_opt(&stmt, &event.after(params)).await?.as_ref().map(ticket).transpose()
 }
 
-const INSERT: &str =
-    "INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority) VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT: &str = "INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority, tags)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 pub(super) async fn insert(
     tx: &Tx,
@@ -177,7 +193,7 @@ pub(super) async fn insert(
     write_returning(
         tx,
         INSERT,
-        &[&tenant.0, &new.id.0, &new.customer_id.0, &new.title, &new.description, &priority],
+        &[&tenant.0, &new.id.0, &new.customer_id.0, &new.title, &new.description, &priority, &new.tags],
         event,
     )
     .await
@@ -191,8 +207,8 @@ pub(super) async fn insert_and_commit(
     event: &NewEvent<'_>,
 ) -> Result<Option<Ticket>, DbError> {
     let priority = new.priority.as_str();
-    let given: [&(dyn ToSql + Sync); 6] =
-        [&tenant.0, &new.id.0, &new.customer_id.0, &new.title, &new.description, &priority];
+    let given: [&(dyn ToSql + Sync); 7] =
+        [&tenant.0, &new.id.0, &new.customer_id.0, &new.title, &new.description, &priority, &new.tags];
     let event = EventParams::of(event);
     tx.query_opt_and_commit(&write_recording(INSERT, given.len()), &event.after(&given))
         .await?
@@ -226,9 +242,9 @@ pub(super) async fn update(
     write_returning(
         tx,
         "UPDATE tickets SET title = coalesce($3, title), description = coalesce($4, description),
-             priority = coalesce($5, priority), updated_at = now()
+             priority = coalesce($5, priority), tags = coalesce($6, tags), updated_at = now()
          WHERE tenant_id = $1 AND id = $2",
-        &[&tenant.0, &id.0, &patch.title, &patch.description, &priority],
+        &[&tenant.0, &id.0, &patch.title, &patch.description, &priority, &patch.tags],
         event,
     )
     .await
@@ -289,12 +305,28 @@ pub(super) async fn list(
         return search(tx, tenant, &like_pattern(q), &filters, after, limit).await;
     }
 
-    let rows = KeysetQuery::new(format!("{SELECT} FROM tickets t {JOIN_CUSTOMER}"), "t.tenant_id", &tenant.0)
+    // A tag filter walks that tag's index entries newest first (`ticket_tags`, V16).
+    let (from, tenant_column, id_column) = match filter.tag {
+        Some(_) => (
+            format!(
+                "{SELECT} FROM ticket_tags g JOIN tickets t ON t.tenant_id = g.tenant_id AND t.id = g.ticket_id {JOIN_CUSTOMER}"
+            ),
+            "g.tenant_id",
+            "g.ticket_id",
+        ),
+        None => (format!("{SELECT} FROM tickets t {JOIN_CUSTOMER}"), "t.tenant_id", "t.id"),
+    };
+    let breached = "(t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL)";
+    let rows = KeysetQuery::new(from, tenant_column, &tenant.0)
+        .and("g.tag =", &filter.tag)
         .and("t.status =", &status)
         .and("t.priority =", &priority)
         .and("t.assignee_id =", &assignee)
         .and("t.customer_id =", &customer)
-        .fetch(tx, "t.id", &after, &limit)
+        .and("t.sla_watch_at <", &filter.due_before)
+        .and_if(filter.breached == Some(true), breached)
+        .and_if(filter.breached == Some(false), &format!("NOT {breached}"))
+        .fetch(tx, id_column, &after, &limit)
         .await?;
     rows.iter().map(ticket).collect()
 }
@@ -396,7 +428,7 @@ mod tests {
 
     #[test]
     fn the_create_ceiling_writes_as_create_does() {
-        // pgbench's values for $1..$13, as insert's and EventParams' order gives them.
+        // pgbench's values for $1..$14, as insert's and EventParams' order gives them.
         let values = [
             ":tenant",
             "bench_uuid7()",
@@ -404,6 +436,7 @@ mod tests {
             "'Printer on fire'",
             "'Smoke from tray 2 since this morning'",
             "'HIGH'",
+            "'{}'",
             "bench_uuid7()",
             ":actor",
             "NULL",
@@ -412,7 +445,7 @@ mod tests {
             "'ticket.created'",
             ":event_payload",
         ];
-        let mut sql = write_recording(INSERT, 6);
+        let mut sql = write_recording(INSERT, 7);
         for (i, value) in values.iter().enumerate().rev() {
             sql = sql.replace(&format!("${}", i + 1), value);
         }

@@ -1,0 +1,5 @@
+//! PUT /api/v1/sla-policy
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    crm_functions::lambda::run(env!("CARGO_BIN_NAME"), crm_functions::sla::put).await
+}
