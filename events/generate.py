@@ -61,6 +61,30 @@ WEBHOOK_URL = "https://hooks.example.com/simplecrm"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(hashlib.sha256(b"sam-local webhook signing key").digest()).decode()
 NEWCOMER_EMAIL = "newcomer@sam-local.example"
 INVITED_EMAIL = "invited@sam-local.example"
+# The tenant's service levels: office hours in Berlin, MEDIUM targets only. The seeded
+# ticket (MEDIUM) was opened on Wednesday 2026-11-25 at 13:00 Berlin time, so both its
+# clocks are long overdue (first response at 14:00 that day, resolution at 13:00 the next):
+# sla-monitor records and announces the two breaches. Its tags are what tags-list counts.
+TICKET_CREATED_AT = "2026-11-25T12:00:00Z"
+TICKET_TAGS = ["login", "email"]
+OFFICE_HOURS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+SEED_POLICY_HOURS = {**OFFICE_HOURS, "sat": [], "sun": []}  # as the API stores them
+SEED_POLICY_HOLIDAYS = ["2026-12-25", "2026-12-26"]
+SEED_POLICY_TARGETS = {"MEDIUM": {"firstResponseMinutes": 60, "resolutionMinutes": 480}}
+# What sla-policy-put sets instead: a lunch break, Christmas Eve off, every priority but LOW.
+NEW_POLICY = {
+    "timezone": "Europe/Berlin",
+    "businessHours": {
+        **{day: [["09:00", "12:30"], ["13:30", "17:00"]] for day in ("mon", "tue", "wed", "thu")},
+        "fri": [["09:00", "15:00"]],
+    },
+    "holidays": ["2026-12-24", "2026-12-25", "2026-12-26"],
+    "targets": {
+        "URGENT": {"firstResponseMinutes": 30, "resolutionMinutes": 240},
+        "HIGH": {"firstResponseMinutes": 60, "resolutionMinutes": 480},
+        "MEDIUM": {"firstResponseMinutes": 240, "resolutionMinutes": 1440},
+    },
+}
 
 
 def b64url(raw: bytes) -> str:
@@ -317,6 +341,9 @@ def http_events():
         "events-list": http_event("GET /api/v1/events", "/api/v1/events", query="limit=100"),
         "notifications-list": http_event("GET /api/v1/notifications", "/api/v1/notifications", query="limit=20"),
         "stats": http_event("GET /api/v1/stats", "/api/v1/stats"),
+        "sla-policy-get": http_event("GET /api/v1/sla-policy", "/api/v1/sla-policy"),
+        "sla-policy-put": http_event("PUT /api/v1/sla-policy", "/api/v1/sla-policy", NEW_POLICY),
+        "tags-list": http_event("GET /api/v1/tags", "/api/v1/tags"),
         "health": http_event("GET /health", "/health", auth=False),
         "docs": http_event("GET /api-docs/openapi.json", "/api-docs/openapi.json", auth=False),
     }
@@ -381,18 +408,27 @@ def dispatcher_event():
     }
 
 
-def sweeper_event():
+def schedule_event(schedule: str, event_id: str):
+    """What an EventBridge Scheduler rate(1 minute) schedule sends its target."""
     return {
         "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "id": event_id,
         "detail-type": "Scheduled Event",
         "source": "aws.scheduler",
         "account": "123456789012",
         "time": "2026-11-25T12:00:00Z",
         "region": "us-east-1",
-        "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/simplecrm-outbox-sweeper"],
+        "resources": [f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{schedule}"],
         "detail": {},
     }
+
+
+def sweeper_event():
+    return schedule_event("simplecrm-outbox-sweeper", "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa")
+
+
+def sla_monitor_event():
+    return schedule_event("simplecrm-sla-monitor", "8e1f6a2c-4b7d-4c3e-9f05-6d2a1b9c7e48")
 
 
 def migrate_event():
@@ -440,8 +476,11 @@ INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash) VALUES
 INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('{TENANT}', '{CUSTOMER}', 'Initech', 'support@initech.example'),
     ('{TENANT}', '{SPARE_CUSTOMER}', 'Hooli', 'hello@hooli.example');
-INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES
-    ('{TENANT}', '{TICKET}', '{CUSTOMER}', 'Cannot log in', 'Password reset mail never arrives');
+-- The service-level policy first: a ticket's due dates are set when it is inserted.
+INSERT INTO sla_policies (tenant_id, timezone, business_hours, holidays, targets, version, recomputed_version) VALUES
+    ('{TENANT}', 'Europe/Berlin', '{json.dumps(SEED_POLICY_HOURS)}', '{{{",".join(SEED_POLICY_HOLIDAYS)}}}', '{json.dumps(SEED_POLICY_TARGETS)}', 1, 1);
+INSERT INTO tickets (tenant_id, id, customer_id, title, description, tags, created_at) VALUES
+    ('{TENANT}', '{TICKET}', '{CUSTOMER}', 'Cannot log in', 'Password reset mail never arrives', '{{{",".join(TICKET_TAGS)}}}', '{TICKET_CREATED_AT}');
 INSERT INTO attachments (tenant_id, id, ticket_id, file_name, content_type, size, author_id) VALUES
     ('{TENANT}', '{ATTACHMENT}', '{TICKET}', 'screenshot.png', 'image/png', 48213, '{ADMIN}');
 -- A webhook whose delivery of the ticket's ticket.created event failed every attempt: the
@@ -486,6 +525,7 @@ def main() -> None:
     events = http_events()
     events["ticket-consumer"] = consumer_event()
     events["outbox-sweeper"] = sweeper_event()
+    events["sla-monitor"] = sla_monitor_event()
     events["webhook-dispatcher"] = dispatcher_event()
     events["migrate"] = migrate_event()
     for old in HERE.glob("*.json"):

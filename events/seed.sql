@@ -27,8 +27,11 @@ INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash) VALUES
 INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000004', 'Initech', 'support@initech.example'),
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000005', 'Hooli', 'hello@hooli.example');
-INSERT INTO tickets (tenant_id, id, customer_id, title, description) VALUES
-    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000006', '0195f000-0000-7000-8000-000000000004', 'Cannot log in', 'Password reset mail never arrives');
+-- The service-level policy first: a ticket's due dates are set when it is inserted.
+INSERT INTO sla_policies (tenant_id, timezone, business_hours, holidays, targets, version, recomputed_version) VALUES
+    ('0195f000-0000-7000-8000-000000000001', 'Europe/Berlin', '{"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]], "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]], "sat": [], "sun": []}', '{2026-12-25,2026-12-26}', '{"MEDIUM": {"firstResponseMinutes": 60, "resolutionMinutes": 480}}', 1, 1);
+INSERT INTO tickets (tenant_id, id, customer_id, title, description, tags, created_at) VALUES
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000006', '0195f000-0000-7000-8000-000000000004', 'Cannot log in', 'Password reset mail never arrives', '{login,email}', '2026-11-25T12:00:00Z');
 INSERT INTO attachments (tenant_id, id, ticket_id, file_name, content_type, size, author_id) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000015', '0195f000-0000-7000-8000-000000000006', 'screenshot.png', 'image/png', 48213, '0195f000-0000-7000-8000-000000000002');
 -- A webhook whose delivery of the ticket's ticket.created event failed every attempt: the

@@ -87,11 +87,13 @@ fn dashboard_metrics(body: &str) -> BTreeSet<(String, String)> {
 
 /// The function ids the template gives the events queue to: publishers send, the
 /// consumer polls. Which services publish: `shared/src/service/tickets.rs` (create,
-/// set_status, assign; an edit records a timeline entry but no outbox event).
+/// set_status, assign; an edit records a timeline entry but no outbox event) and
+/// `shared/src/service/sla.rs` (the monitor's `ticket.sla_breached`).
 const QUEUE_USERS: &[(&str, &str)] = &[
     ("TicketsCreateFunction", "SQSSendMessagePolicy"),
     ("TicketsStatusFunction", "SQSSendMessagePolicy"),
     ("TicketsAssignFunction", "SQSSendMessagePolicy"),
+    ("SlaMonitorFunction", "SQSSendMessagePolicy"),
     ("OutboxSweeperFunction", "SQSSendMessagePolicy"),
     ("TicketConsumerFunction", "SQSPollerPolicy"),
 ];
@@ -678,7 +680,7 @@ fn each_function_is_given_the_secrets_it_needs_and_no_other() {
     let needs = |function: &str| routes::needs(function).unwrap();
     assert_eq!(needs("docs"), Needs::NOTHING, "docs serves a compiled-in document");
     assert_eq!(needs("health"), Needs::DATABASE, "health pings the database, checks no token");
-    for worker in ["ticket-consumer", "outbox-sweeper", "webhook-dispatcher"] {
+    for worker in ["ticket-consumer", "outbox-sweeper", "sla-monitor", "webhook-dispatcher"] {
         assert_eq!(needs(worker), Needs::DATABASE, "{worker}");
     }
     let webhook_routes: Vec<_> = routes().into_iter().filter(|r| r.path.starts_with("/api/v1/webhooks")).collect();
@@ -703,8 +705,9 @@ fn the_routes_that_verify_or_sign_tokens_are_the_ones_that_need_the_key() {
     }
 }
 
-/// HTTP functions share one reservation parameter, each worker has its own, and none
-/// reserves anything unless asked (an empty parameter is AWS::NoValue).
+/// HTTP functions share one reservation parameter, the scheduled functions another, each
+/// queue worker has its own, and none reserves anything unless asked (an empty parameter
+/// is AWS::NoValue).
 #[test]
 fn reserved_concurrency_is_a_parameter_per_group_and_off_by_default() {
     let t = template();
@@ -723,7 +726,9 @@ fn reserved_concurrency_is_a_parameter_per_group_and_off_by_default() {
         let expected = match id.as_str() {
             "MigrateFunction" => Value::Null,
             "TicketConsumerFunction" => reservation("ReserveConsumerConcurrency", "ConsumerReservedConcurrency"),
-            "OutboxSweeperFunction" => reservation("ReserveSweeperConcurrency", "SweeperReservedConcurrency"),
+            "OutboxSweeperFunction" | "SlaMonitorFunction" => {
+                reservation("ReserveSweeperConcurrency", "SweeperReservedConcurrency")
+            }
             "WebhookDispatcherFunction" => reservation("ReserveDispatcherConcurrency", "DispatcherReservedConcurrency"),
             _ => reservation("ReserveApiConcurrency", "ApiReservedConcurrency"),
         };

@@ -12,8 +12,8 @@ use crm_functions::routes::routes;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Tenant A's world: a second user, a customer, a ticket with history and an internal
-/// note, a notification.
+/// Tenant A's world: a second user, a customer, a ticket with history, a tag, due dates
+/// and a recorded breach, an internal note, a notification, a service-level policy.
 struct Victim {
     session: Session,
     user: String,
@@ -42,6 +42,32 @@ async fn victim(app: &TestApp) -> Victim {
         )
         .await
         .unwrap();
+    // A policy of its own (B's due dates must never follow it) and a tag only A uses.
+    let policy = json!({
+        "timezone": "Pacific/Chatham",
+        "businessHours": null,
+        "holidays": [],
+        "targets": {"URGENT": {"firstResponseMinutes": 30, "resolutionMinutes": 240}},
+    });
+    let r = app.send(Method::PUT, "/api/v1/sla-policy", Some(&session.access), Some(policy)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r =
+        app.patch(&format!("/api/v1/tickets/{ticket}"), Some(&session.access), json!({"tags": ["secret-vip"]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["sla"]["firstResponseDueAt"].is_string(), "A's ticket has due dates: {}", r.body);
+    // A breach as the monitor records it, so `?breached=true` has one of A's tickets to find.
+    owner
+        .execute(
+            "UPDATE tickets SET first_response_breached_at = first_response_due_at WHERE tenant_id = $1 AND id = $2",
+            &[&tenant, &ticket_id],
+        )
+        .await
+        .unwrap();
+    // A finds its ticket by each of them; B, aimed at the same filters, must find nothing.
+    for filter in ["tag=secret-vip", "breached=true", "dueBefore=2100-01-01T00:00:00Z"] {
+        let r = app.get(&format!("/api/v1/tickets?{filter}"), Some(&session.access)).await;
+        assert_eq!(r.body["items"][0]["id"], ticket.as_str(), "{filter}: {}", r.body);
+    }
     let note = json!({"body": "Secret note", "public": false});
     let r = app.post(&format!("/api/v1/tickets/{ticket}/comments"), Some(&session.access), note).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -110,6 +136,8 @@ fn expectation(function: &str) -> Option<Expect> {
         }
         "auth-me" | "auth-password-change" | "users-invite" => OwnTenant,
         "users-create" | "users-list" | "customers-create" | "customers-list" | "stats" => OwnTenant,
+        // The tenant's one policy and its tags: no id to aim at A, B reads and writes its own.
+        "sla-policy-get" | "sla-policy-put" | "tags-list" => OwnTenant,
         "api-keys-create" | "api-keys-list" => OwnTenant,
         "events-list" | "webhooks-create" | "webhooks-list" => OwnTenant,
         "webhooks-update" | "webhooks-delete" | "webhooks-rotate-secret" | "webhooks-test" => ForeignId,
@@ -167,6 +195,8 @@ async fn tenant_b_never_reaches_tenant_a() {
         "Secret sync",
         "ops@globex.test",
         "bob@acme.test",
+        "Pacific/Chatham",
+        "secret-vip",
     ];
 
     let routes = routes();
@@ -199,6 +229,10 @@ async fn tenant_b_never_reaches_tenant_a() {
             "tickets-list" => {
                 targets.push(format!("{}?customerId={}", route.path, a.customer));
                 targets.push(format!("{}?assigneeId={}", route.path, a.user));
+                // Filters only A's ticket matches: its tag, its recorded breach, its due dates.
+                targets.push(format!("{}?tag=secret-vip", route.path));
+                targets.push(format!("{}?breached=true", route.path));
+                targets.push(format!("{}?dueBefore=2100-01-01T00:00:00Z", route.path));
             }
             "notifications-list" => targets.push(format!("{}?ticketId={}", route.path, a.ticket)),
             _ => {}

@@ -161,6 +161,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("webhooks-list", 200),
         ("webhooks-deliveries", 200),
         ("stats", 200),
+        ("sla-policy-get", 200),
+        ("tags-list", 200),
         ("auth-register", 202),
         // The seed's pending sign-up: its tenant and admin appear, and the admin logs in.
         ("auth-verify-email", 200),
@@ -182,6 +184,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("tickets-update", 200),
         ("tickets-status", 200),
         ("tickets-assign", 200),
+        // Recomputes the open tickets' due dates: the seeded one, now URGENT, is overdue.
+        ("sla-policy-put", 200),
         ("attachments-create", 201),
         ("attachments-delete", 204),
         ("webhooks-create", 201),
@@ -205,6 +209,18 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
     assert_eq!(answers["auth-accept-invitation"]["user"]["role"], "agent");
     assert!(answers["auth-refresh"]["refreshToken"].is_string());
     assert_eq!(answers["tickets-assign"]["assigneeId"], "0195f000-0000-7000-8000-000000000003");
+    assert_eq!(answers["sla-policy-get"]["timezone"], "Europe/Berlin", "{}", answers["sla-policy-get"]);
+    assert!(answers["tickets-get"]["sla"].is_object(), "{}", answers["tickets-get"]);
+    let tags: Vec<(&str, i64)> = answers["tags-list"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tag"].as_str().unwrap(), t["count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(tags.len(), 2, "{}", answers["tags-list"]);
+    assert!(tags.contains(&("login", 1)) && tags.contains(&("email", 1)), "{}", answers["tags-list"]);
+    assert_eq!(answers["sla-policy-put"]["holidays"][0], "2026-12-24", "{}", answers["sla-policy-put"]);
+    assert_eq!(answers["sla-policy-put"]["targets"]["URGENT"]["firstResponseMinutes"], 30);
 
     // The consumer: the SQS batch's one record becomes one notification, none failed.
     let batch: SqsEvent = serde_json::from_str(&event_text("ticket-consumer")).unwrap();
@@ -230,6 +246,26 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
     assert_eq!(status, 204, "{body}");
     assert!(answers["webhooks-create"]["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")));
     assert_eq!(answers["webhooks-deliveries"]["items"][0]["status"], "FAILED", "{}", answers["webhooks-deliveries"]);
+
+    // The monitor takes its schedule's event as a tick: under the new policy both clocks
+    // of the seeded ticket (URGENT, opened 2026-11-25) are overdue, and the first public
+    // reply came late. Each breach is recorded once and published right after its commit.
+    let _tick: Value = serde_json::from_str(&event_text("sla-monitor")).unwrap();
+    let monitored = pipeline::monitor_sla(state.clone()).await.expect("the monitor runs");
+    assert_eq!(monitored["breaches"], 2, "{monitored}");
+    let again = pipeline::monitor_sla(state.clone()).await.expect("the monitor runs again");
+    assert_eq!(again["breaches"], 0, "a breach is recorded once: {again}");
+    let row = db
+        .connect()
+        .await
+        .query_one(
+            "SELECT count(*), count(published_at) FROM outbox
+             WHERE event_type = 'ticket.sla_breached' AND ticket_id = $1::text::uuid",
+            &[&SEEDED_TICKET],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (2, 2), "both breaches announced");
 
     // The sweeper takes the schedule's event as a tick and answers what it published and pruned.
     let _tick: Value = serde_json::from_str(&event_text("outbox-sweeper")).unwrap();

@@ -30,7 +30,14 @@ async fn brute_force(app: &TestApp, s: &Session) -> Value {
                     count(*) FILTER (WHERE status = 'RESOLVED'),
                     count(*) FILTER (WHERE priority = 'LOW'), count(*) FILTER (WHERE priority = 'MEDIUM'),
                     count(*) FILTER (WHERE priority = 'HIGH'), count(*) FILTER (WHERE priority = 'URGENT'),
-                    (avg(extract(epoch FROM resolved_at - created_at)) FILTER (WHERE status = 'RESOLVED'))::float8
+                    (avg(extract(epoch FROM resolved_at - created_at)) FILTER (WHERE status = 'RESOLVED'))::float8,
+                    count(*) FILTER (WHERE first_response_due_at IS NOT NULL AND first_response_breached_at IS NULL
+                                     AND least(first_responded_at, resolved_at) <= first_response_due_at),
+                    count(*) FILTER (WHERE first_response_breached_at IS NOT NULL),
+                    count(*) FILTER (WHERE resolution_due_at IS NOT NULL AND resolution_breached_at IS NULL
+                                     AND resolved_at <= resolution_due_at),
+                    count(*) FILTER (WHERE resolution_breached_at IS NOT NULL),
+                    (avg(extract(epoch FROM first_responded_at - created_at)))::float8
              FROM tickets WHERE tenant_id = $1",
             &[&tenant],
         )
@@ -38,7 +45,11 @@ async fn brute_force(app: &TestApp, s: &Session) -> Value {
         .unwrap();
     let customers: i64 =
         owner.query_one("SELECT count(*) FROM customers WHERE tenant_id = $1", &[&tenant]).await.unwrap().get(0);
+    let percent = |met: i64, breached: i64| (met + breached > 0).then(|| met as f64 * 100.0 / (met + breached) as f64);
     json!({
+        "slaFirstResponseMetPercent": percent(t.get(9), t.get(10)),
+        "slaResolutionMetPercent": percent(t.get(11), t.get(12)),
+        "avgFirstResponseSeconds": t.get::<_, Option<f64>>(13),
         "totalTickets": t.get::<_, i64>(0), "open": t.get::<_, i64>(1), "inProgress": t.get::<_, i64>(2),
         "resolved": t.get::<_, i64>(3), "totalCustomers": customers,
         "byPriority": {"LOW": t.get::<_, i64>(4), "MEDIUM": t.get::<_, i64>(5), "HIGH": t.get::<_, i64>(6), "URGENT": t.get::<_, i64>(7)},
@@ -46,16 +57,21 @@ async fn brute_force(app: &TestApp, s: &Session) -> Value {
     })
 }
 
+const MEANS: [&str; 4] =
+    ["avgResolutionSeconds", "avgFirstResponseSeconds", "slaFirstResponseMetPercent", "slaResolutionMetPercent"];
+
 fn assert_same(stats: &Value, expected: &Value) {
     let mut a = stats.clone();
     let mut b = expected.clone();
-    let (x, y) = (a["avgResolutionSeconds"].take(), b["avgResolutionSeconds"].take());
-    assert_eq!(a, b, "counters");
-    match (x.as_f64(), y.as_f64()) {
-        (None, None) => {}
-        (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-6 * y.abs().max(1.0), "avg {x} vs {y}"),
-        other => panic!("avgResolutionSeconds differs: {other:?}"),
+    for field in MEANS {
+        let (x, y) = (a[field].take(), b[field].take());
+        match (x.as_f64(), y.as_f64()) {
+            (None, None) => {}
+            (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-6 * y.abs().max(1.0), "{field} {x} vs {y}"),
+            other => panic!("{field} differs: {other:?}"),
+        }
     }
+    assert_eq!(a, b, "counters");
 }
 
 #[tokio::test]
@@ -66,6 +82,14 @@ async fn counters_equal_a_brute_force_count_after_a_random_story() {
     let empty = app.get("/api/v1/stats", Some(&acme.access)).await.body;
     assert_eq!(empty["totalTickets"], 0);
     assert!(empty["avgResolutionSeconds"].is_null());
+
+    // Service levels on every priority, so clocks start, stop, breach and restart.
+    let target = json!({"firstResponseMinutes": 30, "resolutionMinutes": 240});
+    let policy =
+        json!({"timezone": "UTC", "targets": {"LOW": target, "MEDIUM": target, "HIGH": target, "URGENT": target}});
+    let r = app.send(reqwest::Method::PUT, "/api/v1/sla-policy", Some(&acme.access), Some(policy)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let owner = app.db.connect().await;
 
     let seed = 0x5EED_1234_u64;
     let mut rng = Rng(seed);
@@ -92,6 +116,24 @@ async fn counters_equal_a_brute_force_count_after_a_random_story() {
                 let priority = *rng.pick(&["LOW", "MEDIUM", "HIGH", "URGENT"]);
                 app.patch(&format!("/api/v1/tickets/{t}"), Some(&acme.access), json!({"priority": priority})).await;
             }
+            8 if !tickets.is_empty() && rng.next() % 2 == 0 => {
+                // Time passes for one ticket (its clocks fall due), or an agent answers it.
+                let t: uuid::Uuid = rng.pick(&tickets).parse().unwrap();
+                if rng.next() % 2 == 0 {
+                    owner
+                        .execute(
+                            "UPDATE tickets SET first_response_due_at = now() - interval '1 second',
+                                                resolution_due_at = now() - interval '1 second' WHERE id = $1",
+                            &[&t],
+                        )
+                        .await
+                        .unwrap();
+                    crm_core::service::sla::monitor(&app.state, std::time::Duration::from_secs(30)).await.unwrap();
+                } else {
+                    let body = json!({"body": "On it", "public": rng.next() % 3 != 0});
+                    app.post(&format!("/api/v1/tickets/{t}/comments"), Some(&acme.access), body).await;
+                }
+            }
             8 if customers.len() > 1 => {
                 // Deleting succeeds only without open tickets; either way counters must hold.
                 let c = rng.pick(&customers).clone();
@@ -117,6 +159,8 @@ async fn counters_equal_a_brute_force_count_after_a_random_story() {
     let expected = brute_force(&app, &acme).await;
     assert!(expected["totalTickets"].as_i64().unwrap() > 10, "the story made tickets (seed {seed:#x}): {expected}");
     assert!(expected["resolved"].as_i64().unwrap() > 0, "and resolved some: {expected}");
+    assert!(expected["slaResolutionMetPercent"].as_f64().is_some_and(|p| p > 0.0 && p < 100.0), "{expected}");
+    assert!(expected["avgFirstResponseSeconds"].is_number(), "and answered some: {expected}");
     assert_same(&stats.body, &expected);
     assert_same(&app.get("/api/v1/stats", Some(&other.access)).await.body, &brute_force(&app, &other).await);
 }

@@ -304,6 +304,13 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
         "attachments-create" => json!({"fileName": "pwned.txt", "contentType": "text/plain", "size": 1}),
         "webhooks-create" => json!({"url": "http://127.0.0.1:9/pwned", "events": ["*"]}),
         "webhooks-update" => json!({"description": "Pwned", "active": true}),
+        // The caller's own tenant's policy: the route takes no id.
+        "sla-policy-put" => json!({
+            "timezone": "Europe/Berlin",
+            "businessHours": {"mon": [["09:00", "17:00"]]},
+            "holidays": ["2026-12-25"],
+            "targets": {"HIGH": {"firstResponseMinutes": 60, "resolutionMinutes": 480}},
+        }),
         // Take no body; an empty object is what a client would send.
         "attachments-complete" | "webhooks-rotate-secret" | "webhooks-test" | "webhooks-redeliver" => json!({}),
         _ => return None,
