@@ -205,7 +205,8 @@ GRANT EXECUTE ON FUNCTION sla_monitor_tenants(integer) TO crm_app;
 -- Tags: the array on the ticket is what the API shows; ticket_tags indexes it with plain
 -- equality (leakproof, so row-level security lets the runtime role's `?tag=` use the
 -- index, which an array operator on a GIN index would not), and tag_counts keeps the
--- counts of GET /tags in slots, as tenant_stats does, so no tag is one hot row.
+-- counts of GET /tags in slots, as tenant_stats does, so no tag is one hot row. A slot
+-- whose count falls to zero stays (GET /tags skips it).
 CREATE TABLE ticket_tags (
     tenant_id  uuid NOT NULL,
     tag        text NOT NULL CHECK (length(tag) BETWEEN 1 AND 50),
@@ -235,47 +236,37 @@ BEGIN
     END LOOP;
 END $$;
 
+-- One row trigger keeps both: the index rows of the tags added and removed, and their
+-- counts (a deleted ticket's index rows go with it by the cascade; its counts here).
 CREATE FUNCTION tickets_tags_trigger() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = public, pg_temp
 AS $$
+DECLARE
+    old_tags text[] := CASE WHEN TG_OP = 'INSERT' THEN '{}' ELSE OLD.tags END;
+    new_tags text[] := CASE WHEN TG_OP = 'DELETE' THEN '{}' ELSE NEW.tags END;
+    tenant uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
+    added text[] := ARRAY(SELECT unnest(new_tags) EXCEPT SELECT unnest(old_tags));
+    removed text[] := ARRAY(SELECT unnest(old_tags) EXCEPT SELECT unnest(new_tags));
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        DELETE FROM ticket_tags g
-        WHERE g.tenant_id = OLD.tenant_id AND g.ticket_id = OLD.id
-          AND g.tag IN (SELECT unnest(OLD.tags) EXCEPT SELECT unnest(NEW.tags));
+    IF TG_OP = 'UPDATE' AND cardinality(removed) > 0 THEN
+        DELETE FROM ticket_tags WHERE tenant_id = tenant AND ticket_id = OLD.id AND tag = ANY (removed);
     END IF;
-    INSERT INTO ticket_tags (tenant_id, tag, ticket_id)
-    SELECT NEW.tenant_id, tag, NEW.id
-    FROM (SELECT unnest(NEW.tags) EXCEPT SELECT unnest(CASE WHEN TG_OP = 'UPDATE' THEN OLD.tags ELSE '{}' END)) s (tag);
+    IF cardinality(added) > 0 THEN
+        INSERT INTO ticket_tags (tenant_id, tag, ticket_id) SELECT tenant, tag, NEW.id FROM unnest(added) tag;
+    END IF;
+    INSERT INTO tag_counts AS c (tenant_id, tag, slot, count)
+    SELECT tenant, tag, (txid_current() % 16)::smallint, delta
+    FROM (SELECT tag, 1 AS delta FROM unnest(added) tag UNION ALL SELECT tag, -1 FROM unnest(removed) tag) d
+    ON CONFLICT (tenant_id, tag, slot) DO UPDATE SET count = c.count + EXCLUDED.count;
     RETURN NULL;
 END $$;
 CREATE TRIGGER tickets_tags_insert AFTER INSERT ON tickets
     FOR EACH ROW WHEN (cardinality(NEW.tags) > 0) EXECUTE FUNCTION tickets_tags_trigger();
 CREATE TRIGGER tickets_tags_update AFTER UPDATE OF tags ON tickets
     FOR EACH ROW WHEN (OLD.tags IS DISTINCT FROM NEW.tags) EXECUTE FUNCTION tickets_tags_trigger();
-
--- Deletes come through the cascade from tickets too. One upsert per statement and tag.
-CREATE FUNCTION ticket_tags_count_trigger() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = public, pg_temp
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO tag_counts AS c (tenant_id, tag, slot, count)
-        SELECT tenant_id, tag, (txid_current() % 16)::smallint, count(*) FROM added GROUP BY tenant_id, tag
-        ON CONFLICT (tenant_id, tag, slot) DO UPDATE SET count = c.count + EXCLUDED.count;
-    ELSE
-        INSERT INTO tag_counts AS c (tenant_id, tag, slot, count)
-        SELECT tenant_id, tag, (txid_current() % 16)::smallint, -count(*) FROM removed GROUP BY tenant_id, tag
-        ON CONFLICT (tenant_id, tag, slot) DO UPDATE SET count = c.count + EXCLUDED.count;
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER ticket_tags_count_insert AFTER INSERT ON ticket_tags
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ticket_tags_count_trigger();
-CREATE TRIGGER ticket_tags_count_delete AFTER DELETE ON ticket_tags
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ticket_tags_count_trigger();
+CREATE TRIGGER tickets_tags_delete AFTER DELETE ON tickets
+    FOR EACH ROW WHEN (cardinality(OLD.tags) > 0) EXECUTE FUNCTION tickets_tags_trigger();
 
 -- SLA counters in the stats slots, as a ticket's contribution: each change takes the old
 -- row's out and puts the new row's in, so the sums always equal a recount of the rows.

@@ -38,16 +38,35 @@ impl<'a> KeysetQuery<'a> {
 
     /// Newest first after the cursor's row, at most `limit` rows.
     pub(crate) async fn fetch(
-        mut self,
+        self,
         tx: &Tx,
         id_column: &str,
         after: &'a Option<Uuid>,
         limit: &'a i64,
     ) -> Result<Vec<Row>, DbError> {
+        let query = self.paged(id_column, after, limit);
+        let stmt = tx.client().prepare_cached(&query.sql).await?;
+        Ok(tx.client().query(&stmt, &query.params).await?)
+    }
+
+    /// The plan [`fetch`](Self::fetch) would run, as EXPLAIN (ANALYZE) prints it.
+    #[cfg(test)]
+    pub(crate) async fn explain(
+        self,
+        tx: &Tx,
+        id_column: &str,
+        after: &'a Option<Uuid>,
+        limit: &'a i64,
+    ) -> Result<String, DbError> {
+        let query = self.paged(id_column, after, limit);
+        let rows = tx.client().query(&format!("EXPLAIN (ANALYZE, COSTS OFF) {}", query.sql), &query.params).await?;
+        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n"))
+    }
+
+    fn paged(mut self, id_column: &str, after: &'a Option<Uuid>, limit: &'a i64) -> Self {
         self = self.and(&format!("{id_column} <"), after);
         self.params.push(limit);
         self.sql.push_str(&format!(" ORDER BY {id_column} DESC LIMIT ${}", self.params.len()));
-        let stmt = tx.client().prepare_cached(&self.sql).await?;
-        Ok(tx.client().query(&stmt, &self.params).await?)
+        self
     }
 }

@@ -304,8 +304,21 @@ pub(super) async fn list(
         let filters = SearchFilters { status, priority, assignee, customer };
         return search(tx, tenant, &like_pattern(q), &filters, after, limit).await;
     }
+    let (query, id_column) = list_query(&tenant, filter, &status, &priority, &assignee, &customer);
+    let rows = query.fetch(tx, id_column, &after, &limit).await?;
+    rows.iter().map(ticket).collect()
+}
 
-    // A tag filter walks that tag's index entries newest first (`ticket_tags`, V16).
+/// The keyset query of a list without `q`, and its id column. A tag filter walks that
+/// tag's index entries newest first (`ticket_tags`, V16).
+fn list_query<'a>(
+    tenant: &'a TenantId,
+    filter: &'a TicketFilter,
+    status: &'a Option<&'static str>,
+    priority: &'a Option<&'static str>,
+    assignee: &'a Option<Uuid>,
+    customer: &'a Option<Uuid>,
+) -> (KeysetQuery<'a>, &'static str) {
     let (from, tenant_column, id_column) = match filter.tag {
         Some(_) => (
             format!(
@@ -317,18 +330,16 @@ pub(super) async fn list(
         None => (format!("{SELECT} FROM tickets t {JOIN_CUSTOMER}"), "t.tenant_id", "t.id"),
     };
     let breached = "(t.first_response_breached_at IS NOT NULL OR t.resolution_breached_at IS NOT NULL)";
-    let rows = KeysetQuery::new(from, tenant_column, &tenant.0)
+    let query = KeysetQuery::new(from, tenant_column, &tenant.0)
         .and("g.tag =", &filter.tag)
-        .and("t.status =", &status)
-        .and("t.priority =", &priority)
-        .and("t.assignee_id =", &assignee)
-        .and("t.customer_id =", &customer)
+        .and("t.status =", status)
+        .and("t.priority =", priority)
+        .and("t.assignee_id =", assignee)
+        .and("t.customer_id =", customer)
         .and("t.sla_watch_at <", &filter.due_before)
         .and_if(filter.breached == Some(true), breached)
-        .and_if(filter.breached == Some(false), &format!("NOT {breached}"))
-        .fetch(tx, id_column, &after, &limit)
-        .await?;
-    rows.iter().map(ticket).collect()
+        .and_if(filter.breached == Some(false), &format!("NOT {breached}"));
+    (query, id_column)
 }
 
 /// The other filters of a search, as bound; `None` is not filtered.
@@ -423,8 +434,68 @@ pub(super) async fn list_events(
 
 #[cfg(test)]
 mod tests {
-    use super::{INSERT, JOIN_CUSTOMER, SELECT, write_recording};
-    use crate::db::assert_ceiling_runs;
+    use uuid::Uuid;
+
+    use super::{INSERT, JOIN_CUSTOMER, SELECT, TicketFilter, list_query, write_recording};
+    use crate::{
+        config::Config,
+        db::{Db, assert_ceiling_runs, testing::TestDb},
+        ids::TenantId,
+    };
+
+    /// Row-level security keeps an operator that is not leakproof (a trigram LIKE, an
+    /// array `@>`) out of an index scan for the runtime role. The tag, breach and due-date
+    /// filters are plain equalities and null tests, so each must walk its index as
+    /// `crm_app` on a tenant large enough that a sequential scan would be the cheap plan
+    /// otherwise.
+    #[tokio::test]
+    async fn the_tag_and_service_level_filters_walk_their_indexes_as_the_runtime_role() {
+        let db = TestDb::create().await;
+        let owner = db.connect().await;
+        let (tenant, customer) = (Uuid::now_v7(), Uuid::now_v7());
+        owner
+            .batch_execute(&format!(
+                "INSERT INTO tenants (id, name) VALUES ('{tenant}', 'Big');
+                 INSERT INTO customers (tenant_id, id, name, email) VALUES ('{tenant}', '{customer}', 'C', 'c@c.test');
+                 -- In bulk, as bench/load.sql loads: the triggers' work is done once after.
+                 ALTER TABLE tickets DISABLE TRIGGER USER;
+                 INSERT INTO tickets (tenant_id, id, customer_id, title, description, tags, first_response_breached_at)
+                 SELECT '{tenant}', gen_random_uuid(), '{customer}', 'T', '',
+                        CASE WHEN n % 500 = 0 THEN ARRAY['rare'] ELSE ARRAY['common', 'tag' || n % 7] END,
+                        CASE WHEN n % 500 = 1 THEN now() END
+                 FROM generate_series(1, 30000) n;
+                 ALTER TABLE tickets ENABLE TRIGGER USER;
+                 INSERT INTO ticket_tags (tenant_id, tag, ticket_id) SELECT tenant_id, unnest(tags), id FROM tickets;
+                 UPDATE tickets SET first_response_due_at = now() + interval '1 hour'
+                 WHERE tenant_id = '{tenant}' AND id IN (SELECT id FROM tickets ORDER BY id LIMIT 60);
+                 ANALYZE;"
+            ))
+            .await
+            .unwrap();
+        let url = db.url.clone();
+        let config = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
+        let app = Db::new(&config, 1).unwrap();
+        let tx = app.begin_for(TenantId(tenant)).await.unwrap();
+        let filters = [
+            (TicketFilter { tag: Some("rare".into()), ..TicketFilter::default() }, "ticket_tags_pkey"),
+            (TicketFilter { breached: Some(true), ..TicketFilter::default() }, "tickets_breached_idx"),
+            (
+                TicketFilter { due_before: Some(chrono::Utc::now() + chrono::Duration::hours(2)), ..TicketFilter::default() },
+                "sla_watch_at < ",
+            ),
+        ];
+        let role: String = tx.client().query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
+        assert_eq!(role, "crm_app");
+        let (tenant, none, no_id): (TenantId, Option<&'static str>, Option<Uuid>) = (TenantId(tenant), None, None);
+        for (filter, index) in filters {
+            let (query, id_column) = list_query(&tenant, &filter, &none, &none, &no_id, &no_id);
+            let plan = query.explain(&tx, id_column, &None, &21).await.unwrap();
+            let walked =
+                plan.lines().any(|line| (line.contains(" Scan ") || line.contains("Index Cond")) && line.contains(index));
+            assert!(walked, "{filter:?} should walk {index}:\n{plan}");
+            assert!(!plan.contains("Seq Scan on tickets"), "{filter:?}:\n{plan}");
+        }
+    }
 
     #[test]
     fn the_create_ceiling_writes_as_create_does() {
