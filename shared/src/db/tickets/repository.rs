@@ -480,7 +480,10 @@ mod tests {
             (TicketFilter { tag: Some("rare".into()), ..TicketFilter::default() }, "ticket_tags_pkey"),
             (TicketFilter { breached: Some(true), ..TicketFilter::default() }, "tickets_breached_idx"),
             (
-                TicketFilter { due_before: Some(chrono::Utc::now() + chrono::Duration::hours(2)), ..TicketFilter::default() },
+                TicketFilter {
+                    due_before: Some(chrono::Utc::now() + chrono::Duration::hours(2)),
+                    ..TicketFilter::default()
+                },
                 "sla_watch_at < ",
             ),
         ];
@@ -490,8 +493,9 @@ mod tests {
         for (filter, index) in filters {
             let (query, id_column) = list_query(&tenant, &filter, &none, &none, &no_id, &no_id);
             let plan = query.explain(&tx, id_column, &None, &21).await.unwrap();
-            let walked =
-                plan.lines().any(|line| (line.contains(" Scan ") || line.contains("Index Cond")) && line.contains(index));
+            let walked = plan
+                .lines()
+                .any(|line| (line.contains(" Scan ") || line.contains("Index Cond")) && line.contains(index));
             assert!(walked, "{filter:?} should walk {index}:\n{plan}");
             assert!(!plan.contains("Seq Scan on tickets"), "{filter:?}:\n{plan}");
         }
