@@ -11,9 +11,10 @@ use crm_core::{
     model::{
         Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuthSession, BusinessHours,
         Comment, CreatedApiKey, CreatedAttachment, CreatedWebhook, Customer, CustomerSummary, DeliveryStatus,
-        EventActor, EventSubscription, EventType, FeedEvent, FeedEventType, FeedPage, Invitation, Me, Notification,
-        Priority, PriorityCounts, Role, RotatedSecret, SignupAccepted, SlaPolicy, Stats, TagCount, TagList, Target,
-        Targets, Tenant, Ticket, TicketEvent, TicketSla, TicketStatus, Upload, User, Webhook, WebhookDelivery,
+        EventActor, EventSubscription, EventType, FeedEvent, FeedEventType, FeedPage, Interval, Invitation, IsoDate,
+        Me, Notification, Priority, PriorityCounts, Role, RotatedSecret, SignupAccepted, SlaPolicy, Stats, TagCount,
+        TagList, TagName, Target, Targets, Tenant, Ticket, TicketEvent, TicketSla, TicketStatus, Upload, User, Webhook,
+        WebhookDelivery,
     },
     pagination::{
         ApiKeyPage, AttachmentPage, CommentPage, CustomerPage, DeliveryPage, NotificationPage, TicketPage, UserPage,
@@ -83,7 +84,7 @@ use crate::{
         CreateWebhookInput, UpdateWebhookInput, EventSubscription,
         FeedEvent, FeedEventType, EventActor, FeedPage,
         Notification, NotificationPage, Stats, PriorityCounts,
-        SlaPolicy, PutPolicyInput, BusinessHours, Targets, Target, TicketSla, TagList, TagCount,
+        SlaPolicy, PutPolicyInput, BusinessHours, Interval, IsoDate, Targets, Target, TicketSla, TagList, TagCount, TagName,
     )),
     modifiers(&BearerAuth, &CommonResponses),
     tags(

@@ -50,7 +50,9 @@ pub use comments::Comment;
 pub use customers::Customer;
 pub use feed::{EventActor, FeedEvent, FeedEventType, FeedPage};
 pub use notifications::Notification;
-pub use sla::{BreachKind, BusinessHours, SlaPolicy, TagCount, TagList, Target, Targets, TicketSla};
+pub use sla::{
+    BreachKind, BusinessHours, Interval, IsoDate, SlaPolicy, TagCount, TagList, TagName, Target, Targets, TicketSla,
+};
 pub use stats::{PriorityCounts, Stats};
 pub use tickets::{Actor, ActorType, CustomerSummary, EventType, Priority, Ticket, TicketEvent, TicketStatus};
 pub use users::{AuthSession, Invitation, Me, Role, SignupAccepted, Tenant, User};

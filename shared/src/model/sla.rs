@@ -29,25 +29,25 @@ wire_enum!(
 #[serde(deny_unknown_fields)]
 pub struct BusinessHours {
     #[serde(default)]
-    #[schema(value_type = Vec<Vec<String>>, max_items = 6)]
+    #[schema(value_type = Vec<Interval>, max_items = 6)]
     pub mon: Vec<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<Vec<String>>, max_items = 6)]
+    #[schema(value_type = Vec<Interval>, max_items = 6)]
     pub tue: Vec<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<Vec<String>>, max_items = 6)]
+    #[schema(value_type = Vec<Interval>, max_items = 6)]
     pub wed: Vec<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<Vec<String>>, max_items = 6)]
+    #[schema(value_type = Vec<Interval>, max_items = 6)]
     pub thu: Vec<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<Vec<String>>, max_items = 6)]
+    #[schema(value_type = Vec<Interval>, max_items = 6)]
     pub fri: Vec<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<Vec<String>>, max_items = 6)]
+    #[schema(value_type = Vec<Interval>, max_items = 6)]
     pub sat: Vec<Vec<String>>,
     #[serde(default)]
-    #[schema(value_type = Vec<Vec<String>>, max_items = 6)]
+    #[schema(value_type = Vec<Interval>, max_items = 6)]
     pub sun: Vec<Vec<String>>,
 }
 
@@ -64,6 +64,58 @@ impl BusinessHours {
         ]
     }
 }
+
+/// How one opening interval is spelled, for the API document: `["HH:MM", "HH:MM"]`.
+pub struct Interval;
+
+impl utoipa::PartialSchema for Interval {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let time = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(5))
+            .max_length(Some(5))
+            .pattern(Some(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"));
+        ArrayBuilder::new()
+            .items(time)
+            .min_items(Some(2))
+            .max_items(Some(2))
+            .description(Some(
+                "Opens at the first time and closes at the second, which is later; \"24:00\" ends the day",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Interval {}
+
+/// A calendar date, `YYYY-MM-DD`, for the API document.
+pub struct IsoDate;
+
+impl utoipa::PartialSchema for IsoDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .max_length(Some(10))
+            .into()
+    }
+}
+
+impl ToSchema for IsoDate {}
+
+/// A ticket tag as given, for the API document (stored trimmed and lower-case).
+pub struct TagName;
+
+impl utoipa::PartialSchema for TagName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(50)).into()
+    }
+}
+
+impl ToSchema for TagName {}
 
 /// The targets of one priority, in business minutes; an absent one is not measured.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -103,9 +155,10 @@ pub struct SlaPolicy {
     /// IANA time zone the hours and holidays are in.
     #[schema(max_length = 64)]
     pub timezone: Option<String>,
-    /// Null: around the clock.
+    /// Null: around the clock (or no policy).
     pub business_hours: Option<BusinessHours>,
     /// Local dates without business time, sorted.
+    #[schema(value_type = Vec<IsoDate>, max_items = 400)]
     pub holidays: Vec<NaiveDate>,
     /// Null while the tenant has no policy.
     pub targets: Option<Targets>,
@@ -124,5 +177,6 @@ pub struct TagCount {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct TagList {
+    #[schema(max_items = 1000)]
     pub items: Vec<TagCount>,
 }

@@ -46,7 +46,7 @@ pub struct PutPolicyInput {
     pub business_hours: Option<BusinessHours>,
     /// Local dates without business time.
     #[serde(default)]
-    #[schema(max_items = 400)]
+    #[schema(value_type = Vec<crate::model::IsoDate>, max_items = 400)]
     pub holidays: Vec<NaiveDate>,
     /// Business minutes per priority; a priority absent has no target.
     pub targets: Targets,

@@ -44,7 +44,7 @@ pub struct CreateTicketInput {
     pub priority: Option<Priority>,
     /// Stored lower-case, duplicates dropped; at most 20, each 1 to 50 characters.
     #[serde(default)]
-    #[schema(max_items = 20, value_type = Vec<String>)]
+    #[schema(max_items = 20, value_type = Vec<crate::model::TagName>)]
     pub tags: Vec<String>,
 }
 
@@ -60,7 +60,7 @@ pub struct UpdateTicketInput {
     pub description: Option<String>,
     pub priority: Option<Priority>,
     /// Replaces the ticket's tags (an empty list removes them all); normalised as on create.
-    #[schema(max_items = 20, value_type = Option<Vec<String>>)]
+    #[schema(max_items = 20, value_type = Option<Vec<crate::model::TagName>>)]
     pub tags: Option<Vec<String>>,
 }
 
