@@ -55,7 +55,11 @@ WITH refs AS (
           UNION ALL SELECT tenant_id, id, 'agent' FROM users WHERE role = 'agent') r
     GROUP BY tenant_id
 )
-INSERT INTO tickets (tenant_id, id, customer_id, assignee_id, title, description, status, priority, created_at, updated_at, resolved_at)
+-- Tags: one of five topics each, and one ticket in 100 also "escalated" (the ?tag= figure).
+-- Service levels: one ticket in 50 breached its first-response target an hour in (the
+-- ?breached=true figure).
+INSERT INTO tickets (tenant_id, id, customer_id, assignee_id, title, description, status, priority, created_at, updated_at, resolved_at,
+                     tags, first_response_due_at, first_response_breached_at)
 SELECT refs.tenant_id, pg_temp.time_uuid(ts), refs.cs[1 + i % array_length(refs.cs, 1)],
        CASE WHEN i % 3 = 0 THEN refs.agents[1 + i % array_length(refs.agents, 1)] END,
        'Ticket ' || i || ' about ' || (ARRAY['printer', 'vpn', 'email', 'billing', 'login'])[1 + i % 5],
@@ -63,13 +67,20 @@ SELECT refs.tenant_id, pg_temp.time_uuid(ts), refs.cs[1 + i % array_length(refs.
            || CASE WHEN i % 100000 = 7 THEN ' fails kerberos authentication' ELSE ' stopped working' END
            || ' since ' || to_char(ts, 'YYYY-MM-DD') || '. Reference ' || md5(i::text),
        s.status, (ARRAY['LOW', 'MEDIUM', 'MEDIUM', 'HIGH', 'URGENT'])[1 + i % 5], ts, ts,
-       CASE WHEN s.status = 'RESOLVED' THEN ts + interval '3 hours' END
+       CASE WHEN s.status = 'RESOLVED' THEN ts + interval '3 hours' END,
+       ARRAY[(ARRAY['billing', 'hardware', 'network', 'access', 'vip'])[1 + i % 5]]
+           || CASE WHEN i % 100 = 3 THEN ARRAY['escalated'] ELSE '{}' END,
+       CASE WHEN i % 50 = 1 THEN ts + interval '1 hour' END,
+       CASE WHEN i % 50 = 1 THEN ts + interval '1 hour' END
 FROM refs
 CROSS JOIN LATERAL generate_series(1, CASE refs.tenant_id WHEN pg_temp.tenant(1) THEN :big_tickets ELSE :small_tickets END) i
 CROSS JOIN LATERAL (SELECT now() - interval '300 days' + i * interval '20 seconds' * CASE refs.tenant_id WHEN pg_temp.tenant(1) THEN 0.01 ELSE 1 END AS ts) t
 CROSS JOIN LATERAL (SELECT (ARRAY['OPEN', 'IN_PROGRESS', 'RESOLVED', 'RESOLVED'])[1 + i % 4] AS status) s;
 
 :create_ticket_indexes
+-- What the tag trigger would have written: the index rows and the counts (slot 0).
+INSERT INTO ticket_tags (tenant_id, tag, ticket_id) SELECT tenant_id, unnest(tags), id FROM tickets;
+INSERT INTO tag_counts (tenant_id, tag, slot, count) SELECT tenant_id, tag, 0, count(*) FROM ticket_tags GROUP BY 1, 2;
 ALTER TABLE tickets ENABLE TRIGGER USER;
 ALTER TABLE customers ENABLE TRIGGER USER;
 

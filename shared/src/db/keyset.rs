@@ -63,6 +63,12 @@ impl<'a> KeysetQuery<'a> {
         Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n"))
     }
 
+    /// The SQL [`fetch`](Self::fetch) would run.
+    #[cfg(test)]
+    pub(crate) fn paged_sql(self, id_column: &str, after: &'a Option<Uuid>, limit: &'a i64) -> String {
+        self.paged(id_column, after, limit).sql
+    }
+
     fn paged(mut self, id_column: &str, after: &'a Option<Uuid>, limit: &'a i64) -> Self {
         self = self.and(&format!("{id_column} <"), after);
         self.params.push(limit);

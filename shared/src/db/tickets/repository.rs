@@ -439,7 +439,7 @@ mod tests {
     use super::{INSERT, JOIN_CUSTOMER, SELECT, TicketFilter, list_query, write_recording};
     use crate::{
         config::Config,
-        db::{Db, assert_ceiling_runs, testing::TestDb},
+        db::{Db, as_pgbench, assert_ceiling_runs, testing::TestDb},
         ids::TenantId,
     };
 
@@ -525,6 +525,21 @@ mod tests {
             sql = sql.replace(&format!("${}", i + 1), value);
         }
         assert_ceiling_runs("create.sql", &sql);
+    }
+
+    #[test]
+    fn the_benchmark_ceilings_filter_by_tag_and_breach_as_list_does() {
+        let tenant = TenantId(Uuid::nil());
+        let (none, no_id): (Option<&'static str>, Option<Uuid>) = (None, None);
+        let cases = [
+            (TicketFilter { tag: Some("escalated".into()), ..TicketFilter::default() }, "list-tag.sql", "'escalated'"),
+            (TicketFilter { breached: Some(true), ..TicketFilter::default() }, "list-breached.sql", "21"),
+        ];
+        for (filter, file, second) in cases {
+            let (query, id_column) = list_query(&tenant, &filter, &none, &none, &no_id, &no_id);
+            let sql = query.paged_sql(id_column, &None, &21);
+            assert_ceiling_runs(file, &as_pgbench(&sql, &[":tenant", second, "21"]));
+        }
     }
 
     #[test]
