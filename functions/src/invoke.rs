@@ -42,7 +42,7 @@ where
     db.settle().await;
     let response = match outcome {
         Ok(response) => response,
-        Err(error) => problem_response(&error, Some(instance), Some(request_id)),
+        Err(error) => problem_response(&error, Some(instance), Some(request_id.clone())),
     };
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -55,8 +55,21 @@ where
     });
     metrics::request(&route, status, latency_ms);
     metrics::flush();
-    crate::headers::secure(response)
+    with_request_id(crate::headers::secure(response), &request_id)
 }
+
+/// `x-request-id` on the answer: the id a problem's `requestId` and the logs carry, for a
+/// user to quote to support.
+pub fn with_request_id(mut response: Response<Body>, request_id: &str) -> Response<Body> {
+    if let Ok(value) = header::HeaderValue::from_str(request_id)
+        && !request_id.is_empty()
+    {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// API Gateway's route key (`GET /api/v1/users/{id}`), or the method and path without one.
 fn route_key(req: &Request) -> String {

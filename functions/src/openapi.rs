@@ -195,7 +195,21 @@ fn add_common(op: &mut Operation) {
                 .build(),
         )
     });
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.insert("x-request-id".to_owned(), RefOr::T(request_id()));
+        }
+    }
     add_throttled(op);
+}
+
+/// Every answer of the API (not the gateway's throttle) names its request, as problems do
+/// in `requestId`: what a user quotes to support.
+fn request_id() -> openapi::Header {
+    HeaderBuilder::new()
+        .description(Some("The request's id: API Gateway's request id (crm-local makes one per request)"))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(128))))
+        .build()
 }
 
 /// Every route can meet API Gateway's throttle. A route whose own 429 is documented

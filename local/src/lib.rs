@@ -19,7 +19,7 @@ use crm_core::{
 };
 use crm_functions::{
     headers,
-    invoke::{dispatch, problem_response},
+    invoke::{dispatch, problem_response, with_request_id},
     routes::{self, Match, Route},
 };
 use http_body_util::{BodyExt, Full};
@@ -180,8 +180,10 @@ async fn drain(mut body: Incoming, mut read: u64) {
 
 /// An answer API Gateway itself gives, before any function runs.
 fn gateway_problem(error: &Error, path: &str) -> Response<Full<Bytes>> {
-    tracing::info!(status = error.status(), path, "gateway refused the request");
-    into_hyper(headers::secure(problem_response(error, Some(path.to_owned()), None)))
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::info!(status = error.status(), path, request_id, "gateway refused the request");
+    let problem = problem_response(error, Some(path.to_owned()), Some(request_id.clone()));
+    into_hyper(with_request_id(headers::secure(problem), &request_id))
 }
 
 /// The rest of the refused body is never read, so the connection cannot carry another

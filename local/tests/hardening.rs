@@ -237,3 +237,31 @@ async fn fuzzer_findings_are_client_errors() {
     assert_eq!(r.problem(400)["errors"][0]["field"], "idempotency-key");
     assert_eq!(app.get("/health", None).await.status, 200);
 }
+
+/// Every answer names its request in `x-request-id`, the id a problem's `requestId`
+/// carries: answers of a function, its problems, and the gateway's own refusals.
+#[tokio::test]
+async fn every_answer_carries_its_request_id() {
+    let app = TestApp::spawn().await;
+    let s = app.register("Acme", "ann@acme.test").await;
+    let id = |r: &Reply| r.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+
+    let ok = app.get("/api/v1/tickets", Some(&s.access)).await;
+    assert_eq!(ok.status, 200);
+    let problems = [
+        app.get("/api/v1/tickets?limit=0", Some(&s.access)).await,
+        app.get("/api/v1/tickets", None).await,
+        app.get("/api/v1/no-such-route", Some(&s.access)).await,
+        app.send(reqwest::Method::DELETE, "/api/v1/tickets", Some(&s.access), None).await,
+    ];
+    let mut seen = vec![id(&ok)];
+    for r in &problems {
+        assert!(r.status.is_client_error(), "{}", r.body);
+        assert_eq!(r.body["requestId"].as_str(), Some(id(r).as_str()), "{} {}", r.status, r.body);
+        seen.push(id(r));
+    }
+    assert!(seen.iter().all(|i| !i.is_empty()), "{seen:?}");
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 1 + problems.len(), "one id per request: {seen:?}");
+}
