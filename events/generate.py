@@ -56,6 +56,9 @@ ATTACHMENT = "0195f000-0000-7000-8000-000000000015"
 # retry: the dispatcher's message about it is a no-op, webhooks-redeliver starts it over.
 WEBHOOK = "0195f000-0000-7000-8000-000000000016"
 DELIVERY = "0195f000-0000-7000-8000-000000000017"
+# A customer for customers-erase of its own: SPARE_CUSTOMER goes with customers-delete, and
+# an erasure after that delete would find no such customer (404).
+ERASED_CUSTOMER = "0195f000-0000-7000-8000-000000000018"
 WEBHOOK_URL = "https://hooks.example.com/simplecrm"
 # `whsec_` + base64 of 32 fixed bytes (shared/src/webhooks/mod.rs makes random ones).
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(hashlib.sha256(b"sam-local webhook signing key").digest()).decode()
@@ -262,6 +265,11 @@ def http_events():
         ),
         "customers-delete": http_event(
             "DELETE /api/v1/customers/{id}", f"/api/v1/customers/{SPARE_CUSTOMER}", path_params={"id": SPARE_CUSTOMER}
+        ),
+        "customers-erase": http_event(
+            "POST /api/v1/customers/{id}/erase",
+            f"/api/v1/customers/{ERASED_CUSTOMER}/erase",
+            path_params={"id": ERASED_CUSTOMER},
         ),
         "tickets-create": http_event(
             "POST /api/v1/tickets",
@@ -475,7 +483,8 @@ INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash) VALUES
     ('{TENANT}', '{API_KEY}', 'Old integration', 'agent', '{API_KEY_PREFIX}', '\\x{API_KEY_HASH}');
 INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('{TENANT}', '{CUSTOMER}', 'Initech', 'support@initech.example'),
-    ('{TENANT}', '{SPARE_CUSTOMER}', 'Hooli', 'hello@hooli.example');
+    ('{TENANT}', '{SPARE_CUSTOMER}', 'Hooli', 'hello@hooli.example'),
+    ('{TENANT}', '{ERASED_CUSTOMER}', 'Vandelay Industries', 'art@vandelay.example');
 -- The service-level policy first: a ticket's due dates are set when it is inserted.
 INSERT INTO sla_policies (tenant_id, timezone, business_hours, holidays, targets, version, recomputed_version) VALUES
     ('{TENANT}', 'Europe/Berlin', '{json.dumps(SEED_POLICY_HOURS)}', '{{{",".join(SEED_POLICY_HOLIDAYS)}}}', '{json.dumps(SEED_POLICY_TARGETS)}', 1, 1);

@@ -26,7 +26,8 @@ INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000014', 'Old integration', 'agent', 'samlocalkeyaaaaa', '\xbf442e3580717490aa0fd1866ee6df1a2bea18e482d7185ba01010e313159d57');
 INSERT INTO customers (tenant_id, id, name, email) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000004', 'Initech', 'support@initech.example'),
-    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000005', 'Hooli', 'hello@hooli.example');
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000005', 'Hooli', 'hello@hooli.example'),
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000018', 'Vandelay Industries', 'art@vandelay.example');
 -- The service-level policy first: a ticket's due dates are set when it is inserted.
 INSERT INTO sla_policies (tenant_id, timezone, business_hours, holidays, targets, version, recomputed_version) VALUES
     ('0195f000-0000-7000-8000-000000000001', 'Europe/Berlin', '{"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]], "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]], "sat": [], "sun": []}', '{2026-12-25,2026-12-26}', '{"MEDIUM": {"firstResponseMinutes": 60, "resolutionMinutes": 480}}', 1, 1);

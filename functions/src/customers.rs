@@ -74,3 +74,20 @@ pub async fn delete(state: AppState, req: Request) -> HandlerResult {
     customers::delete(&state, &caller, id).await?;
     http::no_content()
 }
+
+/// Erases the customer and everything about it (GDPR Art. 17), open tickets included: its
+/// tickets with their timeline, comments, attachments and stored files, notifications,
+/// events in the change feed (`GET /events`) and webhook deliveries. Admin only.
+/// Idempotent: a customer erased before answers 202 again. What remains is its id and the
+/// time of the erasure.
+#[utoipa::path(post, operation_id = "eraseCustomer", path = "/api/v1/customers/{id}/erase", tag = "customers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, max_length = 36, description = "Customer id")),
+    responses((status = 202, description = "Erased (or erased before); the stored files are deleted right after"),
+        (status = 403, description = "The caller is not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer in this tenant, now or before", body = Problem, content_type = "application/problem+json")))]
+pub async fn erase(state: AppState, req: Request) -> HandlerResult {
+    let caller = http::credential(&state, &req)?;
+    let id = CustomerId(http::path_uuid(&req, "id")?);
+    customers::erase(&state, &caller, id).await?;
+    http::empty(StatusCode::ACCEPTED)
+}

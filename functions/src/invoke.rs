@@ -3,8 +3,12 @@
 
 use std::{future::Future, time::Instant};
 
-use crm_core::{AppState, Error, error::PROBLEM_CONTENT_TYPE, metrics};
-use lambda_http::{Body, Request, RequestExt, Response, http::header, request::RequestContext};
+use crm_core::{AppState, Error, audit, error::PROBLEM_CONTENT_TYPE, metrics};
+use lambda_http::{
+    Body, Request, RequestExt, Response,
+    http::{Method, header},
+    request::RequestContext,
+};
 use tracing::{Instrument, field};
 
 use crate::HandlerResult;
@@ -33,7 +37,8 @@ where
         api_key = field::Empty,
     );
     let db = state.db.clone();
-    let future = handler(state, req).instrument(span.clone());
+    let context = request_context(function, &req, &route, &request_id);
+    let future = audit::scope(context, handler(state, req).instrument(span.clone()));
     let outcome = match tokio::spawn(future).await {
         Ok(result) => result,
         Err(join) => Err(Error::Internal(format!("handler panicked: {join}"))),
@@ -70,6 +75,27 @@ pub fn with_request_id(mut response: Response<Body>, request_id: &str) -> Respon
 }
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What the audit log records of the request (crm_core::audit): a write is any method
+/// but GET, HEAD and OPTIONS; the target is what the route's path names.
+fn request_context(function: &'static str, req: &Request, route: &str, request_id: &str) -> audit::RequestContext {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let template = route.split_once(' ').map_or(route, |(_, path)| path);
+    let target = audit::target_of(template);
+    let target_id = target
+        .as_ref()
+        .and_then(|(_, param)| *param)
+        .and_then(|param| req.path_parameters_ref().and_then(|p| p.first(param)).map(str::to_owned))
+        .and_then(|id| id.parse().ok());
+    audit::RequestContext {
+        request_id: request_id.to_owned(),
+        source_ip: crate::http::source_ip(req),
+        action: function,
+        writes,
+        target_type: target.map(|(name, _)| name),
+        target_id,
+    }
+}
 
 /// API Gateway's route key (`GET /api/v1/users/{id}`), or the method and path without one.
 fn route_key(req: &Request) -> String {

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod comments;
 pub mod customers;

@@ -9,16 +9,16 @@
 use crm_core::{
     error::{FieldError, Problem},
     model::{
-        Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuthSession, BusinessHours,
-        Comment, CreatedApiKey, CreatedAttachment, CreatedWebhook, Customer, CustomerSummary, DeliveryStatus,
-        EventActor, EventSubscription, EventType, FeedEvent, FeedEventType, FeedPage, Interval, Invitation, IsoDate,
-        Me, Notification, Priority, PriorityCounts, Role, RotatedSecret, SignupAccepted, SlaPolicy, Stats, TagCount,
-        TagList, TagName, Target, Targets, Tenant, Ticket, TicketEvent, TicketSla, TicketStatus, Upload, User, Webhook,
-        WebhookDelivery,
+        Actor, ActorType, ApiKey, Attachment, AttachmentStatus, AttachmentWithDownload, AuditActor, AuditActorType,
+        AuditRecord, AuthSession, BusinessHours, Comment, CreatedApiKey, CreatedAttachment, CreatedWebhook, Customer,
+        CustomerSummary, DeliveryStatus, EventActor, EventSubscription, EventType, FeedEvent, FeedEventType, FeedPage,
+        Interval, Invitation, IsoDate, Me, Notification, Priority, PriorityCounts, Role, RotatedSecret, SignupAccepted,
+        SlaPolicy, Stats, TagCount, TagList, TagName, Target, Targets, Tenant, Ticket, TicketEvent, TicketSla,
+        TicketStatus, Upload, User, Webhook, WebhookDelivery,
     },
     pagination::{
-        ApiKeyPage, AttachmentPage, CommentPage, CustomerPage, DeliveryPage, NotificationPage, TicketPage, UserPage,
-        WebhookPage,
+        ApiKeyPage, AttachmentPage, AuditPage, CommentPage, CustomerPage, DeliveryPage, NotificationPage, TicketPage,
+        UserPage, WebhookPage,
     },
     service::{
         accounts::{ChangePasswordInput, ForgotPasswordInput, InviteInput, TokenInput, TokenPasswordInput},
@@ -44,8 +44,8 @@ use utoipa::{
 };
 
 use crate::{
-    api_keys, attachments, auth, comments, customers, docs, feed, notifications, sla, stats, system, tags, tickets,
-    users, webhooks,
+    api_keys, attachments, audit, auth, comments, customers, docs, feed, notifications, sla, stats, system, tags,
+    tickets, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -60,14 +60,14 @@ use crate::{
         auth::forgot_password, auth::reset_password, auth::change_password, auth::accept_invitation,
         users::create, users::list, users::get, users::update, users::invite,
         api_keys::create, api_keys::list, api_keys::revoke,
-        customers::create, customers::list, customers::get, customers::update, customers::delete,
+        customers::create, customers::list, customers::get, customers::update, customers::delete, customers::erase,
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::set_status, tickets::assign, tickets::events,
         comments::create, comments::list,
         attachments::create, attachments::complete, attachments::list, attachments::get, attachments::delete,
         webhooks::create, webhooks::list, webhooks::update, webhooks::delete, webhooks::rotate_secret,
         webhooks::test, webhooks::deliveries, webhooks::redeliver,
         feed::list, notifications::list, stats::get,
-        sla::get, sla::put, tags::list,
+        sla::get, sla::put, tags::list, audit::list,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
     components(schemas(
@@ -84,6 +84,7 @@ use crate::{
         CreateWebhookInput, UpdateWebhookInput, EventSubscription,
         FeedEvent, FeedEventType, EventActor, FeedPage,
         Notification, NotificationPage, Stats, PriorityCounts,
+        AuditRecord, AuditActor, AuditActorType, AuditPage,
         SlaPolicy, PutPolicyInput, BusinessHours, Interval, IsoDate, Targets, Target, TicketSla, TagList, TagCount, TagName,
     )),
     modifiers(&BearerAuth, &CommonResponses),
@@ -99,6 +100,7 @@ use crate::{
         (name = "events", description = "The change feed: every event of the tenant, in one stable order, for integrations to sync from"),
         (name = "notifications", description = "The log of ticket events delivered"),
         (name = "stats", description = "A tenant at a glance"),
+        (name = "audit", description = "Who changed what: one entry per write, immutable"),
         (name = "sla", description = "Service levels: business hours, holidays and per-priority targets; due dates on every ticket"),
         (name = "system", description = "Health and documentation"),
     )

@@ -7,8 +7,8 @@ use crm_core::{AppState, config::Needs};
 use lambda_http::{Request, http::Method};
 
 use crate::{
-    HandlerResult, api_keys, attachments, auth, comments, customers, docs, feed, notifications, sla, stats, system,
-    tags, tickets, users, webhooks,
+    HandlerResult, api_keys, attachments, audit, auth, comments, customers, docs, feed, notifications, sla, stats,
+    system, tags, tickets, users, webhooks,
 };
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
@@ -84,6 +84,7 @@ route_table! {
     GET "/api/v1/customers/{id}" => "customers-get", customers::get; DB_JWT,
     PATCH "/api/v1/customers/{id}" => "customers-update", customers::update; DB_JWT,
     DELETE "/api/v1/customers/{id}" => "customers-delete", customers::delete; DB_JWT,
+    POST "/api/v1/customers/{id}/erase" => "customers-erase", customers::erase; DB_JWT,
     POST "/api/v1/tickets" => "tickets-create", tickets::create; DB_JWT,
     GET "/api/v1/tickets" => "tickets-list", tickets::list; DB_JWT,
     GET "/api/v1/tickets/{id}" => "tickets-get", tickets::get; DB_JWT,
@@ -112,6 +113,7 @@ route_table! {
     GET "/api/v1/sla-policy" => "sla-policy-get", sla::get; DB_JWT,
     PUT "/api/v1/sla-policy" => "sla-policy-put", sla::put; DB_JWT,
     GET "/api/v1/tags" => "tags-list", tags::list; DB_JWT,
+    GET "/api/v1/audit-log" => "audit-log-list", audit::list; DB_JWT,
     GET "/health" => "health", system::health; DB,
     GET "/api-docs" => "docs", docs::serve; NONE,
     GET "/api-docs/openapi.json" => "docs", docs::serve; NONE,

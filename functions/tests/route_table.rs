@@ -585,6 +585,8 @@ const BUCKET_USERS: &[(&str, Option<&str>)] = &[
     ("AttachmentsDeleteFunction", Some("s3:DeleteObject")),
     // Erases a deleted customer's attachment objects.
     ("CustomersDeleteFunction", Some("s3:DeleteObject")),
+    // Erases an erased customer's attachment objects.
+    ("CustomersEraseFunction", Some("s3:DeleteObject")),
     // Expires attachments never completed.
     ("OutboxSweeperFunction", Some("s3:DeleteObject")),
 ];

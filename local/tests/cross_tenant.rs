@@ -145,6 +145,7 @@ fn expectation(function: &str) -> Option<Expect> {
         "api-keys-revoke" => ForeignId,
         "tickets-create" => ForeignId,
         "users-get" | "users-update" | "customers-get" | "customers-update" | "customers-delete" => ForeignId,
+        "customers-erase" => ForeignId,
         "tickets-get" | "tickets-update" | "tickets-status" | "tickets-assign" | "tickets-events" => ForeignId,
         "comments-create" | "comments-list" => ForeignId,
         "attachments-create" | "attachments-complete" | "attachments-list" | "attachments-get" => ForeignId,

@@ -4,6 +4,7 @@
 //! (turns database failures into domain errors) → `db::<feature>::repository` (the only
 //! SQL). Configuration, errors, request parsing and security primitives sit beside them.
 
+pub mod audit;
 mod aws;
 pub mod blobs;
 pub mod config;

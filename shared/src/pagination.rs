@@ -66,6 +66,7 @@ page_schemas!(
     AttachmentPage => Attachment "oldest",
     WebhookPage => Webhook "newest",
     DeliveryPage => WebhookDelivery "newest",
+    AuditPage => AuditRecord "newest",
 );
 
 impl PageRequest {

@@ -313,6 +313,7 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
         }),
         // Take no body; an empty object is what a client would send.
         "attachments-complete" | "webhooks-rotate-secret" | "webhooks-test" | "webhooks-redeliver" => json!({}),
+        "customers-erase" => json!({}),
         _ => return None,
     })
 }

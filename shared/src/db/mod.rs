@@ -5,6 +5,7 @@ pub mod accounts;
 mod actors;
 pub mod api_keys;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod comments;
 pub mod customers;
@@ -45,6 +46,7 @@ pub use migrate::{create_database_if_missing, migrate};
 pub use tokio_postgres::Config as PgConfig;
 
 use crate::{
+    audit as request_audit,
     config::Config,
     error::Error,
     ids::{TenantId, UserId},
@@ -164,9 +166,14 @@ impl Db {
                 Err(e) => return Err(e.into_error("begin and read the caller")),
             }
         };
-        let tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone() };
+        let mut tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone(), audit: None };
         match authorised.and_then(|principal| principal.require(requires).map(|()| principal)) {
             Ok(principal) => {
+                tx.audit = request_audit::Entry::for_request(
+                    principal.tenant_id,
+                    request_audit::Actor::Caller(principal.actor),
+                )
+                .map(Box::new);
                 if let (true, ActorId::ApiKey(id)) = (touch, principal.actor) {
                     api_keys::repository::touch(&tx, principal.tenant_id, id)
                         .await
@@ -192,7 +199,7 @@ impl Db {
         loop {
             let conn = self.connection().await?;
             match conn.batch_execute(sql).await.map_err(DbError::from) {
-                Ok(()) => return Ok(Tx { conn: Some(conn), rollbacks: self.rollbacks.clone() }),
+                Ok(()) => return Ok(Tx { conn: Some(conn), rollbacks: self.rollbacks.clone(), audit: None }),
                 Err(e) if self.retire(conn, &e, &mut attempts) => continue,
                 Err(e) => return Err(e.into_error("begin")),
             }
@@ -347,6 +354,8 @@ pub(crate) fn like_pattern(text: &str) -> String {
 pub struct Tx {
     conn: Option<Object>,
     rollbacks: Arc<PendingRollbacks>,
+    /// Written with the COMMIT: a unit of work opened for a write request records it.
+    audit: Option<Box<request_audit::Entry>>,
 }
 
 impl Tx {
@@ -355,8 +364,44 @@ impl Tx {
         self.conn.as_deref().unwrap_or_else(|| unreachable!("transaction used after commit"))
     }
 
-    pub async fn commit(self) -> Result<(), Error> {
-        self.finish("COMMIT", "commit").await
+    /// The audit entry this unit of work writes as it commits, for the service to add what
+    /// only it knows (the id of what it created, the fields it changed); none when it serves
+    /// no write request.
+    pub fn audit(&mut self) -> Option<&mut request_audit::Entry> {
+        self.audit.as_deref_mut()
+    }
+
+    /// Commits; with the audit entry, if any, inserted in the same round trip.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        match self.audit.take() {
+            None => self.finish("COMMIT", "commit").await,
+            Some(entry) => {
+                let params = audit::repository::InsertParams::of(*entry);
+                self.execute_and_commit(audit::repository::INSERT, &params.all())
+                    .await
+                    .map_err(|e| e.into_error("record the audit entry and commit"))
+            }
+        }
+    }
+
+    /// A statement and the COMMIT in one round trip (pipelined); see
+    /// [`Tx::query_opt_and_commit`].
+    async fn execute_and_commit(
+        mut self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<(), DbError> {
+        let stmt = self.client().prepare_cached(sql).await?;
+        let Some(conn) = self.conn.take() else { unreachable!("transaction used after commit") };
+        let (written, committed) = tokio::join!(conn.execute(&stmt, params), conn.batch_execute("COMMIT"));
+        match (written, committed) {
+            (Ok(_), Ok(())) => Ok(()),
+            (Err(e), Ok(())) => Err(DbError::from(e)),
+            (written, Err(e)) => {
+                drop(Object::take(conn));
+                Err(DbError::from(written.err().unwrap_or(e)))
+            }
+        }
     }
 
     /// Ends a unit of work that wrote nothing worth keeping, keeping the connection pooled.
@@ -375,13 +420,31 @@ impl Tx {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<tokio_postgres::Row>, DbError> {
         let stmt = self.client().prepare_cached(sql).await?;
+        let audit = self.audit.take().map(|entry| audit::repository::InsertParams::of(*entry));
+        let audit_stmt = match &audit {
+            Some(_) => Some(self.client().prepare_cached(audit::repository::INSERT).await?),
+            None => None,
+        };
         let Some(conn) = self.conn.take() else { unreachable!("transaction used after commit") };
-        let (row, committed) = tokio::join!(conn.query_opt(&stmt, params), conn.batch_execute("COMMIT"));
+        // The audit row after the write, before the COMMIT: a write that fails aborts the
+        // transaction and the insert with it.
+        let audited = async {
+            match (&audit_stmt, &audit) {
+                (Some(stmt), Some(params)) => conn.execute(stmt, &params.all()).await.map(|_| ()),
+                _ => Ok(()),
+            }
+        };
+        let (row, recorded, committed) =
+            tokio::join!(conn.query_opt(&stmt, params), audited, conn.batch_execute("COMMIT"));
         match committed {
-            Ok(()) => Ok(row?),
+            Ok(()) => {
+                let row = row?;
+                recorded?;
+                Ok(row)
+            }
             Err(e) => {
                 drop(Object::take(conn));
-                Err(DbError::from(row.err().unwrap_or(e)))
+                Err(DbError::from(row.err().or(recorded.err()).unwrap_or(e)))
             }
         }
     }

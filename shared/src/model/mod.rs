@@ -34,6 +34,7 @@ macro_rules! wire_enum {
 
 mod api_keys;
 mod attachments;
+mod audit;
 mod comments;
 mod customers;
 mod feed;
@@ -46,6 +47,7 @@ mod webhooks;
 
 pub use api_keys::{ApiKey, CreatedApiKey};
 pub use attachments::{Attachment, AttachmentStatus, AttachmentWithDownload, CreatedAttachment, Upload};
+pub use audit::{AuditActor, AuditActorType, AuditRecord};
 pub use comments::Comment;
 pub use customers::Customer;
 pub use feed::{EventActor, FeedEvent, FeedEventType, FeedPage};

@@ -36,7 +36,7 @@ pub async fn create(state: &AppState, caller: &Credential, input: CreateApiKeyIn
     if input.expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(Error::validation("expiresAt", "must be in the future"));
     }
-    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let minted = api_key::mint();
     let new = NewApiKey {
         id: ApiKeyId::generate(),
@@ -47,6 +47,9 @@ pub async fn create(state: &AppState, caller: &Credential, input: CreateApiKeyIn
         expires_at: input.expires_at,
     };
     let created = api_keys_db::manager::create(&tx, principal.tenant_id, &new).await?;
+    if let Some(entry) = tx.audit() {
+        entry.target("api-key", created.id.0);
+    }
     tx.commit().await?;
     tracing::info!(tenant_id = %principal.tenant_id, api_key_id = %created.id, prefix = %created.prefix, role = %created.role, "API key created");
     Ok(CreatedApiKey { api_key: created, key: minted.key })

@@ -72,7 +72,7 @@ pub async fn create(
     input: CreateCustomerInput,
     key: Option<IdempotencyKey>,
 ) -> Result<Created<Customer>, Error> {
-    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
     if let Some(replay) = idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await? {
         tx.rollback().await?;
@@ -87,6 +87,9 @@ pub async fn create(
         company: input.company.as_deref().map(str::trim),
     };
     let customer = customers_db::manager::create(&tx, tenant, &new).await?;
+    if let Some(entry) = tx.audit() {
+        entry.target("customer", customer.id.0);
+    }
     idempotency::remember(&tx, tenant, CREATE_ROUTE, key.as_ref(), 201, &customer).await?;
     tx.commit().await?;
     Ok(Created::New(customer))
@@ -128,6 +131,24 @@ pub async fn update(
     let customer = customers_db::manager::update(&tx, principal.tenant_id, id, &patch).await?;
     tx.commit().await?;
     Ok(customer)
+}
+
+/// Erases the customer and everything about it, open tickets included (GDPR Art. 17):
+/// its tickets, comments, attachments and their objects, notifications, events in the
+/// change feed and webhook deliveries. Idempotent: erasing it again succeeds and does
+/// nothing. The objects are deleted after the commit; one that fails is logged.
+pub async fn erase(state: &AppState, caller: &Credential, id: CustomerId) -> Result<(), Error> {
+    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
+    let tenant = principal.tenant_id;
+    let files = attachments_db::manager::of_customer(&tx, tenant, id).await?;
+    if let Err(e) = customers_db::manager::erase(&tx, tenant, id).await {
+        tx.rollback().await?;
+        return Err(e);
+    }
+    tx.commit().await?;
+    attachments::erase(state, tenant, &files).await;
+    tracing::info!(tenant_id = %tenant, customer_id = %id, files = files.len(), "customer erased");
+    Ok(())
 }
 
 /// Deletes the customer and its resolved tickets; refused (409) while any is open.

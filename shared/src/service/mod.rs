@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod comments;
 pub mod customers;

@@ -93,7 +93,7 @@ pub async fn create(
     key: Option<IdempotencyKey>,
 ) -> Result<Created<Ticket>, Error> {
     let tags = tags::normalise(&input.tags)?;
-    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
     if let Some(replay) = idempotency::claim(&tx, tenant, CREATE_ROUTE, key.as_ref(), &input).await? {
         tx.rollback().await?;
@@ -112,6 +112,9 @@ pub async fn create(
         "customerId": new.customer_id, "assigneeId": None::<UserId>, "tags": new.tags,
     });
     let change = Change::new(&principal, new.id, EventType::Created, Value::Null, after);
+    if let Some(entry) = tx.audit() {
+        entry.target("ticket", new.id.0);
+    }
     // Without a key nothing follows the insert, so it commits in the same round trip.
     let ticket = match key.as_ref() {
         None => tickets_db::manager::create_and_commit(tx, tenant, &new, &change.event()).await?,
@@ -155,7 +158,7 @@ pub async fn update(
     input: UpdateTicketInput,
 ) -> Result<Ticket, Error> {
     let tags = input.tags.as_deref().map(tags::normalise).transpose()?;
-    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
     let current = tickets_db::manager::lock(&tx, tenant, id).await?;
     let patch = TicketPatch {
@@ -180,6 +183,7 @@ pub async fn update(
         return Ok(current);
     }
     let change = Change::new(&principal, id, EventType::Updated, Value::Object(before), Value::Object(after));
+    change.audit(&mut tx);
     let ticket = tickets_db::manager::update(&tx, tenant, id, &patch, &change.event()).await?;
     tx.commit().await?;
     pipeline::publish_committed(state, change.into_outbox().into_iter().collect()).await;
@@ -194,7 +198,7 @@ pub async fn set_status(
     id: TicketId,
     input: StatusInput,
 ) -> Result<Ticket, Error> {
-    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
     let tenant = principal.tenant_id;
     let current = tickets_db::manager::lock(&tx, tenant, id).await?;
     if current.status == input.status {
@@ -208,6 +212,7 @@ pub async fn set_status(
         json!({"status": current.status}),
         json!({"status": input.status}),
     );
+    change.audit(&mut tx);
     let ticket = tickets_db::manager::set_status(&tx, tenant, id, input.status, &change.event()).await?;
     tx.commit().await?;
     pipeline::publish_committed(state, change.into_outbox().into_iter().collect()).await;
@@ -216,7 +221,7 @@ pub async fn set_status(
 
 /// Admins assign a ticket to an active user of their tenant, or unassign it (null).
 pub async fn assign(state: &AppState, caller: &Credential, id: TicketId, input: AssignInput) -> Result<Ticket, Error> {
-    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let tenant = principal.tenant_id;
     let assignee = input.assignee_id.flatten();
     let current = tickets_db::manager::lock(&tx, tenant, id).await?;
@@ -242,6 +247,7 @@ pub async fn assign(state: &AppState, caller: &Credential, id: TicketId, input: 
         json!({"assigneeId": current.assignee_id}),
         json!({"assigneeId": assignee}),
     );
+    change.audit(&mut tx);
     let ticket = tickets_db::manager::set_assignee(&tx, tenant, id, assignee, &change.event()).await?;
     tx.commit().await?;
     pipeline::publish_committed(state, change.into_outbox().into_iter().collect()).await;
@@ -305,6 +311,16 @@ impl Change {
             kind: self.kind,
             data: &self.data,
             outbox: self.outbox.as_ref().map(|o| Outboxed { event_type: &o.event_type, payload: &o.payload }),
+        }
+    }
+
+    /// The changed fields into the unit of work's audit entry, as `{field: [old, new]}`.
+    fn audit(&self, tx: &mut crate::db::Tx) {
+        let Some(entry) = tx.audit() else { return };
+        if let Some(after) = self.data["after"].as_object() {
+            for (field, new) in after {
+                entry.changed(field, self.data["before"][field].clone(), new.clone());
+            }
         }
     }
 

@@ -49,7 +49,7 @@ pub struct UpdateUserInput {
 pub async fn create(state: &AppState, caller: &Credential, input: CreateUserInput) -> Result<User, Error> {
     // Authorised before the hash: a caller who may not add users costs no Argon2 run.
     // The transaction stays open through the hash; it holds no lock yet.
-    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let tenant = principal.tenant_id;
     let email = normalize_email(&input.email);
     let password_hash = state.passwords.hash(input.password).await?;
@@ -61,6 +61,9 @@ pub async fn create(state: &AppState, caller: &Credential, input: CreateUserInpu
         password_hash: &password_hash,
     };
     let user = users_db::manager::create(&tx, tenant, &new).await?;
+    if let Some(entry) = tx.audit() {
+        entry.target("user", user.id.0);
+    }
     tx.commit().await?;
     tracing::info!(tenant_id = %tenant, new_user_id = %user.id, role = %user.role, "user created");
     Ok(user)

@@ -82,7 +82,7 @@ async fn checked_url(state: &AppState, raw: &str) -> Result<String, Error> {
 pub async fn create(state: &AppState, caller: &Credential, input: CreateWebhookInput) -> Result<CreatedWebhook, Error> {
     // The caller first: only an admin of an active account learns what a host resolves to.
     // The transaction holds no lock while the host is resolved (at most 3 s).
-    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let events = event_list(input.events)?;
     let url = checked_url(state, &input.url).await?;
     let secret = webhooks::new_secret();
@@ -94,6 +94,9 @@ pub async fn create(state: &AppState, caller: &Credential, input: CreateWebhookI
         secret: &secret,
     };
     let webhook = webhooks_db::manager::create(&tx, principal.tenant_id, &new).await?;
+    if let Some(entry) = tx.audit() {
+        entry.target("webhook", webhook.id.0);
+    }
     tx.commit().await?;
     Ok(CreatedWebhook { webhook, secret })
 }

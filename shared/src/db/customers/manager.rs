@@ -62,3 +62,15 @@ pub async fn delete(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<(), Err
         false => Err(Error::NotFound("customer")),
     }
 }
+
+/// Erases the customer (see the repository); a customer erased before is a success, one
+/// that never existed in this tenant a 404.
+pub async fn erase(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<(), Error> {
+    if repository::erase(tx, tenant, id).await.map_err(|e| e.into_error("erase customer"))? {
+        return Ok(());
+    }
+    match repository::was_erased(tx, tenant, id).await.map_err(|e| e.into_error("read customer erasures"))? {
+        true => Ok(()),
+        false => Err(Error::NotFound("customer")),
+    }
+}

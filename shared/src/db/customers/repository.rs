@@ -124,3 +124,41 @@ pub(super) async fn delete(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<
     let stmt = tx.client().prepare_cached("DELETE FROM customers WHERE tenant_id = $1 AND id = $2").await?;
     Ok(tx.client().execute(&stmt, &[&tenant.0, &id.0]).await? == 1)
 }
+
+/// Erases the customer and everything about it in one statement: its tickets with their
+/// timeline, comments, attachment rows, tags and notifications (the cascades), its
+/// tickets' events in the outbox (the change feed) and their webhook deliveries, and the
+/// remembered answers of idempotent requests that name it or its tickets; then records
+/// the erasure (ids only). False when there was no such customer.
+pub(super) async fn erase(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<bool, DbError> {
+    const SQL: &str = "WITH t AS (SELECT id FROM tickets WHERE tenant_id = $1 AND customer_id = $2),
+             e AS (SELECT id FROM outbox WHERE tenant_id = $1 AND ticket_id IN (SELECT id FROM t)),
+             d AS (DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND event_id IN (SELECT id FROM e)),
+             o AS (DELETE FROM outbox WHERE tenant_id = $1 AND id IN (SELECT id FROM e)),
+             k AS (DELETE FROM idempotency_keys
+                   WHERE tenant_id = $1 AND (response_body ->> 'id' = $2::text OR response_body ->> 'customerId' = $2::text)),
+             c AS (DELETE FROM customers WHERE tenant_id = $1 AND id = $2 RETURNING id),
+             x AS (INSERT INTO customer_erasures (tenant_id, customer_id) SELECT $1, id FROM c ON CONFLICT DO NOTHING)
+         SELECT (SELECT count(*) FROM c) AS erased, coalesce((SELECT array_agg(id) FROM t), '{}') AS tickets";
+    let stmt = tx.client().prepare_cached(SQL).await?;
+    let row = tx.client().query_one(&stmt, &[&tenant.0, &id.0]).await?;
+    let erased: i64 = row.try_get("erased")?;
+    if erased == 0 {
+        return Ok(false);
+    }
+    // The audit log keeps the erasure and the ids; the fields its rows recorded go
+    // (migration V18's one door into those rows).
+    let tickets: Vec<uuid::Uuid> = row.try_get("tickets")?;
+    let redact = tx.client().prepare_cached("SELECT audit_redact_erased($1, $2)").await?;
+    tx.client().query_one(&redact, &[&id.0, &tickets]).await?;
+    Ok(true)
+}
+
+/// Whether the customer was erased before.
+pub(super) async fn was_erased(tx: &Tx, tenant: TenantId, id: CustomerId) -> Result<bool, DbError> {
+    let stmt = tx
+        .client()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM customer_erasures WHERE tenant_id = $1 AND customer_id = $2)")
+        .await?;
+    Ok(tx.client().query_one(&stmt, &[&tenant.0, &id.0]).await?.try_get(0)?)
+}
