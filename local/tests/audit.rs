@@ -9,8 +9,10 @@ use crm_functions::routes::routes;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Write routes that open no caller's unit of work (sign-up, sign-in, tokens mailed or
-/// refreshed): the caller is not known until the service finds it. Not audited yet.
+/// Write routes whose caller the service finds itself (a password, a refresh token, a
+/// mailed link): walked by their own test below, each with what it needs. A sign-up
+/// (`auth-register`) writes nothing of a tenant until its link is redeemed
+/// (`auth-verify-email`, audited): the tenant does not exist before.
 const NO_CALLER: &[&str] = &[
     "auth-register",
     "auth-verify-email",
@@ -199,7 +201,11 @@ async fn admins_read_the_log_newest_first_with_filters_and_only_their_own() {
     assert_eq!(all.status, 200, "{}", all.body);
     let actions: Vec<&str> =
         all.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["tickets-update", "tickets-create", "customers-create", "users-create"], "newest first");
+    assert_eq!(
+        actions,
+        ["tickets-update", "tickets-create", "customers-create", "auth-login", "users-create", "auth-verify-email"],
+        "newest first"
+    );
 
     let edits = app.get(&format!("/api/v1/audit-log?targetId={ticket}&action=tickets-update"), Some(&ann.access)).await;
     let items = edits.body["items"].as_array().unwrap();
@@ -211,18 +217,90 @@ async fn admins_read_the_log_newest_first_with_filters_and_only_their_own() {
     assert_eq!(edit["requestId"], r.headers["x-request-id"].to_str().unwrap());
 
     let by_bob = app.get(&format!("/api/v1/audit-log?actorId={}", bob.user_id), Some(&ann.access)).await;
-    assert_eq!(by_bob.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(by_bob.body["items"].as_array().unwrap().len(), 3, "login, create, edit");
     let future = app.get("/api/v1/audit-log?after=2100-01-01T00:00:00Z", Some(&ann.access)).await;
     assert_eq!(future.body["items"], json!([]));
     let page = app.get("/api/v1/audit-log?limit=2", Some(&ann.access)).await.body;
     let cursor = page["nextCursor"].as_str().unwrap();
     let next = app.get(&format!("/api/v1/audit-log?limit=2&cursor={cursor}"), Some(&ann.access)).await.body;
     assert_eq!(next["items"][0]["action"], "customers-create");
+    assert_eq!(next["items"][1]["action"], "auth-login");
     let theirs = app.get("/api/v1/audit-log", Some(&rival.access)).await.body;
-    assert_eq!(theirs["items"].as_array().unwrap().len(), 1, "{theirs}");
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 2, "its sign-up and its customer: {theirs}");
 
     for query in ["actorId=x", "action=Drop%20table", "after=yesterday", "targetType=a_b"] {
         let r = app.get(&format!("/api/v1/audit-log?{query}"), Some(&ann.access)).await;
         assert_eq!(r.status, 400, "{query}: {}", r.body);
     }
+}
+
+/// The routes that find their caller themselves record it once they have: each leaves one
+/// row for its request, naming the user.
+#[tokio::test]
+async fn sign_in_refresh_logout_and_mailed_links_are_recorded_too() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Acme", "ann@acme.test").await;
+    let owner = app.db.connect().await;
+    let verified: Vec<String> = owner
+        .query("SELECT actor_id::text FROM audit_log WHERE action = 'auth-verify-email'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(verified, [ann.user_id.clone()]);
+
+    let expect_row = |function: &'static str, user: String| {
+        let app = &app;
+        move |r: common::Reply| async move {
+            assert!(r.status.is_success(), "{function}: {} {}", r.status, r.body);
+            let owner = app.db.connect().await;
+            let rows: Vec<(String, Option<String>)> = owner
+                .query("SELECT action, actor_id::text FROM audit_log WHERE request_id = $1", &[&request_id(&r)])
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+            assert_eq!(rows, [(function.to_owned(), Some(user))], "{function}");
+            r
+        }
+    };
+    let login = app.login("ann@acme.test", PASSWORD).await;
+    let login = expect_row("auth-login", ann.user_id.clone())(login).await;
+    let refresh = login.body["refreshToken"].as_str().unwrap().to_owned();
+    let refreshed = app.post("/api/v1/auth/refresh", None, json!({"refreshToken": refresh})).await;
+    let refreshed = expect_row("auth-refresh", ann.user_id.clone())(refreshed).await;
+    let out = app.post("/api/v1/auth/logout", None, json!({"refreshToken": refreshed.body["refreshToken"]})).await;
+    expect_row("auth-logout", ann.user_id.clone())(out).await;
+
+    let forgot = app.post("/api/v1/auth/password/forgot", None, json!({"email": "ann@acme.test"})).await;
+    expect_row("auth-password-forgot", ann.user_id.clone())(forgot).await;
+    let token = app.mailed_token("ann@acme.test", "/reset-password").await;
+    let reset = app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": PASSWORD})).await;
+    expect_row("auth-password-reset", ann.user_id.clone())(reset).await;
+
+    let invited = app
+        .post(
+            "/api/v1/users/invitations",
+            Some(&ann.access),
+            json!({"email": "ivy@acme.test", "name": "Ivy", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let token = app.mailed_token("ivy@acme.test", "/accept-invitation").await;
+    let accepted =
+        app.post("/api/v1/auth/accept-invitation", None, json!({"token": token, "password": PASSWORD})).await;
+    let ivy = accepted.body["user"]["id"].as_str().unwrap_or_default().to_owned();
+    expect_row("auth-accept-invitation", ivy)(accepted).await;
+
+    // A refused sign-in writes nothing of the tenant, and records nothing.
+    let wrong = app.login("ann@acme.test", "not the password").await;
+    assert_eq!(wrong.status, 401);
+    let n: i64 = owner
+        .query_one("SELECT count(*) FROM audit_log WHERE request_id = $1", &[&request_id(&wrong)])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
 }

@@ -371,6 +371,16 @@ impl Tx {
         self.audit.as_deref_mut()
     }
 
+    /// Records this unit of work, in a write request, as `actor`'s in `tenant` (and about
+    /// `user`): for the routes that learn who the caller is only inside it (login, refresh
+    /// and the mailed links). A unit of work opened by [`Db::begin_as`] needs none.
+    pub fn record_as(&mut self, tenant: TenantId, actor: ActorId, user: UserId) {
+        self.audit = request_audit::Entry::for_request(tenant, request_audit::Actor::Caller(actor)).map(|mut entry| {
+            entry.target("user", user.0);
+            Box::new(entry)
+        });
+    }
+
     /// Commits; with the audit entry, if any, inserted in the same round trip.
     pub async fn commit(mut self) -> Result<(), Error> {
         match self.audit.take() {

@@ -6,6 +6,7 @@
 //! verification link, or a note that the address already has an account), so neither the
 //! answer nor its timing tells anyone which addresses have accounts.
 
+use crate::security::ActorId;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -153,7 +154,7 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<SignupAc
 pub async fn verify_email(state: &AppState, input: TokenInput) -> Result<AuthSession, Error> {
     let presented = opaque::parse(&input.token).ok_or(Error::InvalidToken(INVALID_TOKEN))?;
     let tenant_id = presented.tenant_id;
-    let tx = state.db.begin_for(tenant_id).await?;
+    let mut tx = state.db.begin_for(tenant_id).await?;
     let signup = match accounts_db::lock_signup(&tx, tenant_id, presented.id).await? {
         Some(s) if presented.matches(&s.token_hash) && s.used_at.is_none() && s.expires_at > Utc::now() => s,
         _ => return refuse(tx, Error::InvalidToken(INVALID_TOKEN)).await,
@@ -168,6 +169,7 @@ pub async fn verify_email(state: &AppState, input: TokenInput) -> Result<AuthSes
     };
     // Two sign-ups of one address: the first link redeemed wins, the other answers 409.
     let user = users_db::create(&tx, tenant_id, &new).await?;
+    tx.record_as(tenant_id, ActorId::User(user.id), user.id);
     accounts_db::mark_signup_used(&tx, tenant_id, presented.id).await?;
     let session = open_session(state, &tx, user, tenant, TokenFamilyId::generate()).await?;
     tx.commit().await?;
@@ -185,7 +187,8 @@ pub async fn forgot_password(state: &AppState, input: ForgotPasswordInput) -> Re
         return Ok(());
     };
     let minted = opaque::mint(record.tenant_id, Duration::hours(RESET_TTL_HOURS));
-    let tx = state.db.begin_for(record.tenant_id).await?;
+    let mut tx = state.db.begin_for(record.tenant_id).await?;
+    tx.record_as(record.tenant_id, ActorId::User(record.user_id), record.user_id);
     accounts_db::create_reset(&tx, record.tenant_id, minted.id, record.user_id, &minted.hash, minted.expires_at)
         .await?;
     tx.commit().await?;
@@ -207,7 +210,7 @@ pub async fn forgot_password(state: &AppState, input: ForgotPasswordInput) -> Re
 pub async fn reset_password(state: &AppState, input: TokenPasswordInput) -> Result<(), Error> {
     let presented = opaque::parse(&input.token).ok_or(Error::InvalidToken(INVALID_TOKEN))?;
     let tenant_id = presented.tenant_id;
-    let tx = state.db.begin_for(tenant_id).await?;
+    let mut tx = state.db.begin_for(tenant_id).await?;
     let reset = match accounts_db::lock_reset(&tx, tenant_id, presented.id).await? {
         Some(r) if presented.matches(&r.token_hash) && r.used_at.is_none() && r.expires_at > Utc::now() => r,
         _ => return refuse(tx, Error::InvalidToken(INVALID_TOKEN)).await,
@@ -215,6 +218,7 @@ pub async fn reset_password(state: &AppState, input: TokenPasswordInput) -> Resu
     // Hashed inside the transaction: only a valid link costs an Argon2 run, and the
     // locked row keeps a second use of the same link waiting until this one is spent.
     let password_hash = state.passwords.hash(input.password).await?;
+    tx.record_as(tenant_id, ActorId::User(reset.user_id), reset.user_id);
     users_db::set_password(&tx, tenant_id, reset.user_id, &password_hash).await?;
     accounts_db::spend_resets(&tx, tenant_id, reset.user_id).await?;
     auth_db::manager::revoke_user_tokens(&tx, tenant_id, reset.user_id).await?;
@@ -285,7 +289,7 @@ pub async fn invite(state: &AppState, caller: &Credential, input: InviteInput) -
 pub async fn accept_invitation(state: &AppState, input: TokenPasswordInput) -> Result<AuthSession, Error> {
     let presented = opaque::parse(&input.token).ok_or(Error::InvalidToken(INVALID_TOKEN))?;
     let tenant_id = presented.tenant_id;
-    let tx = state.db.begin_for(tenant_id).await?;
+    let mut tx = state.db.begin_for(tenant_id).await?;
     let invitation = match accounts_db::lock_invitation(&tx, tenant_id, presented.id).await? {
         Some(i) if presented.matches(&i.token_hash) && i.accepted_at.is_none() && i.expires_at > Utc::now() => i,
         _ => return refuse(tx, Error::InvalidToken(INVALID_TOKEN)).await,
@@ -299,6 +303,7 @@ pub async fn accept_invitation(state: &AppState, input: TokenPasswordInput) -> R
         password_hash: &password_hash,
     };
     let user = users_db::create(&tx, tenant_id, &new).await?;
+    tx.record_as(tenant_id, ActorId::User(user.id), user.id);
     accounts_db::mark_invitation_accepted(&tx, tenant_id, presented.id).await?;
     let tenant = auth_db::manager::get_tenant(&tx, tenant_id).await?;
     let session = open_session(state, &tx, user, tenant, TokenFamilyId::generate()).await?;

@@ -1,5 +1,6 @@
 //! Sign-up, login, refresh-token rotation, logout and "who am I".
 
+use crate::security::ActorId;
 use chrono::{TimeDelta, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -85,7 +86,8 @@ pub async fn login(state: &AppState, input: LoginInput, source_ip: Option<&str>)
         }
     };
 
-    let tx = state.db.begin_for(record.tenant_id).await?;
+    let mut tx = state.db.begin_for(record.tenant_id).await?;
+    tx.record_as(record.tenant_id, ActorId::User(record.user_id), record.user_id);
     throttle::login_succeeded(&tx, &keys).await?;
     let user = users_db::manager::get(&tx, record.tenant_id, record.user_id).await?;
     let tenant = auth_db::manager::get_tenant(&tx, record.tenant_id).await?;
@@ -106,12 +108,13 @@ pub async fn refresh(state: &AppState, input: RefreshInput, source_ip: Option<&s
         return refuse_refresh(state, tx, &key).await;
     };
     let tenant_id = presented.tenant_id;
-    let tx = state.db.begin_for(tenant_id).await?;
+    let mut tx = state.db.begin_for(tenant_id).await?;
     throttle::check_refresh(&tx, &key).await?;
     let stored = match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
         Some(s) if presented.matches(&s.token_hash) && s.revoked_at.is_none() && s.expires_at > Utc::now() => s,
         _ => return refuse_refresh(state, tx, &key).await,
     };
+    tx.record_as(tenant_id, ActorId::User(stored.user_id), stored.user_id);
     let rotation = Rotation::of(&stored, state.config.refresh_reuse_grace_secs);
     if rotation == Rotation::Reuse {
         auth_db::manager::revoke_family(&tx, tenant_id, stored.family_id).await?;
@@ -172,9 +175,10 @@ async fn refuse_refresh(state: &AppState, tx: Tx, key: &RefreshKey) -> Result<Au
 pub async fn logout(state: &AppState, input: RefreshInput) -> Result<(), Error> {
     let presented = refresh::parse(&input.refresh_token).ok_or(INVALID_REFRESH)?;
     let tenant_id = presented.tenant_id;
-    let tx = state.db.begin_for(tenant_id).await?;
+    let mut tx = state.db.begin_for(tenant_id).await?;
     match auth_db::manager::lock_refresh_token(&tx, tenant_id, presented.id).await? {
         Some(s) if presented.matches(&s.token_hash) => {
+            tx.record_as(tenant_id, ActorId::User(s.user_id), s.user_id);
             auth_db::manager::revoke_family(&tx, tenant_id, s.family_id).await?;
             tx.commit().await
         }
