@@ -228,6 +228,15 @@ async fn admins_read_the_log_newest_first_with_filters_and_only_their_own() {
     let theirs = app.get("/api/v1/audit-log", Some(&rival.access)).await.body;
     assert_eq!(theirs["items"].as_array().unwrap().len(), 2, "its sign-up and its customer: {theirs}");
 
+    // Other edits record their fields too, old and new, and only those that changed.
+    let renamed = json!({"name": "Globex Corp", "company": null});
+    assert_eq!(app.patch(&format!("/api/v1/customers/{customer}"), Some(&ann.access), renamed).await.status, 200);
+    let promoted = json!({"role": "admin", "name": "Bob"});
+    assert_eq!(app.patch(&format!("/api/v1/users/{}", bob.user_id), Some(&ann.access), promoted).await.status, 200);
+    let edits = app.get("/api/v1/audit-log?limit=2", Some(&ann.access)).await.body;
+    assert_eq!(edits["items"][0]["changes"], json!({"role": ["agent", "admin"], "name": ["Someone", "Bob"]}), "{edits}");
+    assert_eq!(edits["items"][1]["changes"], json!({"name": ["Globex", "Globex Corp"]}), "{edits}");
+
     for query in ["actorId=x", "action=Drop%20table", "after=yesterday", "targetType=a_b"] {
         let r = app.get(&format!("/api/v1/audit-log?{query}"), Some(&ann.access)).await;
         assert_eq!(r.status, 400, "{query}: {}", r.body);

@@ -2,6 +2,7 @@
 //! deletes one, and never while it has open tickets.
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -127,8 +128,24 @@ pub async fn update(
         phone: input.phone.map(|s| s.trim().to_owned()),
         company: input.company.map(|s| s.trim().to_owned()),
     };
-    let (tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Member).await?;
+    // Read first only for the audit entry's old values, and only when there is one.
+    let before = match tx.audit() {
+        Some(_) => Some(customers_db::manager::get(&tx, principal.tenant_id, id).await?),
+        None => None,
+    };
     let customer = customers_db::manager::update(&tx, principal.tenant_id, id, &patch).await?;
+    if let (Some(before), Some(entry)) = (before, tx.audit()) {
+        let fields = [
+            ("name", json!(before.name), json!(customer.name)),
+            ("email", json!(before.email), json!(customer.email)),
+            ("phone", json!(before.phone), json!(customer.phone)),
+            ("company", json!(before.company), json!(customer.company)),
+        ];
+        for (field, old, new) in fields.into_iter().filter(|(_, old, new)| old != new) {
+            entry.changed(field, old, new);
+        }
+    }
     tx.commit().await?;
     Ok(customer)
 }

@@ -95,7 +95,7 @@ pub async fn get(state: &AppState, caller: &Credential, id: UserId) -> Result<Us
 
 /// A tenant always keeps one active admin: the last one cannot be demoted or disabled.
 pub async fn update(state: &AppState, caller: &Credential, id: UserId, input: UpdateUserInput) -> Result<User, Error> {
-    let (tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
+    let (mut tx, principal) = state.db.begin_as(caller, Requires::Admin).await?;
     let tenant = principal.tenant_id;
     let removes_an_admin = input.role == Some(Role::Agent) || input.disabled == Some(true);
     // Lock the admins before the target, always in this order, so concurrent demotions
@@ -110,6 +110,16 @@ pub async fn update(state: &AppState, caller: &Credential, id: UserId, input: Up
     }
     let patch = UserPatch { name: input.name.map(|n| n.trim().to_owned()), role: input.role, disabled: input.disabled };
     let user = users_db::manager::update(&tx, tenant, id, &patch).await?;
+    if let Some(entry) = tx.audit() {
+        let fields = [
+            ("name", serde_json::json!(current.name), serde_json::json!(user.name)),
+            ("role", serde_json::json!(current.role), serde_json::json!(user.role)),
+            ("disabled", serde_json::json!(current.disabled), serde_json::json!(user.disabled)),
+        ];
+        for (field, old, new) in fields.into_iter().filter(|(_, old, new)| old != new) {
+            entry.changed(field, old, new);
+        }
+    }
     if input.disabled == Some(true) && !current.disabled {
         // A disabled user's sessions end now; access tokens lapse within their short TTL.
         auth_db::manager::revoke_user_tokens(&tx, tenant, id).await?;
