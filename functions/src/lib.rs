@@ -23,6 +23,7 @@ pub mod sla;
 pub mod stats;
 pub mod system;
 pub mod tags;
+pub mod tenancy;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;

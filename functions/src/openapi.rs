@@ -29,6 +29,7 @@ use crm_core::{
         customers::{CreateCustomerInput, UpdateCustomerInput},
         health::Health,
         sla::PutPolicyInput,
+        tenancy::DeleteTenantInput,
         tickets::{AssignInput, CreateTicketInput, StatusInput, UpdateTicketInput},
         users::{CreateUserInput, UpdateUserInput},
         webhooks::{CreateWebhookInput, UpdateWebhookInput},
@@ -45,7 +46,7 @@ use utoipa::{
 
 use crate::{
     api_keys, attachments, audit, auth, comments, customers, docs, feed, notifications, sla, stats, system, tags,
-    tickets, users, webhooks,
+    tenancy, tickets, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -67,7 +68,7 @@ use crate::{
         webhooks::create, webhooks::list, webhooks::update, webhooks::delete, webhooks::rotate_secret,
         webhooks::test, webhooks::deliveries, webhooks::redeliver,
         feed::list, notifications::list, stats::get,
-        sla::get, sla::put, tags::list, audit::list,
+        sla::get, sla::put, tags::list, audit::list, tenancy::delete,
         system::health, docs::ui, docs::spec, docs::asset,
     ),
     components(schemas(
@@ -84,7 +85,7 @@ use crate::{
         CreateWebhookInput, UpdateWebhookInput, EventSubscription,
         FeedEvent, FeedEventType, EventActor, FeedPage,
         Notification, NotificationPage, Stats, PriorityCounts,
-        AuditRecord, AuditActor, AuditActorType, AuditPage,
+        AuditRecord, AuditActor, AuditActorType, AuditPage, DeleteTenantInput,
         SlaPolicy, PutPolicyInput, BusinessHours, Interval, IsoDate, Targets, Target, TicketSla, TagList, TagCount, TagName,
     )),
     modifiers(&BearerAuth, &CommonResponses),
@@ -100,6 +101,7 @@ use crate::{
         (name = "events", description = "The change feed: every event of the tenant, in one stable order, for integrations to sync from"),
         (name = "notifications", description = "The log of ticket events delivered"),
         (name = "stats", description = "A tenant at a glance"),
+        (name = "tenant", description = "The tenant itself: deleting it and everything in it"),
         (name = "audit", description = "Who changed what: one entry per write, immutable"),
         (name = "sla", description = "Service levels: business hours, holidays and per-priority targets; due dates on every ticket"),
         (name = "system", description = "Health and documentation"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use crm_core::{
     AppState, Error, metrics,
-    service::{housekeeping, pipeline, sla, webhook_dispatch},
+    service::{housekeeping, pipeline, sla, tenancy, webhook_dispatch},
 };
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
@@ -39,16 +39,23 @@ pub async fn sweep(state: AppState) -> Result<Value, Error> {
     // Pruning needs only the database: it runs even when SQS does not answer.
     let pruned = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await;
     let expired = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await;
+    let tenants_deleted = tenancy::purge(&state, TENANT_PURGE_BUDGET).await;
     state.db.settle().await;
     metrics::flush();
-    let (published, redriven, pruned, expired) = (published?, redriven?, pruned?, expired?);
+    let (published, redriven, pruned, expired, tenants_deleted) =
+        (published?, redriven?, pruned?, expired?, tenants_deleted?);
     Ok(json!({
         "published": published,
         "redrivenDeliveries": redriven,
         "pruned": {"refreshTokens": pruned.refresh_tokens, "idempotencyKeys": pruned.idempotency_keys},
         "expiredUploads": expired,
+        "tenantsDeleted": tenants_deleted,
     }))
 }
+
+/// Deleted tenants' batches stop being taken after this in a sweep, well inside its
+/// 30 s timeout; the next tick goes on.
+pub const TENANT_PURGE_BUDGET: Duration = Duration::from_secs(10);
 
 /// A monitor run stops taking new batches after this, well inside its 60 s timeout; the
 /// next tick goes on where it stopped.

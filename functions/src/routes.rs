@@ -8,7 +8,7 @@ use lambda_http::{Request, http::Method};
 
 use crate::{
     HandlerResult, api_keys, attachments, audit, auth, comments, customers, docs, feed, notifications, sla, stats,
-    system, tags, tickets, users, webhooks,
+    system, tags, tenancy, tickets, users, webhooks,
 };
 
 pub type BoxedHandler = fn(AppState, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
@@ -114,6 +114,7 @@ route_table! {
     PUT "/api/v1/sla-policy" => "sla-policy-put", sla::put; DB_JWT,
     GET "/api/v1/tags" => "tags-list", tags::list; DB_JWT,
     GET "/api/v1/audit-log" => "audit-log-list", audit::list; DB_JWT,
+    DELETE "/api/v1/tenant" => "tenant-delete", tenancy::delete; DB_JWT,
     GET "/health" => "health", system::health; DB,
     GET "/api-docs" => "docs", docs::serve; NONE,
     GET "/api-docs/openapi.json" => "docs", docs::serve; NONE,

@@ -12,9 +12,9 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use crm_core::{
     AppState,
-    service::{housekeeping, pipeline, sla, webhook_dispatch},
+    service::{housekeeping, pipeline, sla, tenancy, webhook_dispatch},
 };
-use crm_functions::pipeline::{SLA_MONITOR_BUDGET, SWEEP_LIMIT, consume, dispatch};
+use crm_functions::pipeline::{SLA_MONITOR_BUDGET, SWEEP_LIMIT, TENANT_PURGE_BUDGET, consume, dispatch};
 use tokio::{
     sync::{Semaphore, watch},
     task::JoinHandle,
@@ -222,6 +222,9 @@ async fn prune_dead_rows(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await {
             tracing::warn!(error = %e, "expiring stale uploads failed; retrying");
+        }
+        if let Err(e) = tenancy::purge(&state, TENANT_PURGE_BUDGET).await {
+            tracing::warn!(error = %e, "deleting tenants failed; retrying");
         }
         pause(&mut stop, SWEEP_EVERY).await;
     }

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod sla;
 pub mod stats;
 pub mod tags;
+pub mod tenancy;
 pub mod throttle;
 pub mod tickets;
 pub mod users;

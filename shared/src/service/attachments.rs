@@ -208,6 +208,23 @@ pub async fn delete(state: &AppState, caller: &Credential, ticket: TicketId, id:
     tx.commit().await
 }
 
+/// Deletes the objects of attachments whose rows are about to go, before they do: the
+/// first that fails stops it, so the rows stay and a later try deletes the rest (deleting
+/// an object that is gone succeeds). Without a blob store there are no objects.
+pub async fn erase_or_fail(
+    state: &AppState,
+    tenant: TenantId,
+    files: &[(TicketId, AttachmentId)],
+) -> Result<(), Error> {
+    let Some(blobs) = state.blobs.as_ref() else {
+        return Ok(());
+    };
+    for (ticket, id) in files {
+        blobs.delete(&BlobKey::new(tenant, *ticket, id.0)).await?;
+    }
+    Ok(())
+}
+
 /// Deletes the objects of attachments whose rows are gone (a deleted customer's tickets).
 /// Each object is tried once; one that fails is logged by key for an operator, since no
 /// row names it any more.

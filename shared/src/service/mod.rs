@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod sla;
 pub mod stats;
 pub mod tags;
+pub mod tenancy;
 pub mod throttle;
 pub mod ticket_mail;
 pub mod tickets;
