@@ -234,7 +234,11 @@ async fn admins_read_the_log_newest_first_with_filters_and_only_their_own() {
     let promoted = json!({"role": "admin", "name": "Bob"});
     assert_eq!(app.patch(&format!("/api/v1/users/{}", bob.user_id), Some(&ann.access), promoted).await.status, 200);
     let edits = app.get("/api/v1/audit-log?limit=2", Some(&ann.access)).await.body;
-    assert_eq!(edits["items"][0]["changes"], json!({"role": ["agent", "admin"], "name": ["Someone", "Bob"]}), "{edits}");
+    assert_eq!(
+        edits["items"][0]["changes"],
+        json!({"role": ["agent", "admin"], "name": ["Someone", "Bob"]}),
+        "{edits}"
+    );
     assert_eq!(edits["items"][1]["changes"], json!({"name": ["Globex", "Globex Corp"]}), "{edits}");
 
     for query in ["actorId=x", "action=Drop%20table", "after=yesterday", "targetType=a_b"] {
