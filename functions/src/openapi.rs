@@ -212,7 +212,13 @@ fn add_common(op: &mut Operation) {
 fn request_id() -> openapi::Header {
     HeaderBuilder::new()
         .description(Some("The request's id: API Gateway's request id (crm-local makes one per request)"))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(128))))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(128))
+                .pattern(Some("^[!-~]+$")),
+        ))
         .build()
 }
 
