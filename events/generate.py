@@ -352,6 +352,7 @@ def http_events():
         "sla-policy-get": http_event("GET /api/v1/sla-policy", "/api/v1/sla-policy"),
         "sla-policy-put": http_event("PUT /api/v1/sla-policy", "/api/v1/sla-policy", NEW_POLICY),
         "tags-list": http_event("GET /api/v1/tags", "/api/v1/tags"),
+        "audit-log-list": http_event("GET /api/v1/audit-log", "/api/v1/audit-log", query="limit=20"),
         "health": http_event("GET /health", "/health", auth=False),
         "docs": http_event("GET /api-docs/openapi.json", "/api-docs/openapi.json", auth=False),
     }

@@ -68,6 +68,12 @@ async fn victim(app: &TestApp) -> Victim {
         let r = app.get(&format!("/api/v1/tickets?{filter}"), Some(&session.access)).await;
         assert_eq!(r.body["items"][0]["id"], ticket.as_str(), "{filter}: {}", r.body);
     }
+    // A's audit log holds A's writes on them; B's, filtered by the same ids, must be empty.
+    for id in [&ticket, &customer, &user] {
+        let r = app.get(&format!("/api/v1/audit-log?targetId={id}"), Some(&session.access)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["items"][0]["targetId"], id.as_str(), "A's audit log, targetId={id}: {}", r.body);
+    }
     let note = json!({"body": "Secret note", "public": false});
     let r = app.post(&format!("/api/v1/tickets/{ticket}/comments"), Some(&session.access), note).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -150,7 +156,8 @@ fn expectation(function: &str) -> Option<Expect> {
         "comments-create" | "comments-list" => ForeignId,
         "attachments-create" | "attachments-complete" | "attachments-list" | "attachments-get" => ForeignId,
         "attachments-delete" => ForeignId,
-        "tickets-list" | "notifications-list" => FilteredList,
+        // The audit log has no id to aim at A either; filtered by A's ids it must be empty.
+        "tickets-list" | "notifications-list" | "audit-log-list" => FilteredList,
         "health" => Exempt("holds no tenant data"),
         "docs" => Exempt("the public API description"),
         _ => return None,
@@ -185,6 +192,8 @@ async fn tenant_b_never_reaches_tenant_a() {
     assert_eq!(body["name"], "B's own");
     let before = app.snapshot(&a.session.tenant_id).await;
     let secrets = [
+        // A's admin: the actor of every entry in A's audit log.
+        a.session.user_id.as_str(),
         a.user.as_str(),
         a.customer.as_str(),
         a.ticket.as_str(),
@@ -236,6 +245,12 @@ async fn tenant_b_never_reaches_tenant_a() {
                 targets.push(format!("{}?dueBefore=2100-01-01T00:00:00Z", route.path));
             }
             "notifications-list" => targets.push(format!("{}?ticketId={}", route.path, a.ticket)),
+            "audit-log-list" => {
+                for id in [&a.ticket, &a.customer, &a.user] {
+                    targets.push(format!("{}?targetId={id}", route.path));
+                }
+                targets.push(format!("{}?actorId={}", route.path, a.session.user_id));
+            }
             _ => {}
         }
         if expect == Expect::FilteredList {

@@ -194,6 +194,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("webhooks-update", 200),
         ("webhooks-rotate-secret", 200),
         ("webhooks-test", 202),
+        // After the writes, so the page has their entries (the seed wrote none).
+        ("audit-log-list", 200),
     ];
     let mut answers = std::collections::HashMap::new();
     for (function, status) in expected {
@@ -223,6 +225,18 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
     assert!(tags.contains(&("login", 1)) && tags.contains(&("email", 1)), "{}", answers["tags-list"]);
     assert_eq!(answers["sla-policy-put"]["holidays"][0], "2026-12-24", "{}", answers["sla-policy-put"]);
     assert_eq!(answers["sla-policy-put"]["targets"]["URGENT"]["firstResponseMinutes"], 30);
+    // Newest first: the last write on top, by the seeded admin; the ticket's update among them.
+    let audit = &answers["audit-log-list"];
+    assert_eq!(audit["items"][0]["action"], "webhooks-test", "{audit}");
+    assert_eq!(audit["items"][0]["actor"]["id"], "0195f000-0000-7000-8000-000000000002", "{audit}");
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "tickets-update" && e["targetId"] == SEEDED_TICKET),
+        "{audit}"
+    );
 
     // The consumer: the SQS batch's one record becomes one notification, none failed.
     let batch: SqsEvent = serde_json::from_str(&event_text("ticket-consumer")).unwrap();
