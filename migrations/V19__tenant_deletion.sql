@@ -7,16 +7,17 @@ ALTER TABLE tenants ADD COLUMN deleting_at timestamptz;
 -- The sweeper's door to the tenants being deleted (ids only), as for the outbox (V3).
 GRANT SELECT (id, deleting_at) ON tenants TO crm_outbox;
 CREATE POLICY purge_watch ON tenants AS PERMISSIVE FOR SELECT TO crm_outbox USING (deleting_at IS NOT NULL);
-CREATE FUNCTION tenants_being_deleted(p_limit integer) RETURNS SETOF uuid
+CREATE FUNCTION tenants_being_deleted(p_limit integer, p_min_age interval) RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
-    SELECT t.id FROM public.tenants t WHERE t.deleting_at IS NOT NULL
+    SELECT t.id FROM public.tenants t
+    WHERE t.deleting_at IS NOT NULL AND t.deleting_at <= clock_timestamp() - p_min_age
     ORDER BY t.deleting_at LIMIT least(greatest(p_limit, 1), 100)
 $$;
-ALTER FUNCTION tenants_being_deleted(integer) OWNER TO crm_outbox;
-REVOKE ALL ON FUNCTION tenants_being_deleted(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tenants_being_deleted(integer) TO crm_app;
+ALTER FUNCTION tenants_being_deleted(integer, interval) OWNER TO crm_outbox;
+REVOKE ALL ON FUNCTION tenants_being_deleted(integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenants_being_deleted(integer, interval) TO crm_app;
 
 -- The audit log is immutable for the runtime role (V18); a deleted tenant's rows go in
 -- batches through this door, and only a tenant being deleted's.

@@ -39,7 +39,7 @@ pub async fn sweep(state: AppState) -> Result<Value, Error> {
     // Pruning needs only the database: it runs even when SQS does not answer.
     let pruned = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await;
     let expired = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await;
-    let tenants_deleted = tenancy::purge(&state, TENANT_PURGE_BUDGET).await;
+    let tenants_deleted = tenancy::purge(&state, TENANT_PURGE_BUDGET, tenancy::PURGE_AFTER).await;
     state.db.settle().await;
     metrics::flush();
     let (published, redriven, pruned, expired, tenants_deleted) =

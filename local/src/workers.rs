@@ -223,7 +223,7 @@ async fn prune_dead_rows(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await {
             tracing::warn!(error = %e, "expiring stale uploads failed; retrying");
         }
-        if let Err(e) = tenancy::purge(&state, TENANT_PURGE_BUDGET).await {
+        if let Err(e) = tenancy::purge(&state, TENANT_PURGE_BUDGET, tenancy::PURGE_AFTER).await {
             tracing::warn!(error = %e, "deleting tenants failed; retrying");
         }
         pause(&mut stop, SWEEP_EVERY).await;

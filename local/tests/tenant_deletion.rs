@@ -83,7 +83,7 @@ async fn a_deleted_tenant_is_refused_at_once_then_gone_and_its_addresses_free() 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !rows_of(&app, &ann.tenant_id).await.is_empty() {
         assert!(std::time::Instant::now() < deadline, "left: {:?}", rows_of(&app, &ann.tenant_id).await);
-        tenancy::purge(&app.state, Duration::from_secs(10)).await.unwrap();
+        tenancy::purge(&app.state, Duration::from_secs(10), Duration::ZERO).await.unwrap();
     }
     let blobs = app.state.blobs.clone().unwrap();
     let key = crm_core::blobs::BlobKey::parse(&format!(
@@ -125,6 +125,6 @@ async fn a_large_tenant_goes_in_batches() {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !rows_of(&app, &ann.tenant_id).await.is_empty() {
         assert!(std::time::Instant::now() < deadline, "left: {:?}", rows_of(&app, &ann.tenant_id).await);
-        tenancy::purge(&app.state, Duration::from_millis(1)).await.unwrap();
+        tenancy::purge(&app.state, Duration::from_millis(1), Duration::ZERO).await.unwrap();
     }
 }

@@ -17,6 +17,9 @@ use crate::{
 
 /// Tickets (with their files) deleted per transaction.
 pub const TICKET_BATCH: i64 = 200;
+/// How long a tenant marked for deletion waits for the purge: the request that marked it
+/// has answered (and its audit row been read, by a test or an operator) before its rows go.
+pub const PURGE_AFTER: Duration = Duration::from_secs(5);
 /// Rows of the other large tables deleted per statement.
 pub const ROW_BATCH: i64 = 2000;
 
@@ -44,14 +47,14 @@ pub async fn delete(state: &AppState, caller: &Credential, input: DeleteTenantIn
     Ok(())
 }
 
-/// One run of the purge: for each tenant being deleted, batches of tickets (files
+/// One run of the purge: for each tenant marked at least `min_age` ago, batches of tickets (files
 /// first: a file that cannot be deleted keeps its ticket, and the next run tries again),
 /// then the other large tables, then the tenant row. Stops taking batches after `budget`.
 /// Answers how many tenants were deleted completely.
-pub async fn purge(state: &AppState, budget: Duration) -> Result<usize, Error> {
+pub async fn purge(state: &AppState, budget: Duration, min_age: Duration) -> Result<usize, Error> {
     let started = Instant::now();
     let tx = state.db.begin_unscoped().await?;
-    let tenants = tenancy_db::manager::being_deleted(&tx, 10).await?;
+    let tenants = tenancy_db::manager::being_deleted(&tx, 10, min_age).await?;
     tx.commit().await?;
     let mut deleted = 0;
     for tenant in tenants {

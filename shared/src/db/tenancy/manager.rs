@@ -16,8 +16,10 @@ pub async fn mark(tx: &Tx, tenant: TenantId, name: &str) -> Result<(), Error> {
     }
 }
 
-pub async fn being_deleted(tx: &Tx, limit: i32) -> Result<Vec<TenantId>, Error> {
-    repository::being_deleted(tx, limit).await.map_err(|e| e.into_error("find tenants being deleted"))
+pub async fn being_deleted(tx: &Tx, limit: i32, min_age: std::time::Duration) -> Result<Vec<TenantId>, Error> {
+    repository::being_deleted(tx, limit, min_age.as_secs_f64())
+        .await
+        .map_err(|e| e.into_error("find tenants being deleted"))
 }
 
 pub async fn ticket_batch(

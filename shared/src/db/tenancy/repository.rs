@@ -24,9 +24,10 @@ pub(super) async fn mark(tx: &Tx, tenant: TenantId, name: &str) -> Result<bool, 
     Ok(tx.client().query_one(&stmt, &[&tenant.0, &name]).await?.try_get::<_, i64>("marked")? == 1)
 }
 
-pub(super) async fn being_deleted(tx: &Tx, limit: i32) -> Result<Vec<TenantId>, DbError> {
-    let stmt = tx.client().prepare_cached("SELECT tenants_being_deleted($1) AS id").await?;
-    let rows = tx.client().query(&stmt, &[&limit]).await?;
+/// Tenants marked at least `min_age_secs` ago, oldest first.
+pub(super) async fn being_deleted(tx: &Tx, limit: i32, min_age_secs: f64) -> Result<Vec<TenantId>, DbError> {
+    let stmt = tx.client().prepare_cached("SELECT tenants_being_deleted($1, make_interval(secs => $2)) AS id").await?;
+    let rows = tx.client().query(&stmt, &[&limit, &min_age_secs]).await?;
     rows.iter().map(|r| Ok(TenantId(r.try_get("id")?))).collect()
 }
 
