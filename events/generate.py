@@ -59,6 +59,9 @@ DELIVERY = "0195f000-0000-7000-8000-000000000017"
 # A customer for customers-erase of its own: SPARE_CUSTOMER goes with customers-delete, and
 # an erasure after that delete would find no such customer (404).
 ERASED_CUSTOMER = "0195f000-0000-7000-8000-000000000018"
+# The seeded tenant's name: tenant-delete names it to confirm (local/tests/sam_events.rs
+# runs that event last, since it ends every credential of the tenant).
+TENANT_NAME = "Acme (sam local)"
 WEBHOOK_URL = "https://hooks.example.com/simplecrm"
 # `whsec_` + base64 of 32 fixed bytes (shared/src/webhooks/mod.rs makes random ones).
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(hashlib.sha256(b"sam-local webhook signing key").digest()).decode()
@@ -353,6 +356,9 @@ def http_events():
         "sla-policy-put": http_event("PUT /api/v1/sla-policy", "/api/v1/sla-policy", NEW_POLICY),
         "tags-list": http_event("GET /api/v1/tags", "/api/v1/tags"),
         "audit-log-list": http_event("GET /api/v1/audit-log", "/api/v1/audit-log", query="limit=20"),
+        # Irreversible: every credential of the seeded tenant is refused from its answer on
+        # (re-apply events/seed.sql to start over).
+        "tenant-delete": http_event("DELETE /api/v1/tenant", "/api/v1/tenant", {"confirm": TENANT_NAME}),
         "health": http_event("GET /health", "/health", auth=False),
         "docs": http_event("GET /api-docs/openapi.json", "/api-docs/openapi.json", auth=False),
     }
@@ -463,7 +469,7 @@ BEGIN;
 DELETE FROM tenants WHERE id IN ('{TENANT}', '{SIGNUP_TENANT}');
 DELETE FROM signups WHERE tenant_id = '{SIGNUP_TENANT}';
 DELETE FROM users WHERE lower(email) IN ('{REGISTER_EMAIL}', 'new-agent@sam-local.example', '{INVITED_EMAIL}');
-INSERT INTO tenants (id, name) VALUES ('{TENANT}', 'Acme (sam local)');
+INSERT INTO tenants (id, name) VALUES ('{TENANT}', '{TENANT_NAME}');
 -- The admin's password is REGISTER_PASSWORD (auth-password-change proves it); nobody
 -- signs in as the agent (no password matches its hash).
 INSERT INTO users (tenant_id, id, email, name, role, password_hash) VALUES

@@ -587,7 +587,7 @@ const BUCKET_USERS: &[(&str, Option<&str>)] = &[
     ("CustomersDeleteFunction", Some("s3:DeleteObject")),
     // Erases an erased customer's attachment objects.
     ("CustomersEraseFunction", Some("s3:DeleteObject")),
-    // Expires attachments never completed.
+    // Expires attachments never completed, and purges deleted tenants' files.
     ("OutboxSweeperFunction", Some("s3:DeleteObject")),
 ];
 

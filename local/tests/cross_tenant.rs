@@ -26,8 +26,11 @@ struct Victim {
     delivery: String,
 }
 
+/// Tenant A's name: B names it to delete "its" tenant.
+const VICTIM_NAME: &str = "Acme";
+
 async fn victim(app: &TestApp) -> Victim {
-    let session = app.register("Acme", "ann@acme.test").await;
+    let session = app.register(VICTIM_NAME, "ann@acme.test").await;
     let user = app.add_user(&session, "bob@acme.test", "agent").await;
     let customer = app.customer(&session, "Globex", "ops@globex.test").await;
     let ticket =
@@ -156,6 +159,9 @@ fn expectation(function: &str) -> Option<Expect> {
         "comments-create" | "comments-list" => ForeignId,
         "attachments-create" | "attachments-complete" | "attachments-list" | "attachments-get" => ForeignId,
         "attachments-delete" => ForeignId,
+        // Deletes the caller's own tenant only, confirmed by its name: B naming A gets 422
+        // (`confirm`), and neither tenant is touched (the matrix goes on as B).
+        "tenant-delete" => OwnTenant,
         // The audit log has no id to aim at A either; filtered by A's ids it must be empty.
         "tickets-list" | "notifications-list" | "audit-log-list" => FilteredList,
         "health" => Exempt("holds no tenant data"),
@@ -258,7 +264,11 @@ async fn tenant_b_never_reaches_tenant_a() {
         }
         for target in targets {
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
-            let r = app.send(method, &target, Some(&b.access), body_for(route.function, &a.ids())).await;
+            let body = match route.function {
+                "tenant-delete" => Some(json!({"confirm": VICTIM_NAME})),
+                _ => body_for(route.function, &a.ids()),
+            };
+            let r = app.send(method, &target, Some(&b.access), body).await;
             // `instance` echoes the path B sent; everything else must be free of A's data.
             let mut shown = r.body.clone();
             if let Some(o) = shown.as_object_mut() {
@@ -270,6 +280,9 @@ async fn tenant_b_never_reaches_tenant_a() {
             }
             let status = r.status.as_u16();
             let allowed = match expect {
+                Expect::OwnTenant if route.function == "tenant-delete" => {
+                    status == 422 && r.error_fields() == ["confirm"]
+                }
                 Expect::OwnTenant => status < 500,
                 Expect::FilteredList => status == 200 && (target == route.path || r.body["items"] == json!([])),
                 Expect::ForeignId => status == 404 || status == 422,
@@ -297,5 +310,7 @@ async fn tenant_b_never_reaches_tenant_a() {
         .await;
     assert_eq!(ticket.problem(404)["detail"], "customer not found");
 
+    // B is still there: its tenant-delete, naming A, deleted nothing.
+    assert_eq!(app.get("/api/v1/stats", Some(&b.access)).await.status, 200);
     assert_eq!(app.snapshot(&a.session.tenant_id).await, before, "tenant A's rows are unchanged");
 }

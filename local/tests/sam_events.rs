@@ -20,6 +20,9 @@ use tokio::{
 
 const SEEDED_TICKET: &str = "0195f000-0000-7000-8000-000000000006";
 const SEEDED_EVENT: &str = "0195f000-0000-7000-8000-000000000007";
+const SEEDED_TENANT: &str = "0195f000-0000-7000-8000-000000000001";
+/// The tenant the seed's pending sign-up created (auth-verify-email).
+const SIGNUP_TENANT: &str = "0195f000-0000-7000-8000-000000000010";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -300,6 +303,29 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
     assert_eq!(body["PhysicalResourceId"], migrate::PHYSICAL_RESOURCE_ID);
     assert_eq!(body["RequestId"], request["RequestId"]);
     assert_eq!(body["LogicalResourceId"], "DatabaseMigrations");
+
+    // Last, since it ends everything above: the admin deletes the seeded tenant, naming it.
+    // 202 with an empty body, and from then on the admin's token is refused.
+    let (status, body) = invoke_http(&state, "tenant-delete").await;
+    assert_eq!((status, &body), (202, &Value::Null), "events/tenant-delete.json answered {status}: {body}");
+    let (status, body) = invoke_http(&state, "stats").await;
+    assert_eq!(status, 401, "the deleted tenant's token still works: {body}");
+    // A tick a minute later (the sweeper leaves a tenant marked only seconds ago) purges it,
+    // a few rows well inside one run's budget; the tenant the sign-up created stays.
+    let owner = db.connect().await;
+    owner
+        .execute(
+            "UPDATE tenants SET deleting_at = deleting_at - interval '1 minute' WHERE id = $1::text::uuid",
+            &[&SEEDED_TENANT],
+        )
+        .await
+        .unwrap();
+    let swept = pipeline::sweep(state.clone()).await.expect("the sweeper runs");
+    assert_eq!(swept["tenantsDeleted"], 1, "{swept}");
+    for (tenant, left) in [(SEEDED_TENANT, 0), (SIGNUP_TENANT, 1)] {
+        let row = owner.query_one("SELECT count(*) FROM tenants WHERE id = $1::text::uuid", &[&tenant]).await.unwrap();
+        assert_eq!(row.get::<_, i64>(0), left, "tenant {tenant}");
+    }
 }
 
 #[tokio::test]
