@@ -81,7 +81,7 @@ pub async fn put(state: &AppState, caller: &Credential, input: PutPolicyInput) -
             return Err(e);
         }
     };
-    let recomputed = sla_db::manager::recompute(&tx, tenant, RECOMPUTE_BATCH).await?;
+    let recomputed = sla_db::manager::recompute(&tx, tenant, RECOMPUTE_BATCH, true).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %tenant, recomputed, "SLA policy replaced");
     Ok(policy)
@@ -215,7 +215,7 @@ pub async fn monitor(state: &AppState, budget: Duration) -> Result<MonitorRun, E
 
 async fn monitor_tenant(state: &AppState, tenant: TenantId) -> Result<(u64, usize), Error> {
     let tx = state.db.begin_for(tenant).await?;
-    let recomputed = sla_db::manager::recompute(&tx, tenant, RECOMPUTE_BATCH).await?;
+    let recomputed = sla_db::manager::recompute(&tx, tenant, RECOMPUTE_BATCH, false).await?;
     let breaches = sla_db::manager::record_breaches(&tx, tenant, BREACH_BATCH).await?;
     let events: Vec<OutboxEvent> = breaches.iter().map(|b| breach_event(tenant, b)).collect();
     if !events.is_empty() {

@@ -15,8 +15,9 @@ use crate::{
     state::AppState,
 };
 
-/// Tickets (with their files) deleted per transaction.
-pub const TICKET_BATCH: i64 = 200;
+/// Tickets (with their files, one store call each) deleted per transaction: small enough
+/// that a batch ends well inside the sweeper's timeout after the budget is checked.
+pub const TICKET_BATCH: i64 = 50;
 /// How long a tenant marked for deletion waits for the purge: the request that marked it
 /// has answered (and its audit row been read, by a test or an operator) before its rows go.
 pub const PURGE_AFTER: Duration = Duration::from_secs(5);

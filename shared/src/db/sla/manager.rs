@@ -22,8 +22,8 @@ pub async fn put(tx: &Tx, tenant: TenantId, record: &PolicyRecord<'_>) -> Result
         .ok_or_else(|| Error::validation("timezone", "must be an IANA time zone name, e.g. Europe/Berlin"))
 }
 
-pub async fn recompute(tx: &Tx, tenant: TenantId, limit: i64) -> Result<u64, Error> {
-    repository::recompute(tx, tenant, limit).await.map_err(|e| e.into_error("recompute due dates"))
+pub async fn recompute(tx: &Tx, tenant: TenantId, limit: i64, wait: bool) -> Result<u64, Error> {
+    repository::recompute(tx, tenant, limit, wait).await.map_err(|e| e.into_error("recompute due dates"))
 }
 
 pub async fn record_breaches(tx: &Tx, tenant: TenantId, limit: i64) -> Result<Vec<Breach>, Error> {

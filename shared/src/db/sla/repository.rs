@@ -64,9 +64,10 @@ pub(super) async fn put(tx: &Tx, tenant: TenantId, record: &PolicyRecord<'_>) ->
 
 /// Gives up to `limit` open tickets whose due dates follow an older policy the dates of
 /// the current one, and answers how many it changed. When that was every such ticket the
-/// policy records it is caught up, and the monitor stops looking; rows another
-/// transaction holds are skipped now and caught up by a later batch.
-pub(super) async fn recompute(tx: &Tx, tenant: TenantId, limit: i64) -> Result<u64, DbError> {
+/// policy records it is caught up, and the monitor stops looking. With `wait` (a policy
+/// change's own request) rows another transaction holds are waited for; without (the
+/// monitor) they are skipped and caught up by a later batch.
+pub(super) async fn recompute(tx: &Tx, tenant: TenantId, limit: i64, wait: bool) -> Result<u64, DbError> {
     const SQL: &str = "WITH p AS (SELECT version, $2::int8 AS batch FROM sla_policies WHERE tenant_id = $1),
              pending AS (SELECT count(*) AS n FROM (
                              SELECT 1 FROM tickets t, p
@@ -74,7 +75,7 @@ pub(super) async fn recompute(tx: &Tx, tenant: TenantId, limit: i64) -> Result<u
                              LIMIT (SELECT batch + 1 FROM p)) s),
              stale AS (SELECT t.id FROM tickets t, p
                        WHERE t.tenant_id = $1 AND t.resolved_at IS NULL AND t.sla_policy_version < p.version
-                       LIMIT (SELECT batch FROM p) FOR UPDATE OF t SKIP LOCKED),
+                       LIMIT (SELECT batch FROM p) FOR NO KEY UPDATE OF t {skip}),
              changed AS (UPDATE tickets t
                          SET (first_response_due_at, resolution_due_at, sla_policy_version) =
                              (SELECT d.first_response_due_at, d.resolution_due_at, d.version
@@ -85,7 +86,10 @@ pub(super) async fn recompute(tx: &Tx, tenant: TenantId, limit: i64) -> Result<u
              caught_up AS (UPDATE sla_policies SET recomputed_version = (SELECT version FROM p)
                            WHERE tenant_id = $1 AND (SELECT n FROM counted) = (SELECT n FROM pending))
          SELECT n FROM counted";
-    let stmt = tx.client().prepare_cached(SQL).await?;
+    // NO KEY UPDATE: the key-share locks of foreign-key checks (a comment or notification
+    // being written for the ticket) do not hold it up.
+    let sql = SQL.replace("{skip}", if wait { "" } else { "SKIP LOCKED" });
+    let stmt = tx.client().prepare_cached(&sql).await?;
     let row = tx.client().query_one(&stmt, &[&tenant.0, &limit]).await?;
     Ok(row.try_get::<_, i64>("n")?.max(0) as u64)
 }
@@ -114,7 +118,7 @@ pub(super) async fn record_breaches(tx: &Tx, tenant: TenantId, limit: i64) -> Re
              WHERE tenant_id = $1 AND sla_watch_at <= now()
              ORDER BY sla_watch_at
              LIMIT $2
-             FOR UPDATE SKIP LOCKED)
+             FOR NO KEY UPDATE SKIP LOCKED)
          UPDATE tickets t SET
              first_response_breached_at = CASE WHEN due.fr THEN t.first_response_due_at ELSE t.first_response_breached_at END,
              resolution_breached_at = CASE WHEN due.res THEN t.resolution_due_at ELSE t.resolution_breached_at END
