@@ -267,7 +267,7 @@ async fn sign_in_refresh_logout_and_mailed_links_are_recorded_too() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(verified, [ann.user_id.clone()]);
+    assert_eq!(verified, std::slice::from_ref(&ann.user_id));
 
     let expect_row = |function: &'static str, user: String| {
         let app = &app;
