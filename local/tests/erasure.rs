@@ -4,7 +4,6 @@
 mod common;
 
 use common::{Session, TestApp, remember_secret};
-use reqwest::Method;
 use serde_json::json;
 
 /// A tenant's rows, in every table with a `tenant_id`, that mention any of `needles` (as
