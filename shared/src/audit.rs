@@ -48,7 +48,7 @@ pub fn current() -> Option<RequestContext> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub tenant_id: TenantId,
-    pub actor: Actor,
+    pub actor: ActorId,
     pub action: String,
     pub target_type: Option<String>,
     pub target_id: Option<Uuid>,
@@ -58,27 +58,10 @@ pub struct Entry {
     pub source_ip: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    Caller(ActorId),
-    /// The service itself (a scheduled job).
-    System,
-}
-
-impl Actor {
-    pub fn columns(self) -> (&'static str, Option<Uuid>) {
-        match self {
-            Actor::Caller(ActorId::User(id)) => ("user", Some(id.0)),
-            Actor::Caller(ActorId::ApiKey(id)) => ("apiKey", Some(id.0)),
-            Actor::System => ("system", None),
-        }
-    }
-}
-
 impl Entry {
     /// The entry of a write request by `actor` in `tenant`, or none when this task serves
     /// no write request.
-    pub fn for_request(tenant: TenantId, actor: Actor) -> Option<Self> {
+    pub fn for_request(tenant: TenantId, actor: ActorId) -> Option<Self> {
         let request = current().filter(|r| r.writes)?;
         Some(Self {
             tenant_id: tenant,

@@ -170,11 +170,7 @@ impl Db {
         let mut tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone(), audit: None };
         match authorised.and_then(|principal| principal.require(requires).map(|()| principal)) {
             Ok(principal) => {
-                tx.audit = request_audit::Entry::for_request(
-                    principal.tenant_id,
-                    request_audit::Actor::Caller(principal.actor),
-                )
-                .map(Box::new);
+                tx.audit = request_audit::Entry::for_request(principal.tenant_id, principal.actor).map(Box::new);
                 if let (true, ActorId::ApiKey(id)) = (touch, principal.actor) {
                     api_keys::repository::touch(&tx, principal.tenant_id, id)
                         .await
@@ -376,7 +372,7 @@ impl Tx {
     /// `user`): for the routes that learn who the caller is only inside it (login, refresh
     /// and the mailed links). A unit of work opened by [`Db::begin_as`] needs none.
     pub fn record_as(&mut self, tenant: TenantId, actor: ActorId, user: UserId) {
-        self.audit = request_audit::Entry::for_request(tenant, request_audit::Actor::Caller(actor)).map(|mut entry| {
+        self.audit = request_audit::Entry::for_request(tenant, actor).map(|mut entry| {
             entry.target("user", user.0);
             Box::new(entry)
         });
@@ -388,29 +384,10 @@ impl Tx {
             None => self.finish("COMMIT", "commit").await,
             Some(entry) => {
                 let params = audit::repository::InsertParams::of(*entry);
-                self.execute_and_commit(audit::repository::INSERT, &params.all())
+                self.query_opt_and_commit(audit::repository::INSERT, &params.all())
                     .await
+                    .map(drop)
                     .map_err(|e| e.into_error("record the audit entry and commit"))
-            }
-        }
-    }
-
-    /// A statement and the COMMIT in one round trip (pipelined); see
-    /// [`Tx::query_opt_and_commit`].
-    async fn execute_and_commit(
-        mut self,
-        sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<(), DbError> {
-        let stmt = self.client().prepare_cached(sql).await?;
-        let Some(conn) = self.conn.take() else { unreachable!("transaction used after commit") };
-        let (written, committed) = tokio::join!(conn.execute(&stmt, params), conn.batch_execute("COMMIT"));
-        match (written, committed) {
-            (Ok(_), Ok(())) => Ok(()),
-            (Err(e), Ok(())) => Err(DbError::from(e)),
-            (written, Err(e)) => {
-                drop(Object::take(conn));
-                Err(DbError::from(written.err().unwrap_or(e)))
             }
         }
     }

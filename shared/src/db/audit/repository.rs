@@ -10,6 +10,7 @@ use crate::{
     db::{DbError, Tx, keyset::KeysetQuery},
     ids::TenantId,
     model::{AuditActor, AuditRecord},
+    security::ActorId,
 };
 
 /// Only a transaction that wrote gets a row (PostgreSQL assigns a transaction id on the
@@ -24,7 +25,7 @@ pub(crate) const INSERT: &str = "INSERT INTO audit_log
 pub(crate) struct InsertParams {
     tenant: Uuid,
     actor_type: &'static str,
-    actor_id: Option<Uuid>,
+    actor_id: Uuid,
     action: String,
     target_type: Option<String>,
     target_id: Option<Uuid>,
@@ -35,7 +36,10 @@ pub(crate) struct InsertParams {
 
 impl InsertParams {
     pub(crate) fn of(entry: Entry) -> Self {
-        let (actor_type, actor_id) = entry.actor.columns();
+        let (actor_type, actor_id) = match entry.actor {
+            ActorId::User(id) => ("user", id.0),
+            ActorId::ApiKey(id) => ("apiKey", id.0),
+        };
         Self {
             tenant: entry.tenant_id.0,
             actor_type,
