@@ -5,7 +5,10 @@ use crm_core::{
     pagination::{Page, PageRequest},
     request,
     security::Credential,
-    service::idempotency::{self, Created, IdempotencyKey},
+    service::{
+        MAX_DATE_TIME_CHARS,
+        idempotency::{self, Created, IdempotencyKey},
+    },
 };
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode, http::header, request::RequestContext};
 use serde::{Serialize, de::DeserializeOwned};
@@ -126,10 +129,7 @@ pub fn query_parsed<T: std::str::FromStr>(
         .transpose()
 }
 
-/// The longest RFC 3339 instant accepted, `2026-11-25T10:11:12.123456789+05:30`.
-const MAX_DATE_TIME_CHARS: usize = 35;
-
-/// A query parameter holding an RFC 3339 instant.
+/// A query parameter holding an RFC 3339 instant, bounded as date-times in bodies are.
 pub fn query_date_time(req: &Request, name: &'static str) -> Result<Option<chrono::DateTime<chrono::Utc>>, Error> {
     match query(req, name) {
         Some(raw) if raw.chars().count() > MAX_DATE_TIME_CHARS => {

@@ -25,3 +25,5 @@ pub mod webhook_dispatch;
 pub mod webhooks;
 
 mod validate;
+
+pub use validate::MAX_DATE_TIME_CHARS;

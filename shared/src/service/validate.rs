@@ -6,7 +6,7 @@ use validator::ValidationError;
 
 /// The longest RFC 3339 date-time with nanoseconds and an offset,
 /// `2026-11-25T10:11:12.123456789+05:30`.
-pub(crate) const MAX_DATE_TIME_CHARS: usize = 35;
+pub const MAX_DATE_TIME_CHARS: usize = 35;
 
 pub(crate) fn not_blank(value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
