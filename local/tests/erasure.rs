@@ -10,17 +10,7 @@ use serde_json::json;
 /// the row's text: ids, addresses and names, JSON payloads included).
 async fn mentions(app: &TestApp, needles: &[String]) -> Vec<String> {
     let owner = app.db.connect().await;
-    let tables: Vec<String> = owner
-        .query(
-            "SELECT table_name::text FROM information_schema.columns
-             WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let tables = app.tenant_tables().await;
     assert!(tables.iter().any(|t| t == "webhook_deliveries"), "{tables:?}");
     let mut found = Vec::new();
     for table in tables {

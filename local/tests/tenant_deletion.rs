@@ -13,17 +13,7 @@ use serde_json::json;
 async fn rows_of(app: &TestApp, tenant: &str) -> Vec<String> {
     let owner = app.db.connect().await;
     let tenant: uuid::Uuid = tenant.parse().unwrap();
-    let tables: Vec<String> = owner
-        .query(
-            "SELECT table_name::text FROM information_schema.columns
-             WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let tables = app.tenant_tables().await;
     let mut found = Vec::new();
     for table in tables {
         let n: i64 = owner

@@ -396,14 +396,10 @@ impl TestApp {
         }
     }
 
-    /// Every row a tenant owns, as the owner sees it, once the pipeline is quiet: for
-    /// "nothing changed" assertions.
-    pub async fn snapshot(&self, tenant_id: &str) -> Vec<String> {
-        self.settle().await;
+    /// Every table that holds a tenant's rows (a `tenant_id` column): a new one is covered
+    /// by the tests that walk them without a change there.
+    pub async fn tenant_tables(&self) -> Vec<String> {
         let owner = self.db.connect().await;
-        let tenant: uuid::Uuid = tenant_id.parse().unwrap();
-        let mut out = Vec::new();
-        // Every table that holds a tenant's rows: a new one is covered without a change here.
         let tables: Vec<String> = owner
             .query(
                 "SELECT table_name::text FROM information_schema.columns
@@ -416,7 +412,17 @@ impl TestApp {
             .map(|r| r.get(0))
             .collect();
         assert!(tables.iter().any(|t| t == "comments"), "{tables:?}");
-        for table in std::iter::once("tenants".to_owned()).chain(tables) {
+        tables
+    }
+
+    /// Every row a tenant owns, as the owner sees it, once the pipeline is quiet: for
+    /// "nothing changed" assertions.
+    pub async fn snapshot(&self, tenant_id: &str) -> Vec<String> {
+        self.settle().await;
+        let owner = self.db.connect().await;
+        let tenant: uuid::Uuid = tenant_id.parse().unwrap();
+        let mut out = Vec::new();
+        for table in std::iter::once("tenants".to_owned()).chain(self.tenant_tables().await) {
             let key = if table == "tenants" { "id" } else { "tenant_id" };
             let sql =
                 format!("SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') FROM {table} t WHERE {key} = $1");
