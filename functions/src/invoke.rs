@@ -3,7 +3,7 @@
 
 use std::{future::Future, time::Instant};
 
-use crm_core::{AppState, Error, audit, error::PROBLEM_CONTENT_TYPE, metrics};
+use crm_core::{AppState, Error, audit, error::PROBLEM_CONTENT_TYPE, metrics, quota};
 use lambda_http::{
     Body, Request, RequestExt, Response,
     http::{Method, header},
@@ -38,10 +38,12 @@ where
     );
     let db = state.db.clone();
     let context = request_context(function, &req, &route, &request_id);
-    let future = audit::scope(context, handler(state, req).instrument(span.clone()));
-    let outcome = match tokio::spawn(future).await {
-        Ok(result) => result,
-        Err(join) => Err(Error::Internal(format!("handler panicked: {join}"))),
+    let work = handler(state, req).instrument(span.clone());
+    // The quota's status is task-local to the spawned task: read before it ends.
+    let future = audit::scope(context, quota::scope(async move { (work.await, quota::recorded()) }));
+    let (outcome, quota_status) = match tokio::spawn(future).await {
+        Ok((result, status)) => (result, status),
+        Err(join) => (Err(Error::Internal(format!("handler panicked: {join}"))), None),
     };
     // Before the answer: once it is out, Lambda may freeze the container mid-rollback.
     db.settle().await;
@@ -60,7 +62,19 @@ where
     });
     metrics::request(&route, status, latency_ms);
     metrics::flush();
+    let response = with_quota(response, quota_status.as_ref());
     with_request_id(crate::headers::secure(response), &request_id)
+}
+
+/// `RateLimit-Policy` and `RateLimit` on every answer to a request counted against its
+/// tenant's quota, so a client sees it coming before the 429.
+fn with_quota(mut response: Response<Body>, status: Option<&quota::Status>) -> Response<Body> {
+    for (name, value) in status.map(quota::Status::headers).unwrap_or_default() {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 /// `x-request-id` on the answer: the id a problem's `requestId` and the logs carry, for a

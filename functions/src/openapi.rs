@@ -173,7 +173,8 @@ fn add_common(op: &mut Operation) {
         common.push(("400", "A path or query parameter is malformed; `errors` names it"));
     }
     // `[{}]` (no token needed) requires nothing, so it never answers 401.
-    if op.security.as_ref().is_some_and(|s| s.iter().any(|r| *r != SecurityRequirement::default())) {
+    let authenticated = op.security.as_ref().is_some_and(|s| s.iter().any(|r| *r != SecurityRequirement::default()));
+    if authenticated {
         common.push((
             "401",
             "The bearer token is missing, malformed, forged or expired, its user is disabled or gone, or its API key is revoked or expired",
@@ -199,12 +200,62 @@ fn add_common(op: &mut Operation) {
                 .build(),
         )
     });
+    if authenticated {
+        add_quota_refusal(op);
+    }
     for response in op.responses.responses.values_mut() {
         if let RefOr::T(response) = response {
             response.headers.insert("x-request-id".to_owned(), RefOr::T(request_id()));
+            if authenticated {
+                let (policy, state) = rate_limit_headers();
+                response.headers.insert("RateLimit-Policy".to_owned(), RefOr::T(policy));
+                response.headers.insert("RateLimit".to_owned(), RefOr::T(state));
+            }
         }
     }
     add_throttled(op);
+}
+
+/// An authenticated request counts against its tenant's quota (`TENANT_RATE_PER_SECOND`).
+fn add_quota_refusal(op: &mut Operation) {
+    op.responses.responses.insert(
+        "429".to_owned(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(
+                    "The caller's tenant has used up its request quota (`tenant-quota-exceeded`): retry after `Retry-After` seconds; other tenants are not affected",
+                )
+                .header("Retry-After", retry_after("Seconds until the quota takes this request (problem+json answers only)"))
+                .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                .build(),
+        ),
+    );
+}
+
+/// The IETF draft's fields (draft-ietf-httpapi-ratelimit-headers) on every answer to a
+/// request counted against its tenant's quota.
+fn rate_limit_headers() -> (openapi::Header, openapi::Header) {
+    let field = |description: &str, example: &str| {
+        HeaderBuilder::new()
+            .description(Some(description))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(128))
+                    .examples([serde_json::Value::String(example.to_owned())]),
+            ))
+            .build()
+    };
+    (
+        field(
+            "The tenant's quota policies: `burst` (requests in one second, `TENANT_RATE_BURST`) and `tenant` (requests in 10 seconds, 10 × `TENANT_RATE_PER_SECOND`)",
+            "\"burst\";q=100;w=1, \"tenant\";q=500;w=10",
+        ),
+        field(
+            "What remains of each policy (`r`, this request included) and the seconds until it grows again (`t`)",
+            "\"burst\";r=99;t=1, \"tenant\";r=480;t=7",
+        ),
+    )
 }
 
 /// Every answer of the API (not the gateway's throttle) names its request, as problems do
@@ -231,10 +282,9 @@ fn add_throttled(op: &mut Operation) {
         Some(RefOr::T(own)) => {
             own.description
                 .push_str("; or API Gateway's throttle refused the request (`application/json`, no `Retry-After`)");
-            own.headers.insert(
-                "Retry-After".to_owned(),
-                RefOr::T(retry_after("Seconds until the lock ends (problem+json answers only)")),
-            );
+            own.headers
+                .entry("Retry-After".to_owned())
+                .or_insert_with(|| RefOr::T(retry_after("Seconds until the lock ends (problem+json answers only)")));
             own.content.insert("application/json".to_owned(), RefOr::T(gateway));
         }
         Some(RefOr::Ref(_)) => {}
@@ -360,9 +410,15 @@ mod tests {
             assert!(throttled["content"]["application/json"].is_object(), "{route}: the gateway's 429");
             let own = throttled["content"]["application/problem+json"].is_object();
             let locks = ["POST /api/v1/auth/login", "POST /api/v1/auth/refresh"].contains(&route.as_str());
-            assert_eq!(own, locks, "{route}: only the login and refresh locks answer 429 themselves");
-            assert_eq!(throttled["headers"]["Retry-After"].is_object(), locks, "{route}");
+            let counted = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            assert_eq!(own, locks || counted, "{route}: the login and refresh locks and the tenant quota answer 429");
+            assert_eq!(throttled["headers"]["Retry-After"].is_object(), locks || counted, "{route}");
             assert!(op["responses"]["503"]["headers"]["Retry-After"].is_object(), "{route}");
+            let quota_reported = op["responses"]["200"]["headers"]["RateLimit-Policy"].is_object()
+                || op["responses"]["202"]["headers"]["RateLimit-Policy"].is_object()
+                || op["responses"]["201"]["headers"]["RateLimit-Policy"].is_object()
+                || op["responses"]["204"]["headers"]["RateLimit-Policy"].is_object();
+            assert_eq!(quota_reported, counted, "{route}: the quota's fields on its answer");
         }
     }
 

@@ -4,7 +4,10 @@ use std::{env, fmt, net::SocketAddr};
 
 use rand::RngCore;
 
-use crate::webhooks::{self, WebhookConfig};
+use crate::{
+    quota::QuotaConfig,
+    webhooks::{self, WebhookConfig},
+};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/simplecrm";
 const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
@@ -183,6 +186,9 @@ pub struct Config {
     /// `WEBHOOK_*`: the dispatcher's queue, retries and deactivation, and (development only)
     /// private targets.
     pub webhooks: WebhookConfig,
+    /// `TENANT_RATE_PER_SECOND` (50; 0 turns quotas off) and `TENANT_RATE_BURST` (twice
+    /// the rate): each tenant's share of the API.
+    pub quota: QuotaConfig,
 }
 
 const DEFAULT_REFRESH_REUSE_GRACE_SECS: u32 = 10;
@@ -307,6 +313,13 @@ impl Config {
         let consumer_backoff_secs = whole_number(&get, "CONSUMER_BACKOFF_SECONDS", DEFAULT_CONSUMER_BACKOFF_SECS)?;
         if consumer_backoff_secs == 0 {
             return Err(ConfigError::new("CONSUMER_BACKOFF_SECONDS", "must be at least 1"));
+        }
+
+        let per_second = whole_number(&get, "TENANT_RATE_PER_SECOND", QuotaConfig::DEFAULT_PER_SECOND)?;
+        let quota =
+            QuotaConfig { per_second, burst: whole_number(&get, "TENANT_RATE_BURST", per_second.saturating_mul(2))? };
+        if quota.enabled() && quota.burst < per_second {
+            return Err(ConfigError::new("TENANT_RATE_BURST", "must be at least TENANT_RATE_PER_SECOND"));
         }
 
         let defaults = PasswordHashing::default();
@@ -450,6 +463,7 @@ impl Config {
             s3_endpoint_url,
             blob_dir,
             webhooks,
+            quota,
         })
     }
 
@@ -646,6 +660,11 @@ mod tests {
             "AUTH_REFRESH_REUSE_GRACE_SECS"
         );
         assert_eq!(config(&[("CONSUMER_BACKOFF_SECONDS", "0")]).unwrap_err().variable, "CONSUMER_BACKOFF_SECONDS");
+        assert_eq!(config(&[("TENANT_RATE_PER_SECOND", "-1")]).unwrap_err().variable, "TENANT_RATE_PER_SECOND");
+        assert_eq!(
+            config(&[("TENANT_RATE_PER_SECOND", "20"), ("TENANT_RATE_BURST", "10")]).unwrap_err().variable,
+            "TENANT_RATE_BURST"
+        );
     }
 
     #[test]

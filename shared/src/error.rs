@@ -51,6 +51,9 @@ pub enum Error {
     MethodNotAllowed { allow: Vec<String> },
     #[error("too many requests, retry later")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The caller's tenant has used up its request quota for now (429).
+    #[error("your organisation has used up its request quota for now; retry after the time Retry-After gives")]
+    QuotaExceeded(Box<crate::quota::Status>),
     /// A dependency (the database, the queue) cannot be reached right now (503).
     #[error("a dependency is unavailable, retry later")]
     Unavailable(String),
@@ -92,7 +95,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::PayloadTooLarge { .. } | Error::FileTooLarge { .. } => 413,
             Error::UnsupportedMediaType => 415,
-            Error::TooManyRequests { .. } => 429,
+            Error::TooManyRequests { .. } | Error::QuotaExceeded(_) => 429,
             Error::Unavailable(_) => 503,
             Error::Internal(_) => 500,
         }
@@ -114,6 +117,7 @@ impl Error {
             Error::FileTooLarge { .. } => ("file-too-large", "File too large"),
             Error::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Error::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
+            Error::QuotaExceeded(_) => ("tenant-quota-exceeded", "Tenant request quota exceeded"),
             Error::Unavailable(_) => ("unavailable", "Service unavailable"),
             Error::Internal(_) => ("internal", "Internal server error"),
         }
@@ -149,6 +153,7 @@ impl Error {
             Error::TooManyRequests { retry_after_secs } => {
                 vec![("retry-after", retry_after_secs.to_string())]
             }
+            Error::QuotaExceeded(status) => status.headers(),
             Error::Unavailable(_) => vec![("retry-after", "5".to_owned())],
             _ => Vec::new(),
         }

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod pagination;
+pub mod quota;
 pub mod request;
 pub mod security;
 pub mod service;

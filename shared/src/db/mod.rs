@@ -14,6 +14,7 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod notifications;
 pub mod outbox;
+mod quota;
 pub mod sla;
 pub mod stats;
 pub mod tags;
@@ -51,6 +52,7 @@ use crate::{
     config::Config,
     error::Error,
     ids::{TenantId, UserId},
+    quota::{self as request_quota, QuotaConfig},
     security::{ActorId, Credential, Principal, Requires, api_key::PresentedKey, principal::Subject},
 };
 
@@ -62,6 +64,7 @@ pub struct Db {
     /// None in a function deployed without a database URL (docs).
     pool: Option<Pool>,
     rollbacks: Arc<PendingRollbacks>,
+    quota: QuotaConfig,
 }
 
 /// How long an answer waits for the rollbacks of its dropped transactions.
@@ -97,7 +100,7 @@ impl Db {
     /// Lambda container, one request at a time) needs only one.
     pub fn new(config: &Config, max_size: usize) -> Result<Self, Error> {
         if config.app_database_url.is_none() && config.database_url.is_none() {
-            return Ok(Self { pool: None, rollbacks: Arc::default() });
+            return Ok(Self { pool: None, rollbacks: Arc::default(), quota: config.quota });
         }
         let pg = runtime_pg_config(config)?;
         let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
@@ -114,7 +117,7 @@ impl Db {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| Error::Internal(format!("pool: {e}")))?;
-        Ok(Self { pool: Some(pool), rollbacks: Arc::default() })
+        Ok(Self { pool: Some(pool), rollbacks: Arc::default(), quota: config.quota })
     }
 
     /// Waits (at most 2 s) until the rollbacks of transactions dropped on error paths have
@@ -157,19 +160,34 @@ impl Db {
     /// the caller may do comes from the database as it is now, never from the token's
     /// claims. A user that is gone or disabled is refused (401), a role below `requires`
     /// too (403); the transaction is rolled back before either answer.
+    ///
+    /// The same round trip counts the request against its tenant's quota (the first unit
+    /// of work of a request only): past it, 429, after the refusals above.
     pub async fn begin_as(&self, credential: &Credential, requires: Requires) -> Result<(Tx, Principal), Error> {
+        let counts = self.quota.enabled() && request_quota::recorded().is_none();
+        let limits = counts.then(|| quota::repository::Limits::of(&self.quota));
         let mut attempts = 0;
-        let (conn, (authorised, touch)) = loop {
+        let (conn, (authorised, touch), taken) = loop {
             let conn = self.connection().await?;
-            match begin_reading(&conn, credential).await {
-                Ok(read) => break (conn, read),
+            match begin_reading(&conn, credential, limits.as_ref()).await {
+                Ok(read) => break (conn, read.0, read.1),
                 Err(e) if self.retire(conn, &e, &mut attempts) => continue,
                 Err(e) => return Err(e.into_error("begin and read the caller")),
             }
         };
         let mut tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone(), audit: None };
-        match authorised.and_then(|principal| principal.require(requires).map(|()| principal)) {
-            Ok(principal) => {
+        let quota = taken.map(|(taken, counts)| request_quota::Status::from_counts(&self.quota, taken, &counts));
+        let admitted = authorised.and_then(|principal| principal.require(requires).map(|()| principal));
+        match (admitted, quota) {
+            (Ok(_), Some(status)) if !status.taken => {
+                request_quota::record(status.clone());
+                tx.rollback().await?;
+                Err(Error::QuotaExceeded(Box::new(status)))
+            }
+            (Ok(principal), quota) => {
+                if let Some(status) = quota {
+                    request_quota::record(status);
+                }
                 tx.audit = request_audit::Entry::for_request(principal.tenant_id, principal.actor).map(Box::new);
                 if let (true, ActorId::ApiKey(id)) = (touch, principal.actor) {
                     api_keys::repository::touch(&tx, principal.tenant_id, id)
@@ -178,7 +196,7 @@ impl Db {
                 }
                 Ok((tx, principal))
             }
-            Err(refusal) => {
+            (Err(refusal), _) => {
                 tx.rollback().await?;
                 Err(refusal)
             }
@@ -233,38 +251,78 @@ fn begin_for_tenant(tenant: TenantId) -> String {
     format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0)
 }
 
-/// Opens the transaction and reads the caller (a user or an API key) in one round trip.
+/// What opening an authenticated unit of work read: the caller's authorisation, whether
+/// to record an API key's use, and the quota's answer (when it was asked).
+type Reading = ((Result<Principal, Error>, bool), Option<(bool, Vec<i32>)>);
+
+/// Opens the transaction and reads the caller (a user or an API key) in one round trip,
+/// with the count of the request against `limits` ahead of it when given. A count that
+/// fails lets the request through (logged): the quota protects the service, it must not
+/// become a second way for it to fail.
 async fn begin_reading(
     conn: &deadpool_postgres::ClientWrapper,
     credential: &Credential,
-) -> Result<(Result<Principal, Error>, bool), DbError> {
-    match credential.subject {
+    limits: Option<&quota::repository::Limits>,
+) -> Result<Reading, DbError> {
+    let (authorised, counted) = match credential.subject {
         Subject::User { user_id, tenant_id, .. } => {
             let begin = begin_for_tenant(tenant_id);
-            let caller = auth::repository::begin_reading_caller(conn, &begin, tenant_id, user_id).await?;
-            Ok((authorise_user(caller, user_id, tenant_id), false))
+            let ahead = limits.map(|l| quota::repository::take_for_tenant(&tenant_id.0, l));
+            let (caller, counted) =
+                auth::repository::begin_reading_caller(conn, &begin, tenant_id, user_id, ahead).await?;
+            ((authorise_user(caller, user_id, tenant_id), false), counted)
         }
-        Subject::ApiKey(key) => {
-            let stored = api_keys::repository::begin_reading_key(conn, key.prefix()).await?;
-            Ok(authorise_key(stored, &key))
+        Subject::ApiKey(ref key) => {
+            let (prefix, secret_hash) = (key.prefix(), key.secret_hash());
+            let ahead = limits.map(|l| quota::repository::take_for_key(&prefix, &secret_hash, l));
+            let (stored, counted) = api_keys::repository::begin_reading_key(conn, prefix, ahead).await?;
+            (authorise_key(stored, key), counted)
         }
-    }
+    };
+    let taken = match counted.map(|row| row.and_then(|row| quota::repository::taken(&row))) {
+        Some(Ok(taken)) => Some(taken),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the tenant quota could not be counted; the request goes through");
+            None
+        }
+        None => None,
+    };
+    Ok((authorised, taken))
 }
 
-/// Sends `begin` (the batch that opens a transaction) and the prepared `sql` in one round
-/// trip: tokio-postgres writes requests polled together back to back (pipelining), and
-/// PostgreSQL runs them in order, so `sql` runs in the new transaction after its
-/// `set_config`. Preparing costs a round trip once per connection.
+/// A statement run on its own (autocommit) ahead of a unit of work's BEGIN, in its round trip.
+pub(crate) struct Ahead<'a> {
+    pub sql: &'static str,
+    pub params: Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)>,
+}
+
+/// Sends `ahead` (if any), `begin` (the batch that opens a transaction) and the prepared
+/// `sql` in one round trip: tokio-postgres writes requests polled together back to back
+/// (pipelining), and PostgreSQL runs them in order, so `ahead` commits on its own before
+/// the transaction opens and `sql` runs in the new transaction after its `set_config`.
+/// Preparing costs a round trip once per connection. `ahead`'s failure is its own: it
+/// neither stops nor aborts the rest.
 pub(crate) async fn begin_and_query_opt(
     client: &deadpool_postgres::ClientWrapper,
     begin: &str,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Option<tokio_postgres::Row>, DbError> {
+    ahead: Option<Ahead<'_>>,
+) -> Result<(Option<tokio_postgres::Row>, Option<Result<tokio_postgres::Row, DbError>>), DbError> {
     let stmt = client.prepare_cached(sql).await?;
-    let (begun, row) = tokio::join!(client.batch_execute(begin), client.query_opt(&stmt, params));
+    let ahead = match ahead {
+        Some(a) => Some((client.prepare_cached(a.sql).await?, a.params)),
+        None => None,
+    };
+    let first = async {
+        match &ahead {
+            Some((stmt, params)) => Some(client.query_one(stmt, params).await.map_err(DbError::from)),
+            None => None,
+        }
+    };
+    let (counted, begun, row) = tokio::join!(first, client.batch_execute(begin), client.query_opt(&stmt, params));
     begun?;
-    Ok(row?)
+    Ok((row?, counted))
 }
 
 /// A user that is gone or disabled is refused (401).

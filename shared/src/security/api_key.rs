@@ -73,6 +73,11 @@ impl PresentedKey {
         std::str::from_utf8(&self.prefix).unwrap_or_default()
     }
 
+    /// The SHA-256 digest of the secret, as stored.
+    pub fn secret_hash(&self) -> &[u8] {
+        &self.secret_hash
+    }
+
     pub fn matches(&self, stored_hash: &[u8]) -> bool {
         self.secret_hash[..].ct_eq(stored_hash).into()
     }

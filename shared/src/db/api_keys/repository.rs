@@ -5,7 +5,7 @@ use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 
 use crate::{
-    db::{DbError, Tx},
+    db::{Ahead, DbError, Tx},
     ids::{ApiKeyId, TenantId},
     model::{ApiKey, Role},
 };
@@ -41,14 +41,16 @@ pub(in crate::db) const KEY_SQL: &str = "SELECT tenant_id, id, role, secret_hash
 pub(in crate::db) async fn begin_reading_key(
     client: &ClientWrapper,
     prefix: &str,
-) -> Result<Option<StoredKey>, DbError> {
+    ahead: Option<Ahead<'_>>,
+) -> Result<(Option<StoredKey>, Option<Result<Row, DbError>>), DbError> {
     let begin =
         format!("BEGIN; SELECT set_config('app.tenant_id', coalesce(api_key_tenant('{prefix}')::text, ''), true)");
-    let Some(row) = crate::db::begin_and_query_opt(client, &begin, KEY_SQL, &[&prefix]).await? else {
-        return Ok(None);
+    let (row, counted) = crate::db::begin_and_query_opt(client, &begin, KEY_SQL, &[&prefix], ahead).await?;
+    let Some(row) = row else {
+        return Ok((None, counted));
     };
     let role: &str = row.try_get("role")?;
-    Ok(Some(StoredKey {
+    let stored = StoredKey {
         tenant_id: TenantId(row.try_get("tenant_id")?),
         id: ApiKeyId(row.try_get("id")?),
         role: role.parse().map_err(|_| DbError::Corrupt(format!("API key role `{role}`")))?,
@@ -56,7 +58,8 @@ pub(in crate::db) async fn begin_reading_key(
         last_used_at: row.try_get("last_used_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
-    }))
+    };
+    Ok((Some(stored), counted))
 }
 
 /// Records a use, at most once a minute per key, so a busy integration does not write on

@@ -5,7 +5,7 @@ use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 
 use crate::{
-    db::{DbError, Tx},
+    db::{Ahead, DbError, Tx},
     ids::{RefreshTokenId, TenantId, TokenFamilyId, UserId},
     model::{Role, Tenant},
     security::refresh::NewRefreshToken,
@@ -23,21 +23,25 @@ pub(crate) struct Caller {
 pub(in crate::db) const CALLER_SQL: &str = "SELECT role, disabled FROM users WHERE tenant_id = $1 AND id = $2";
 
 /// Opens the transaction (`begin` is its `BEGIN; SELECT set_config(..)` batch) and reads
-/// the caller in the same round trip ([`crate::db::begin_and_query_opt`]).
+/// the caller in the same round trip ([`crate::db::begin_and_query_opt`]), after `ahead`.
 pub(in crate::db) async fn begin_reading_caller(
     client: &ClientWrapper,
     begin: &str,
     tenant: TenantId,
     user: UserId,
-) -> Result<Option<Caller>, DbError> {
-    let Some(row) = crate::db::begin_and_query_opt(client, begin, CALLER_SQL, &[&tenant.0, &user.0]).await? else {
-        return Ok(None);
+    ahead: Option<Ahead<'_>>,
+) -> Result<(Option<Caller>, Option<Result<Row, DbError>>), DbError> {
+    let (row, counted) =
+        crate::db::begin_and_query_opt(client, begin, CALLER_SQL, &[&tenant.0, &user.0], ahead).await?;
+    let Some(row) = row else {
+        return Ok((None, counted));
     };
     let role: &str = row.try_get("role")?;
-    Ok(Some(Caller {
+    let caller = Caller {
         role: role.parse().map_err(|_| DbError::Corrupt(format!("user role `{role}`")))?,
         disabled: row.try_get("disabled")?,
-    }))
+    };
+    Ok((Some(caller), counted))
 }
 
 pub struct LoginRecord {
