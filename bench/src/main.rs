@@ -12,7 +12,7 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use anyhow::{Context, Result, bail};
-use crm_core::{AppState, config::Needs, pagination::encode_cursor};
+use crm_core::{AppState, Config, config::Needs, pagination::encode_cursor};
 use crm_functions::{
     invoke::dispatch,
     lambda::HTTP_POOL_SIZE,
@@ -56,6 +56,10 @@ struct Scenario {
     hash: Option<String>,
     /// Overrides the spec's iterations (login is deliberately slow).
     iterations: Option<usize>,
+    /// Runs on a state with the tenant quota off (`TENANT_RATE_PER_SECOND=0`): the quota's
+    /// cost is the difference to the same scenario with it on.
+    #[serde(default)]
+    quota_off: bool,
 }
 
 #[derive(Serialize)]
@@ -78,6 +82,11 @@ async fn main() -> Result<()> {
     };
     let spec: Spec = serde_json::from_str(&std::fs::read_to_string(spec)?).context("spec")?;
     let state = crm_functions::lambda::init_with("crm-bench", Needs::DATABASE_AND_JWT, HTTP_POOL_SIZE);
+    let without_quota = {
+        let mut config = Config::from_env().context("configuration")?;
+        config.quota.per_second = 0;
+        AppState::new(config, HTTP_POOL_SIZE)?
+    };
     let table = routes();
 
     // One sign-in per login (not timed): the whole run stays well inside the 15-minute token.
@@ -93,7 +102,8 @@ async fn main() -> Result<()> {
     let rounds = runs.iter().map(|r| r.warmup + r.iterations).max().unwrap_or(0);
     for round in 0..rounds {
         for run in runs.iter_mut().filter(|r| round < r.warmup + r.iterations) {
-            run.step(&state, round).await?;
+            let state = if run.scenario.quota_off { &without_quota } else { &state };
+            run.step(state, round).await?;
         }
     }
     let results: Vec<Measured> = runs.into_iter().map(Run::measured).collect();
