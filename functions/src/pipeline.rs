@@ -3,14 +3,15 @@
 //! `ticket-consumer` is fed by the SQS event source mapping with `ReportBatchItemFailures`;
 //! `outbox-sweeper` runs on an EventBridge schedule, re-drives webhook deliveries whose
 //! message was lost and prunes dead rows on each tick; `webhook-dispatcher` is fed by the
-//! webhook queue; `sla-monitor` runs every minute and records breached service levels.
+//! webhook queue; `sla-monitor` runs every minute and records breached service levels;
+//! `tenant-export` is fed by the export queue, one export per message.
 
 use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use crm_core::{
     AppState, Error, metrics,
-    service::{housekeeping, pipeline, sla, tenancy, webhook_dispatch},
+    service::{exports, housekeeping, pipeline, sla, tenancy, webhook_dispatch},
 };
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
@@ -36,22 +37,27 @@ pub async fn sweep(state: AppState) -> Result<Value, Error> {
     let queue = state.events.queue.as_ref().ok_or_else(|| Error::Internal("SQS_QUEUE_URL is not set".into()))?;
     let published = pipeline::sweep(&state, queue, SWEEP_MIN_AGE, SWEEP_LIMIT).await;
     let redriven = webhook_dispatch::redrive(&state, SWEEP_LIMIT).await;
+    let exports_queued = exports::redrive(&state, EXPORT_REDRIVE_LIMIT).await;
     // Pruning needs only the database: it runs even when SQS does not answer.
     let pruned = housekeeping::prune(&state, housekeeping::PRUNE_BATCH).await;
     let expired = housekeeping::expire_stale_uploads(&state, housekeeping::PRUNE_BATCH).await;
     let tenants_deleted = tenancy::purge(&state, TENANT_PURGE_BUDGET, tenancy::PURGE_AFTER).await;
     state.db.settle().await;
     metrics::flush();
-    let (published, redriven, pruned, expired, tenants_deleted) =
-        (published?, redriven?, pruned?, expired?, tenants_deleted?);
+    let (published, redriven, exports_queued, pruned, expired, tenants_deleted) =
+        (published?, redriven?, exports_queued?, pruned?, expired?, tenants_deleted?);
     Ok(json!({
         "published": published,
         "redrivenDeliveries": redriven,
+        "redrivenExports": exports_queued,
         "pruned": {"refreshTokens": pruned.refresh_tokens, "idempotencyKeys": pruned.idempotency_keys},
         "expiredUploads": expired,
         "tenantsDeleted": tenants_deleted,
     }))
 }
+
+/// Exports queued again per sweep: each is a long job, a few at a time is plenty.
+pub const EXPORT_REDRIVE_LIMIT: i32 = 20;
 
 /// Deleted tenants' batches stop being taken after this in a sweep, well inside its
 /// 30 s timeout; the next tick goes on.
@@ -93,6 +99,23 @@ pub async fn dispatch(state: AppState, event: SqsEvent) -> SqsBatchResponse {
     state.db.settle().await;
     metrics::flush();
     response
+}
+
+/// `tenant-export`: runs the exports its messages name.
+pub async fn export(state: AppState, event: SqsEvent) -> SqsBatchResponse {
+    let response = exports::run_batch(&state, event).await;
+    state.db.settle().await;
+    metrics::flush();
+    response
+}
+
+pub async fn run_exporter() -> Result<(), lambda_runtime::Error> {
+    let state = init("tenant-export", SWEEPER_POOL_SIZE);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let state = state.clone();
+        async move { Ok::<_, lambda_runtime::Error>(export(state, event.payload).await) }
+    }))
+    .await
 }
 
 pub async fn run_dispatcher() -> Result<(), lambda_runtime::Error> {

@@ -115,6 +115,8 @@ route_table! {
     GET "/api/v1/tags" => "tags-list", tags::list; DB_JWT,
     GET "/api/v1/audit-log" => "audit-log-list", audit::list; DB_JWT,
     DELETE "/api/v1/tenant" => "tenant-delete", tenancy::delete; DB_JWT,
+    POST "/api/v1/tenant/exports" => "tenant-exports-create", tenancy::create_export; DB_JWT,
+    GET "/api/v1/tenant/exports/{id}" => "tenant-exports-get", tenancy::get_export; DB_JWT,
     GET "/health" => "health", system::health; DB,
     GET "/api-docs" => "docs", docs::serve; NONE,
     GET "/api-docs/openapi.json" => "docs", docs::serve; NONE,
@@ -127,6 +129,7 @@ pub const NON_HTTP_FUNCTIONS: &[(&str, Needs)] = &[
     ("migrate", Needs::OWNER_DATABASE),
     ("outbox-sweeper", Needs::DATABASE),
     ("sla-monitor", Needs::DATABASE),
+    ("tenant-export", Needs::DATABASE),
     ("ticket-consumer", Needs::DATABASE),
     ("webhook-dispatcher", Needs::DATABASE),
 ];

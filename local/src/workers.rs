@@ -5,16 +5,20 @@
 //! dead rows the sweeper does on each tick in AWS. Webhook deliveries likewise: with
 //! `WEBHOOK_QUEUE_URL`, the dispatcher fed from that queue and the sweeper's re-drive;
 //! without it, a loop that posts every due delivery in process. And `sla-monitor`'s
-//! schedule, every few seconds.
+//! schedule, every few seconds. Tenant exports: with `EXPORT_QUEUE_URL`, `tenant-export`
+//! fed from that queue and the sweeper's re-drive; without it, run in process.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use crm_core::{
     AppState,
-    service::{housekeeping, pipeline, sla, tenancy, webhook_dispatch},
+    events::sqs::EventsQueue,
+    service::{exports, housekeeping, pipeline, sla, tenancy, webhook_dispatch},
 };
-use crm_functions::pipeline::{SLA_MONITOR_BUDGET, SWEEP_LIMIT, TENANT_PURGE_BUDGET, consume, dispatch};
+use crm_functions::pipeline::{
+    EXPORT_REDRIVE_LIMIT, SLA_MONITOR_BUDGET, SWEEP_LIMIT, TENANT_PURGE_BUDGET, consume, dispatch, export,
+};
 use tokio::{
     sync::{Semaphore, watch},
     task::JoinHandle,
@@ -25,6 +29,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(2);
 const SWEEP_MIN_AGE: Duration = Duration::from_secs(2);
 const EMBEDDED_EVERY: Duration = Duration::from_millis(200);
 const POLL_WAIT_SECONDS: i32 = 1;
+const EMBEDDED_EXPORTS_EVERY: Duration = Duration::from_millis(500);
 
 /// Starts the workers; each finishes its current batch and stops once `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
@@ -37,6 +42,12 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
         workers.push(tokio::spawn(sweep_outbox(state.clone(), stop.clone())));
     } else {
         workers.push(tokio::spawn(dispatch_embedded(state.clone(), stop.clone())));
+    }
+    if state.events.export_queue.is_some() {
+        workers.push(tokio::spawn(poll_export_queue(state.clone(), stop.clone())));
+        workers.push(tokio::spawn(redrive_exports(state.clone(), stop.clone())));
+    } else {
+        workers.push(tokio::spawn(run_exports_embedded(state.clone(), stop.clone())));
     }
     if state.events.webhook_queue.is_some() {
         workers.push(tokio::spawn(poll_webhook_queue(state.clone(), stop.clone())));
@@ -131,10 +142,35 @@ async fn dispatch_embedded(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// The webhook queue's event source mapping: batches to the dispatcher, what succeeded deleted.
-async fn poll_webhook_queue(state: AppState, mut stop: watch::Receiver<bool>) {
-    let Some(queue) = &state.events.webhook_queue else {
+async fn poll_webhook_queue(state: AppState, stop: watch::Receiver<bool>) {
+    let events = state.events.clone();
+    let Some(queue) = &events.webhook_queue else {
         return;
     };
+    poll_into(state, queue, stop, "webhook", dispatch).await;
+}
+
+/// The export queue's event source mapping: each message to `tenant-export`.
+async fn poll_export_queue(state: AppState, stop: watch::Receiver<bool>) {
+    let events = state.events.clone();
+    let Some(queue) = &events.export_queue else {
+        return;
+    };
+    poll_into(state, queue, stop, "export", export).await;
+}
+
+/// An event source mapping: long-polls `queue`, hands each batch to `handler`, deletes
+/// the messages it did not report failed.
+async fn poll_into<F, Fut>(
+    state: AppState,
+    queue: &EventsQueue,
+    mut stop: watch::Receiver<bool>,
+    name: &str,
+    handler: F,
+) where
+    F: Fn(AppState, SqsEvent) -> Fut,
+    Fut: Future<Output = SqsBatchResponse>,
+{
     while !*stop.borrow() {
         let records = tokio::select! {
             received = queue.receive(POLL_WAIT_SECONDS) => received,
@@ -147,20 +183,47 @@ async fn poll_webhook_queue(state: AppState, mut stop: watch::Receiver<bool>) {
                     records.iter().filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?))).collect();
                 let mut event = SqsEvent::default();
                 event.records = records;
-                let response = dispatch(state.clone(), event).await;
+                let response = handler(state.clone(), event).await;
                 let failed: HashSet<&str> =
                     response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
                 let done: Vec<String> =
                     receipts.into_iter().filter(|(id, _)| !failed.contains(id.as_str())).map(|(_, r)| r).collect();
                 if let Err(e) = queue.delete(&done).await {
-                    tracing::warn!(error = %e, "could not delete delivery messages; their leases make them no-ops");
+                    tracing::warn!(queue = name, error = %e, "could not delete messages; their leases make them no-ops");
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "webhook queue unreachable; retrying");
+                tracing::warn!(queue = name, error = %e, "queue unreachable; retrying");
                 pause(&mut stop, Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+/// Without an export queue: every unfinished export, run here as soon as it is seen.
+async fn run_exports_embedded(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match exports::due(&state, Duration::ZERO, EXPORT_REDRIVE_LIMIT).await {
+            Ok(due) => {
+                for (tenant, id) in due {
+                    if let Err(e) = Box::pin(exports::run(&state, tenant, id)).await {
+                        tracing::warn!(error = %e, export_id = %id, "export failed; retrying");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "finding exports failed; retrying"),
+        }
+        pause(&mut stop, EMBEDDED_EXPORTS_EVERY).await;
+    }
+}
+
+/// With an export queue: the sweeper's re-drive of exports whose message was lost.
+async fn redrive_exports(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if let Err(e) = exports::redrive(&state, EXPORT_REDRIVE_LIMIT).await {
+            tracing::warn!(error = %e, "export re-drive failed; retrying");
+        }
+        pause(&mut stop, SWEEP_EVERY).await;
     }
 }
 

@@ -186,6 +186,9 @@ pub struct Config {
     /// `WEBHOOK_*`: the dispatcher's queue, retries and deactivation, and (development only)
     /// private targets.
     pub webhooks: WebhookConfig,
+    /// `EXPORT_QUEUE_URL`: the queue of `tenant-export`. Without it `crm-local` runs exports
+    /// in process.
+    pub export_queue_url: Option<String>,
     /// `TENANT_RATE_PER_SECOND` (50; 0 turns quotas off) and `TENANT_RATE_BURST` (twice
     /// the rate): each tenant's share of the API.
     pub quota: QuotaConfig,
@@ -404,6 +407,10 @@ impl Config {
         }
         let blob_dir = get("BLOB_DIR").unwrap_or_else(|| DEFAULT_BLOB_DIR.to_owned()).into();
 
+        let export_queue_url = get("EXPORT_QUEUE_URL");
+        if let Some(url) = &export_queue_url {
+            check_http_url("EXPORT_QUEUE_URL", url)?;
+        }
         let webhook_queue_url = get("WEBHOOK_QUEUE_URL");
         if let Some(url) = &webhook_queue_url {
             check_http_url("WEBHOOK_QUEUE_URL", url)?;
@@ -463,6 +470,7 @@ impl Config {
             s3_endpoint_url,
             blob_dir,
             webhooks,
+            export_queue_url,
             quota,
         })
     }
@@ -632,6 +640,7 @@ mod tests {
             ("WEBHOOK_RETRY_SCHEDULE", "5 minutes"),
             ("WEBHOOK_DISABLE_AFTER_FAILURES", "0"),
             ("WEBHOOK_QUEUE_URL", "sqs-queue"),
+            ("EXPORT_QUEUE_URL", "sqs-queue"),
         ] {
             assert_eq!(config(&[(variable, value)]).unwrap_err().variable, variable, "{value}");
         }

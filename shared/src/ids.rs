@@ -82,3 +82,7 @@ id_type!(
     /// One event on its way to one webhook endpoint, with its attempts.
     DeliveryId
 );
+id_type!(
+    /// One export of a tenant's data to the blob store.
+    ExportId
+);

@@ -36,8 +36,7 @@ impl AppState {
             config.jwt_secret.as_ref().map(|key| Arc::new(TokenKeys::new(key, config.jwt_previous_secret.as_ref())));
         let passwords = Passwords::new(&config.password_hashing)?;
         let events = Arc::new(Events::new(
-            config.sqs_queue_url.as_deref(),
-            config.webhooks.queue_url.as_deref(),
+            [config.sqs_queue_url.as_deref(), config.webhooks.queue_url.as_deref(), config.export_queue_url.as_deref()],
             config.aws_endpoint_url.as_deref(),
         ));
         let mailer = Mailer::new(&config);

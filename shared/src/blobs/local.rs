@@ -148,6 +148,10 @@ impl LocalStore {
         self.dir.join(key.as_str())
     }
 
+    pub(super) fn path_of(&self, key: &BlobKey) -> PathBuf {
+        self.file(key)
+    }
+
     /// Stores the bytes of a verified upload, whole or not at all.
     pub async fn put(&self, key: &BlobKey, bytes: &[u8]) -> Result<(), Error> {
         let file = self.file(key);

@@ -9,16 +9,18 @@
 
 mod local;
 mod s3;
+mod writer;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 pub use local::{Grant, LocalStore, Operation, PATH_PREFIX as LOCAL_PATH_PREFIX};
+pub use writer::BlobWriter;
 
 use crate::{
     config::Config,
     error::Error,
-    ids::{TenantId, TicketId},
+    ids::{ExportId, TenantId, TicketId},
 };
 
 /// How long an upload URL works.
@@ -36,12 +38,20 @@ impl BlobKey {
         Self(format!("tenants/{tenant}/tickets/{ticket}/{attachment}"))
     }
 
+    /// A tenant export's JSON Lines: `tenants/<tenantId>/exports/<exportId>.jsonl`.
+    pub fn export(tenant: TenantId, export: ExportId) -> Self {
+        Self(format!("tenants/{tenant}/exports/{export}.jsonl"))
+    }
+
     /// A key as a URL path gives it back; anything but the shape above is refused.
     pub fn parse(raw: &str) -> Option<Self> {
         let parts: Vec<&str> = raw.split('/').collect();
         let id = |s: &str| s.len() == 36 && uuid::Uuid::parse_str(s).is_ok_and(|u| u.hyphenated().to_string() == s);
         match parts.as_slice() {
             ["tenants", tenant, "tickets", ticket, attachment] if id(tenant) && id(ticket) && id(attachment) => {
+                Some(Self(raw.to_owned()))
+            }
+            ["tenants", tenant, "exports", file] if id(tenant) && file.strip_suffix(".jsonl").is_some_and(id) => {
                 Some(Self(raw.to_owned()))
             }
             _ => None,
@@ -109,6 +119,15 @@ impl Blobs {
         match &*self.0 {
             Store::Local(store) => store.head(key).await,
             Store::S3(store) => store.head(key).await,
+        }
+    }
+
+    /// Writes an object of `content_type` at `key` piece by piece, in bounded memory; it
+    /// appears whole when the writer finishes, or not at all.
+    pub async fn writer(&self, key: &BlobKey, content_type: &str) -> Result<BlobWriter, Error> {
+        match &*self.0 {
+            Store::Local(store) => BlobWriter::local(store.path_of(key)).await,
+            Store::S3(store) => Ok(BlobWriter::s3(store.multipart(key, content_type).await?)),
         }
     }
 

@@ -16,6 +16,8 @@ use std::{
 use aws_sdk_s3::{
     Client,
     config::{Credentials, Region},
+    primitives::ByteStream,
+    types::{CompletedMultipartUpload, CompletedPart},
 };
 use aws_sigv4::{
     http_request::{
@@ -36,7 +38,13 @@ pub(super) struct S3Store {
     bucket: String,
     endpoint: Option<String>,
     client: OnceLock<Client>,
+    /// For multipart uploads: a part of [`PART_SIZE`] takes longer than the 3 s of the rest.
+    upload_client: OnceLock<Client>,
 }
+
+/// The size of each part of a multipart upload but the last (S3 takes 5 MiB at least):
+/// the memory an upload holds.
+pub const PART_SIZE: usize = 8 << 20;
 
 fn unavailable(what: &str, e: impl std::error::Error) -> Error {
     Error::Unavailable(format!("S3 {what}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))
@@ -44,16 +52,45 @@ fn unavailable(what: &str, e: impl std::error::Error) -> Error {
 
 impl S3Store {
     pub(super) fn new(bucket: &str, endpoint: Option<&str>) -> Self {
-        Self { bucket: bucket.to_owned(), endpoint: endpoint.map(str::to_owned), client: OnceLock::new() }
+        Self {
+            bucket: bucket.to_owned(),
+            endpoint: endpoint.map(str::to_owned),
+            client: OnceLock::new(),
+            upload_client: OnceLock::new(),
+        }
     }
 
     fn client(&self) -> &Client {
-        self.client.get_or_init(|| {
-            let shared =
-                client_config(self.endpoint.as_deref(), |name| std::env::var(name).ok(), Duration::from_secs(3));
-            // moto and LocalStack answer path-style URLs; AWS takes virtual-hosted ones.
-            let config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(self.endpoint.is_some()).build();
-            Client::from_conf(config)
+        self.client.get_or_init(|| self.make_client(Duration::from_secs(3)))
+    }
+
+    fn make_client(&self, timeout: Duration) -> Client {
+        let shared = client_config(self.endpoint.as_deref(), |name| std::env::var(name).ok(), timeout);
+        // moto and LocalStack answer path-style URLs; AWS takes virtual-hosted ones.
+        let config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(self.endpoint.is_some()).build();
+        Client::from_conf(config)
+    }
+
+    /// Starts a multipart upload of `key`.
+    pub(super) async fn multipart(&self, key: &BlobKey, content_type: &str) -> Result<MultipartUpload, Error> {
+        let client = self.upload_client.get_or_init(|| self.make_client(Duration::from_secs(60))).clone();
+        let started = client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|e| unavailable("create multipart upload", e))?;
+        let upload_id =
+            started.upload_id().ok_or_else(|| Error::Internal("S3 multipart upload without an id".into()))?.to_owned();
+        Ok(MultipartUpload {
+            client,
+            bucket: self.bucket.clone(),
+            key: key.as_str().to_owned(),
+            upload_id,
+            parts: Vec::new(),
+            buffer: Vec::with_capacity(PART_SIZE),
         })
     }
 
@@ -181,6 +218,80 @@ impl S3Store {
             .await
             .map_err(|e| unavailable("DELETE", e))?;
         Ok(())
+    }
+}
+
+/// An upload in progress: the parts sent, and the bytes of the next.
+pub(super) struct MultipartUpload {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    parts: Vec<CompletedPart>,
+    buffer: Vec<u8>,
+}
+
+impl MultipartUpload {
+    pub(super) async fn write(&mut self, mut bytes: &[u8]) -> Result<(), Error> {
+        while !bytes.is_empty() {
+            let room = PART_SIZE - self.buffer.len();
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.buffer.extend_from_slice(now);
+            bytes = rest;
+            if self.buffer.len() == PART_SIZE {
+                self.send_part().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_part(&mut self) -> Result<(), Error> {
+        let number = i32::try_from(self.parts.len() + 1).unwrap_or(i32::MAX);
+        let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
+        let sent = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| unavailable("upload part", e))?;
+        self.parts
+            .push(CompletedPart::builder().part_number(number).set_e_tag(sent.e_tag().map(str::to_owned)).build());
+        Ok(())
+    }
+
+    pub(super) async fn complete(mut self) -> Result<(), Error> {
+        if !self.buffer.is_empty() || self.parts.is_empty() {
+            self.send_part().await?;
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(self.parts)).build())
+            .send()
+            .await
+            .map_err(|e| unavailable("complete multipart upload", e))?;
+        Ok(())
+    }
+
+    pub(super) async fn abort(self) {
+        let aborted = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .send()
+            .await;
+        if let Err(e) = aborted {
+            tracing::warn!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "could not abort a multipart upload");
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{
-    attachments,
+    attachments, exports,
     idempotency::{self, Created, IdempotencyKey},
     validate::{normalize_email, not_blank, phone_number},
 };
@@ -15,6 +15,7 @@ use crate::{
     db::{
         attachments as attachments_db, customers as customers_db,
         customers::{CustomerPatch, NewCustomer},
+        exports as exports_db,
     },
     error::Error,
     ids::CustomerId,
@@ -162,8 +163,13 @@ pub async fn erase(state: &AppState, caller: &Credential, id: CustomerId) -> Res
         tx.rollback().await?;
         return Err(e);
     }
+    // Files already exported hold the customer too: those exports are withdrawn.
+    let withdrawn = exports_db::manager::withdraw_ready(&tx, tenant).await?;
     tx.commit().await?;
     attachments::erase(state, tenant, &files).await;
+    if let Err(e) = exports::delete_files(state, tenant, &withdrawn).await {
+        tracing::error!(error = %e, tenant_id = %tenant, "withdrawn exports' files not deleted");
+    }
     tracing::info!(tenant_id = %tenant, customer_id = %id, files = files.len(), "customer erased");
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod comments;
 pub mod customers;
+pub mod exports;
 pub mod feed;
 pub mod health;
 pub mod housekeeping;

@@ -29,14 +29,18 @@ pub struct Events {
     pub queue: Option<EventsQueue>,
     /// The webhook dispatcher's queue; `None` dispatches in process (`crm-local`).
     pub webhook_queue: Option<EventsQueue>,
+    /// `tenant-export`'s queue; `None` runs exports in process (`crm-local`).
+    pub export_queue: Option<EventsQueue>,
     pub mailer: Arc<dyn Mailer>,
 }
 
 impl Events {
-    pub fn new(queue_url: Option<&str>, webhook_queue_url: Option<&str>, endpoint: Option<&str>) -> Self {
-        let queue = queue_url.map(|url| EventsQueue::new(url, endpoint.map(str::to_owned)));
-        let webhook_queue = webhook_queue_url.map(|url| EventsQueue::new(url, endpoint.map(str::to_owned)));
-        Self { queue, webhook_queue, mailer: Arc::new(LogMailer) }
+    /// The queues at their URLs (the events', the webhook dispatcher's, the exports'), on
+    /// `endpoint` when given (moto, LocalStack).
+    pub fn new(urls: [Option<&str>; 3], endpoint: Option<&str>) -> Self {
+        let [queue, webhook_queue, export_queue] =
+            urls.map(|u| u.map(|url| EventsQueue::new(url, endpoint.map(str::to_owned))));
+        Self { queue, webhook_queue, export_queue, mailer: Arc::new(LogMailer) }
     }
 }
 

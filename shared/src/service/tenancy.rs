@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::attachments;
+use super::{attachments, exports};
 use crate::{
-    db::tenancy as tenancy_db,
+    db::{exports as exports_db, tenancy as tenancy_db},
     error::Error,
     ids::TenantId,
     security::{Credential, Requires},
@@ -91,6 +91,8 @@ async fn purge_step(state: &AppState, tenant: TenantId) -> Result<Step, Error> {
         tx.commit().await?;
         return Ok(Step::More);
     }
+    // The last step: the export files, then the tenant row (its export rows go with it).
+    exports::delete_files(state, tenant, &exports_db::manager::ready_ids(&tx, tenant).await?).await?;
     tenancy_db::manager::delete_tenant(&tx, tenant).await?;
     tx.commit().await?;
     Ok(Step::Gone)

@@ -1,0 +1,5 @@
+//! GET /api/v1/tenant/exports/{id}
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    crm_functions::lambda::run(env!("CARGO_BIN_NAME"), crm_functions::tenancy::get_export).await
+}
