@@ -18,7 +18,7 @@ pub async fn get(tx: &Tx, tenant: TenantId, id: ExportId) -> Result<ExportRow, E
     repository::get(tx, tenant, id)
         .await
         .map_err(|e| e.into_error("read an export"))?
-        .ok_or_else(|| Error::NotFound("export"))
+        .ok_or(Error::NotFound("export"))
 }
 
 pub async fn claim(tx: &Tx, tenant: TenantId, id: ExportId, lease_secs: f64) -> Result<Option<ExportRow>, Error> {
