@@ -445,6 +445,28 @@ class Harness:
         self.results["webhooks"] = {"deliveries": n, "seconds": elapsed, "per_second": n / elapsed}
         log(f"webhooks: {n} deliveries in {elapsed:.1f} s = {n / elapsed:.0f}/s to a loopback receiver")
 
+    # -- tenant export ----------------------------------------------------------------------
+
+    def export(self):
+        """The big tenant exported as tenant-export runs it (crm-bench export: one pooled
+        connection, pages of 2,000 rows, crm-local's file store under the run's temporary
+        folder), in its own process, so its peak RSS is the export's."""
+        export_id = psql(f"INSERT INTO tenant_exports (tenant_id, id) VALUES ('{BIG}', uuid_v7()) RETURNING id")
+        blobs = self.tmp / "export-blobs"
+        env = {**os.environ, **self.app_env(), "RUST_LOG": "warn", "BLOB_DIR": str(blobs)}
+        for name in ("SQS_QUEUE_URL", "AWS_ENDPOINT_URL", "EXPORT_QUEUE_URL"):
+            env.pop(name, None)
+        out = run([str(self.bin / "crm-bench"), "export", BIG, export_id], capture_output=True, env=env, cwd=ROOT).stdout
+        figures = json.loads(out.strip().splitlines()[-1])
+        written = sum(f.stat().st_size for f in blobs.rglob("*.jsonl"))
+        if written != figures["size_bytes"]:
+            sys.exit(f"the export says {figures['size_bytes']} bytes, the store holds {written}")
+        tickets = int(psql(f"SELECT count(*) FROM tickets WHERE tenant_id = '{BIG}'"))
+        self.results["export"] = {**figures, "tickets": tickets}
+        shutil.rmtree(blobs, ignore_errors=True)
+        log(f"export: {tickets} tickets, {figures['rows']} rows, {figures['size_bytes'] / 1e6:.0f} MB in "
+            f"{figures['seconds']:.1f} s, peak RSS {figures['peak_rss_kib'] / 1024:.1f} MiB")
+
     def sqs_endpoint(self):
         """LocalStack (PyPI, pinned in the harness) for the full run; the moto server of
         scripts/local-sqs for the smoke. Started once per run."""
@@ -670,7 +692,8 @@ def main():
     started = time.monotonic()
     steps = [("build crm-local and crm-bench", h.build), ("fresh database and data set", h.load),
              ("in-process latency and pgbench ceilings", h.latency), ("throughput: wrk through crm-local", h.throughput),
-             ("consumer from SQS", h.consumer), ("webhook deliveries to a loopback receiver", h.webhooks)]
+             ("consumer from SQS", h.consumer), ("webhook deliveries to a loopback receiver", h.webhooks),
+             ("tenant export of the big tenant", h.export)]
     if not args.no_packages and not args.smoke:
         steps.append(("per-function packages, init and peak RSS", h.functions))
     try:

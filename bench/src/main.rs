@@ -12,7 +12,13 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use anyhow::{Context, Result, bail};
-use crm_core::{AppState, Config, config::Needs, pagination::encode_cursor};
+use crm_core::{
+    AppState, Config,
+    config::Needs,
+    ids::{ExportId, TenantId},
+    pagination::encode_cursor,
+    service::exports,
+};
 use crm_functions::{
     invoke::dispatch,
     lambda::HTTP_POOL_SIZE,
@@ -77,8 +83,13 @@ struct Measured {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, mode, tenant, export_id] = args.as_slice()
+        && mode == "export"
+    {
+        return export(tenant, export_id).await;
+    }
     let [_, spec, out] = args.as_slice() else {
-        bail!("usage: crm-bench <spec.json> <out.json>");
+        bail!("usage: crm-bench <spec.json> <out.json> | crm-bench export <tenantId> <exportId>");
     };
     let spec: Spec = serde_json::from_str(&std::fs::read_to_string(spec)?).context("spec")?;
     let state = crm_functions::lambda::init_with("crm-bench", Needs::DATABASE_AND_JWT, HTTP_POOL_SIZE);
@@ -181,6 +192,28 @@ async fn access_token(state: &AppState, table: &[Route], name: &str, login: &Log
 }
 
 const PASSWORD_VERIFY: &str = "password-verify";
+
+/// Runs one recorded export as `tenant-export` does (one pooled connection, the blob store
+/// the environment names) and prints its time, size, rows and this process's peak RSS.
+async fn export(tenant: &str, export_id: &str) -> Result<()> {
+    let state = crm_functions::lambda::init_with("crm-bench", Needs::DATABASE, 1);
+    let tenant = TenantId(tenant.parse().context("tenant id")?);
+    let id = ExportId(export_id.parse().context("export id")?);
+    let started = Instant::now();
+    let run = exports::run(&state, tenant, id).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let exports::Run::Written { size, rows } = run else {
+        bail!("the export was not claimed");
+    };
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmHWM")?;
+    println!("{}", json!({"seconds": seconds, "size_bytes": size, "rows": rows, "peak_rss_kib": peak_kib}));
+    Ok(())
+}
 
 impl Measured {
     fn new(scenario: &Scenario, mut samples: Vec<f64>, statuses: BTreeMap<u16, usize>) -> Self {
