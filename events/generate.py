@@ -59,6 +59,9 @@ DELIVERY = "0195f000-0000-7000-8000-000000000017"
 # A customer for customers-erase of its own: SPARE_CUSTOMER goes with customers-delete, and
 # an erasure after that delete would find no such customer (404).
 ERASED_CUSTOMER = "0195f000-0000-7000-8000-000000000018"
+# A PENDING export of the tenant: tenant-exports-get reads it, tenant-export's message
+# names it (the run writes it to the blob store and marks it READY).
+EXPORT = "0195f000-0000-7000-8000-000000000019"
 # The seeded tenant's name: tenant-delete names it to confirm (local/tests/sam_events.rs
 # runs that event last, since it ends every credential of the tenant).
 TENANT_NAME = "Acme (sam local)"
@@ -359,6 +362,11 @@ def http_events():
         # Irreversible: every credential of the seeded tenant is refused from its answer on
         # (re-apply events/seed.sql to start over).
         "tenant-delete": http_event("DELETE /api/v1/tenant", "/api/v1/tenant", {"confirm": TENANT_NAME}),
+        # Takes no body: records a PENDING export and queues it for tenant-export.
+        "tenant-exports-create": http_event("POST /api/v1/tenant/exports", "/api/v1/tenant/exports"),
+        "tenant-exports-get": http_event(
+            "GET /api/v1/tenant/exports/{id}", f"/api/v1/tenant/exports/{EXPORT}", path_params={"id": EXPORT}
+        ),
         "health": http_event("GET /health", "/health", auth=False),
         "docs": http_event("GET /api-docs/openapi.json", "/api-docs/openapi.json", auth=False),
     }
@@ -398,14 +406,14 @@ def consumer_event():
     }
 
 
-def dispatcher_event():
-    """The message the webhook queue carries: which delivery to post (its row holds the rest)."""
-    text = json.dumps({"tenantId": TENANT, "deliveryId": DELIVERY})
+def sqs_message(body: dict, message_id: str, receipt_handle: str, queue: str):
+    """An SQS event source mapping's batch of one message carrying `body` from `queue`."""
+    text = json.dumps(body)
     return {
         "Records": [
             {
-                "messageId": "7b1c3f0e-2d4a-4e8b-9c61-0a5f2e9d8b34",
-                "receiptHandle": "AQEBz9pQm4Lr2VtXc8NwYk3HfE1sUoJd5b",
+                "messageId": message_id,
+                "receiptHandle": receipt_handle,
                 "body": text,
                 "attributes": {
                     "ApproximateReceiveCount": "1",
@@ -416,11 +424,31 @@ def dispatcher_event():
                 "messageAttributes": {},
                 "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:simplecrm-webhooks",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
                 "awsRegion": "us-east-1",
             }
         ]
     }
+
+
+def dispatcher_event():
+    """The message the webhook queue carries: which delivery to post (its row holds the rest)."""
+    return sqs_message(
+        {"tenantId": TENANT, "deliveryId": DELIVERY},
+        "7b1c3f0e-2d4a-4e8b-9c61-0a5f2e9d8b34",
+        "AQEBz9pQm4Lr2VtXc8NwYk3HfE1sUoJd5b",
+        "simplecrm-webhooks",
+    )
+
+
+def export_event():
+    """The message the export queue carries: which export to run (its row holds the rest)."""
+    return sqs_message(
+        {"tenantId": TENANT, "exportId": EXPORT},
+        "3e8a5d21-6f4b-4c0a-8d97-1b2c3d4e5f60",
+        "AQEBk2XrT7mWq9LpZs4VdN8cYh3JfG6bEa",
+        "simplecrm-exports",
+    )
 
 
 def schedule_event(schedule: str, event_id: str):
@@ -505,6 +533,9 @@ INSERT INTO webhooks (tenant_id, id, url, events, description, secret, consecuti
     ('{TENANT}', '{WEBHOOK}', '{WEBHOOK_URL}', '{{ticket.created,comment.created}}', 'Warehouse sync', '{WEBHOOK_SECRET}', 1, '2026-11-25T12:00:05Z');
 INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type, payload, attempt, status, response_status, duration_ms, created_at, next_attempt_at) VALUES
     ('{TENANT}', '{DELIVERY}', '{WEBHOOK}', '{EVENT}', 'ticket.created', '{{"type":"ticket.created","timestamp":"2026-11-25T12:00:00Z","data":{{}}}}', 7, 'FAILED', 503, 87, '2026-11-25T12:00:01Z', NULL);
+-- An export the admin asked for, not yet run: tenant-export's message names it.
+INSERT INTO tenant_exports (tenant_id, id, requested_by, created_at) VALUES
+    ('{TENANT}', '{EXPORT}', '{ADMIN}', '2026-11-25T12:00:02Z');
 COMMIT;
 """
 
@@ -520,6 +551,7 @@ ENV = {
         "JWT_SECRET": JWT_SECRET,
         "SQS_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-events",
         "WEBHOOK_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-webhooks",
+        "EXPORT_QUEUE_URL": "http://host.docker.internal:4566/queue/us-east-1/000000000000/simplecrm-exports",
         # The template's defaults (its WebhookRetrySchedule and WebhookDisableAfterFailures).
         "WEBHOOK_RETRY_SCHEDULE": "5s,5m,30m,2h,5h,10h,10h",
         "WEBHOOK_DISABLE_AFTER_FAILURES": "5",
@@ -543,6 +575,7 @@ def main() -> None:
     events["outbox-sweeper"] = sweeper_event()
     events["sla-monitor"] = sla_monitor_event()
     events["webhook-dispatcher"] = dispatcher_event()
+    events["tenant-export"] = export_event()
     events["migrate"] = migrate_event()
     for old in HERE.glob("*.json"):
         old.unlink()

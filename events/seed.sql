@@ -41,4 +41,7 @@ INSERT INTO webhooks (tenant_id, id, url, events, description, secret, consecuti
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000016', 'https://hooks.example.com/simplecrm', '{ticket.created,comment.created}', 'Warehouse sync', 'whsec_f5aqKqI3or1k4uOKZQmAylnP+luItlQfzBMhUBT9a54=', 1, '2026-11-25T12:00:05Z');
 INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type, payload, attempt, status, response_status, duration_ms, created_at, next_attempt_at) VALUES
     ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000017', '0195f000-0000-7000-8000-000000000016', '0195f000-0000-7000-8000-000000000007', 'ticket.created', '{"type":"ticket.created","timestamp":"2026-11-25T12:00:00Z","data":{}}', 7, 'FAILED', 503, 87, '2026-11-25T12:00:01Z', NULL);
+-- An export the admin asked for, not yet run: tenant-export's message names it.
+INSERT INTO tenant_exports (tenant_id, id, requested_by, created_at) VALUES
+    ('0195f000-0000-7000-8000-000000000001', '0195f000-0000-7000-8000-000000000019', '0195f000-0000-7000-8000-000000000002', '2026-11-25T12:00:02Z');
 COMMIT;

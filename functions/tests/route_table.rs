@@ -9,6 +9,7 @@ use std::{
 
 use crm_core::{
     config::{DatabaseRole, Needs},
+    service::exports,
     webhooks,
 };
 use crm_functions::routes::{self, NON_HTTP_FUNCTIONS, routes};
@@ -110,6 +111,12 @@ const WEBHOOK_QUEUE_USERS: &[&str] = &[
     "WebhooksRedeliverFunction",
     "WebhookDispatcherFunction",
 ];
+
+/// The function ids the template lets send to the export queue: tenant-exports-create
+/// queues a new export, and the sweeper re-drives unfinished ones whose message was lost
+/// or whose run died. Only tenant-export consumes the queue, through its event source
+/// mapping; it sends nothing (a failed run is reported and its message comes back).
+const EXPORT_QUEUE_USERS: &[&str] = &["TenantExportsCreateFunction", "OutboxSweeperFunction"];
 
 /// The SAM policy templates of a function, each with the queue it names (inline
 /// statements are the mailers' and the bucket users', checked apart).
@@ -367,9 +374,14 @@ fn every_alarm_notifies_the_alarm_topic_and_every_function_has_its_error_and_thr
         assert!(alarm["Properties"]["AlarmDescription"].as_str().is_some(), "{id} says what it means");
     }
     let ids: BTreeSet<&str> = alarms.iter().map(|(id, _)| id.as_str()).collect();
-    for named in
-        ["DeadLetterAlarm", "WebhookDeadLetterAlarm", "EventsQueueAgeAlarm", "OutboxLagAlarm", "Api5xxRateAlarm"]
-    {
+    for named in [
+        "DeadLetterAlarm",
+        "WebhookDeadLetterAlarm",
+        "ExportDeadLetterAlarm",
+        "EventsQueueAgeAlarm",
+        "OutboxLagAlarm",
+        "Api5xxRateAlarm",
+    ] {
         assert!(ids.contains(named), "{named} is missing");
     }
     for (function, _) in functions(&t) {
@@ -428,9 +440,13 @@ fn only_the_publishers_the_consumer_and_the_sweeper_touch_the_events_queue() {
 }
 
 #[test]
-fn the_only_policy_templates_are_rights_on_the_two_queues() {
+fn the_only_policy_templates_are_rights_on_the_three_queues() {
     let t = template();
-    let queues = [yaml("!GetAtt EventsQueue.QueueName"), yaml("!GetAtt WebhookQueue.QueueName")];
+    let queues = [
+        yaml("!GetAtt EventsQueue.QueueName"),
+        yaml("!GetAtt WebhookQueue.QueueName"),
+        yaml("!GetAtt ExportQueue.QueueName"),
+    ];
     for (id, function) in functions(&t) {
         for (policy, queue) in policy_templates(function) {
             assert!(
@@ -485,6 +501,7 @@ fn only_the_webhook_senders_touch_the_webhook_queue_and_only_the_dispatcher_cons
         [
             ("TicketConsumerFunction".to_owned(), yaml("!GetAtt EventsQueue.Arn")),
             ("WebhookDispatcherFunction".to_owned(), yaml("!GetAtt WebhookQueue.Arn")),
+            ("TenantExportFunction".to_owned(), yaml("!GetAtt ExportQueue.Arn")),
         ],
         "one consumer per queue"
     );
@@ -531,6 +548,67 @@ fn only_the_webhook_senders_touch_the_webhook_queue_and_only_the_dispatcher_cons
     );
 }
 
+#[test]
+fn only_the_export_senders_touch_the_export_queue_and_only_the_exporter_consumes_it() {
+    let t = template();
+    let resources = &t["Resources"];
+    assert!(t["Globals"]["Function"]["Environment"]["Variables"]["EXPORT_QUEUE_URL"].is_null());
+    for (id, function) in functions(&t) {
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        let policies = policies_on(function, "ExportQueue");
+        if EXPORT_QUEUE_USERS.contains(&id.as_str()) {
+            assert_eq!(policies, ["SQSSendMessagePolicy"], "{id}");
+            assert_eq!(variables["EXPORT_QUEUE_URL"], yaml("!Ref ExportQueue"), "{id}");
+        } else {
+            assert!(policies.is_empty(), "{id} may not send to the export queue: {policies:?}");
+            assert!(variables["EXPORT_QUEUE_URL"].is_null(), "{id} does not use the export queue");
+        }
+    }
+
+    // One export per invocation, for as long as Lambda allows; only the failed one is
+    // retried, and no more than two read a whole tenant at once.
+    let exporter = &resources["TenantExportFunction"]["Properties"];
+    let source = &exporter["Events"]["Queue"];
+    assert_eq!(source["Type"], "SQS");
+    let source = &source["Properties"];
+    assert_eq!(source["Queue"], yaml("!GetAtt ExportQueue.Arn"));
+    assert_eq!(source["BatchSize"].as_u64(), Some(1));
+    assert_eq!(source["FunctionResponseTypes"], yaml("[ReportBatchItemFailures]"));
+    assert_eq!(source["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(2));
+    let timeout = exporter["Timeout"].as_u64().expect("the exporter's Timeout");
+    assert_eq!(timeout, 900, "Lambda's maximum: a big tenant takes minutes");
+    // A run's lease outlasts the run, and the message stays hidden while it runs, so a
+    // duplicate delivery finds the export leased instead of running it twice.
+    assert!(exports::LEASE.as_secs() > timeout, "LEASE {:?} ≤ {timeout} s", exports::LEASE);
+    let queue = &resources["ExportQueue"]["Properties"];
+    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
+    assert!(visibility > timeout, "VisibilityTimeout {visibility} ≤ {timeout}");
+    // The queue gives up when the row does (FAILED after MAX_ATTEMPTS runs).
+    let redrive = &queue["RedrivePolicy"];
+    assert_eq!(redrive["deadLetterTargetArn"], yaml("!GetAtt ExportDeadLetterQueue.Arn"));
+    assert_eq!(redrive["maxReceiveCount"].as_i64(), Some(i64::from(exports::MAX_ATTEMPTS)));
+    let alarm = &resources["ExportDeadLetterAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert_eq!(alarm["Dimensions"][0]["Value"], yaml("!GetAtt ExportDeadLetterQueue.QueueName"));
+    let body = resources["Dashboard"]["Properties"]["DashboardBody"].as_str().unwrap();
+    for (queue, metric) in [
+        ("ExportQueue", "ApproximateNumberOfMessagesVisible"),
+        ("ExportQueue", "ApproximateNumberOfMessagesNotVisible"),
+        ("ExportQueue", "ApproximateAgeOfOldestMessage"),
+        ("ExportDeadLetterQueue", "ApproximateNumberOfMessagesVisible"),
+    ] {
+        let row = format!(r#"["AWS/SQS", "{metric}", "QueueName", "${{{queue}.QueueName}}""#);
+        assert!(body.contains(&row), "the dashboard shows {metric} of {queue}");
+    }
+    for (output, value) in [
+        ("ExportQueueUrl", "!Ref ExportQueue"),
+        ("ExportDeadLetterQueueUrl", "!Ref ExportDeadLetterQueue"),
+        ("ExportDeadLetterQueueArn", "!GetAtt ExportDeadLetterQueue.Arn"),
+    ] {
+        assert_eq!(t["Outputs"][output]["Value"], yaml(value), "{output}");
+    }
+}
+
 /// The functions that send mail: account mail, the consumer's ticket mail, and the
 /// dispatcher's to the admins of an endpoint it deactivates.
 const MAILERS: &[&str] = &[
@@ -571,28 +649,48 @@ fn statements(function: &Value) -> Vec<&Value> {
         .unwrap_or_default()
 }
 
-fn is_s3(statement: &Value) -> bool {
-    statement["Action"].as_str().is_some_and(|a| a.starts_with("s3:"))
+/// A statement's actions, whether it names one or a list.
+fn actions(statement: &Value) -> Vec<&str> {
+    match &statement["Action"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Sequence(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
 }
 
-/// The attachment functions and the one S3 action each needs (a presigned URL carries the
-/// rights of the role that signed it).
-const BUCKET_USERS: &[(&str, Option<&str>)] = &[
-    ("AttachmentsCreateFunction", Some("s3:PutObject")),
-    ("AttachmentsCompleteFunction", Some("s3:GetObject")),
-    ("AttachmentsListFunction", None),
-    ("AttachmentsGetFunction", Some("s3:GetObject")),
-    ("AttachmentsDeleteFunction", Some("s3:DeleteObject")),
+fn is_s3(statement: &Value) -> bool {
+    let actions = actions(statement);
+    !actions.is_empty() && actions.iter().all(|a| a.starts_with("s3:"))
+}
+
+/// Every object of every tenant, and the export files only.
+const TENANT_OBJECTS: &str = "${AttachmentsBucket.Arn}/tenants/*";
+const EXPORT_FILES: &str = "${AttachmentsBucket.Arn}/tenants/*/exports/*";
+
+/// The functions that reach the bucket, the S3 actions each needs (a presigned URL
+/// carries the rights of the role that signed it) and the objects they apply to.
+const BUCKET_USERS: &[(&str, &[&str], &str)] = &[
+    ("AttachmentsCreateFunction", &["s3:PutObject"], TENANT_OBJECTS),
+    ("AttachmentsCompleteFunction", &["s3:GetObject"], TENANT_OBJECTS),
+    ("AttachmentsListFunction", &[], TENANT_OBJECTS),
+    ("AttachmentsGetFunction", &["s3:GetObject"], TENANT_OBJECTS),
+    ("AttachmentsDeleteFunction", &["s3:DeleteObject"], TENANT_OBJECTS),
     // Erases a deleted customer's attachment objects.
-    ("CustomersDeleteFunction", Some("s3:DeleteObject")),
-    // Erases an erased customer's attachment objects.
-    ("CustomersEraseFunction", Some("s3:DeleteObject")),
-    // Expires attachments never completed, and purges deleted tenants' files.
-    ("OutboxSweeperFunction", Some("s3:DeleteObject")),
+    ("CustomersDeleteFunction", &["s3:DeleteObject"], TENANT_OBJECTS),
+    // Erases an erased customer's attachment objects, and the files of the exports the
+    // erasure withdraws.
+    ("CustomersEraseFunction", &["s3:DeleteObject"], TENANT_OBJECTS),
+    // Expires attachments never completed, and purges deleted tenants' files (exports too).
+    ("OutboxSweeperFunction", &["s3:DeleteObject"], TENANT_OBJECTS),
+    // Signs the download of a READY export.
+    ("TenantExportsGetFunction", &["s3:GetObject"], EXPORT_FILES),
+    // Writes an export by multipart upload (create, parts and complete are s3:PutObject)
+    // and aborts the upload of a failed run.
+    ("TenantExportFunction", &["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], EXPORT_FILES),
 ];
 
 #[test]
-fn only_the_attachment_functions_reach_the_bucket_each_with_one_action_on_tenant_objects() {
+fn only_the_bucket_users_reach_the_bucket_each_with_its_actions_on_tenant_objects() {
     let t = template();
     let bucket = &t["Resources"]["AttachmentsBucket"]["Properties"];
     let block = &bucket["PublicAccessBlockConfiguration"];
@@ -602,25 +700,30 @@ fn only_the_attachment_functions_reach_the_bucket_each_with_one_action_on_tenant
     assert!(bucket["BucketEncryption"].is_mapping());
     let policy = format!("{:?}", t["Resources"]["AttachmentsBucketPolicy"]["Properties"]["PolicyDocument"]);
     assert!(policy.contains("aws:SecureTransport") && policy.contains("Deny"), "TLS only: {policy}");
+    // An export whose run died leaves its parts behind: the bucket drops them after a day.
+    let rules = bucket["LifecycleConfiguration"]["Rules"].as_sequence().expect("lifecycle rules");
+    assert!(
+        rules.iter().any(|r| r["Status"] == "Enabled"
+            && r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].as_u64() == Some(1)
+            && r["Prefix"].is_null()
+            && r["Filter"].is_null()),
+        "unfinished multipart uploads are aborted after a day, bucket-wide: {rules:?}"
+    );
     for (id, function) in functions(&t) {
         let s3: Vec<&Value> = statements(function).into_iter().filter(|s| is_s3(s)).collect();
         let variables = &function["Properties"]["Environment"]["Variables"];
-        match BUCKET_USERS.iter().find(|(name, _)| *name == id) {
+        match BUCKET_USERS.iter().find(|(name, _, _)| *name == id) {
             None => {
                 assert!(s3.is_empty(), "{id} may not touch the bucket: {s3:?}");
                 assert!(variables.get("ATTACHMENTS_BUCKET").is_none(), "{id}");
             }
-            Some((_, action)) => {
+            Some((_, expected, objects)) => {
                 assert_eq!(variables["ATTACHMENTS_BUCKET"], yaml("!Ref AttachmentsBucket"), "{id}");
-                let actions: Vec<&Value> = s3.iter().map(|s| &s["Action"]).collect();
-                assert_eq!(
-                    actions,
-                    action.iter().map(|a| yaml(a)).collect::<Vec<_>>().iter().collect::<Vec<_>>(),
-                    "{id}"
-                );
+                let granted: Vec<&str> = s3.iter().flat_map(|s| actions(s)).collect();
+                assert_eq!(granted, *expected, "{id}");
                 for statement in s3 {
-                    let resource = format!("{:?}", statement["Resource"]);
-                    assert!(resource.contains("${AttachmentsBucket.Arn}/tenants/*"), "{id}: {resource}");
+                    assert_eq!(statement["Effect"], "Allow", "{id}");
+                    assert_eq!(statement["Resource"], yaml(&format!("!Sub '{objects}'")), "{id}");
                 }
             }
         }
@@ -682,7 +785,7 @@ fn each_function_is_given_the_secrets_it_needs_and_no_other() {
     let needs = |function: &str| routes::needs(function).unwrap();
     assert_eq!(needs("docs"), Needs::NOTHING, "docs serves a compiled-in document");
     assert_eq!(needs("health"), Needs::DATABASE, "health pings the database, checks no token");
-    for worker in ["ticket-consumer", "outbox-sweeper", "sla-monitor", "webhook-dispatcher"] {
+    for worker in ["ticket-consumer", "outbox-sweeper", "sla-monitor", "webhook-dispatcher", "tenant-export"] {
         assert_eq!(needs(worker), Needs::DATABASE, "{worker}");
     }
     let webhook_routes: Vec<_> = routes().into_iter().filter(|r| r.path.starts_with("/api/v1/webhooks")).collect();
@@ -718,6 +821,7 @@ fn reserved_concurrency_is_a_parameter_per_group_and_off_by_default() {
         ("ConsumerReservedConcurrency", "ReserveConsumerConcurrency"),
         ("SweeperReservedConcurrency", "ReserveSweeperConcurrency"),
         ("DispatcherReservedConcurrency", "ReserveDispatcherConcurrency"),
+        ("ExporterReservedConcurrency", "ReserveExporterConcurrency"),
     ] {
         assert_eq!(t["Parameters"][parameter]["Default"], yaml("''"), "{parameter}");
         assert_eq!(t["Conditions"][condition], yaml(&format!("!Not [!Equals [!Ref {parameter}, '']]")));
@@ -732,6 +836,7 @@ fn reserved_concurrency_is_a_parameter_per_group_and_off_by_default() {
                 reservation("ReserveSweeperConcurrency", "SweeperReservedConcurrency")
             }
             "WebhookDispatcherFunction" => reservation("ReserveDispatcherConcurrency", "DispatcherReservedConcurrency"),
+            "TenantExportFunction" => reservation("ReserveExporterConcurrency", "ExporterReservedConcurrency"),
             _ => reservation("ReserveApiConcurrency", "ApiReservedConcurrency"),
         };
         assert_eq!(function["Properties"]["ReservedConcurrentExecutions"], expected, "{id}");

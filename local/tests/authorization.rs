@@ -71,7 +71,8 @@ async fn a_disabled_admins_old_token_is_refused_on_every_route() {
         app.attach(&acme.ann, &acme.ticket, "notes.txt", b"notes").await["id"].as_str().unwrap().to_owned();
     let before = app.snapshot(&acme.ann.tenant_id).await;
     // Refused before any lookup: ids of rows that need not exist do.
-    let (webhook, delivery) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
+    let (webhook, delivery, export) =
+        (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
     let ids = Ids {
         user: &acme.rex.user_id,
         customer: &acme.customer,
@@ -80,6 +81,7 @@ async fn a_disabled_admins_old_token_is_refused_on_every_route() {
         attachment: &attachment,
         webhook: &webhook,
         delivery: &delivery,
+        export: &export,
     };
     let mut refused = 0;
     for route in routes().iter().filter(|r| !PUBLIC.contains(&r.function)) {

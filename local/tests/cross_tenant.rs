@@ -13,7 +13,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Tenant A's world: a second user, a customer, a ticket with history, a tag, due dates
-/// and a recorded breach, an internal note, a notification, a service-level policy.
+/// and a recorded breach, an internal note, a notification, a service-level policy, an
+/// API key, a file, a webhook with a delivery, and a READY export of it all.
 struct Victim {
     session: Session,
     user: String,
@@ -24,6 +25,7 @@ struct Victim {
     attachment: String,
     webhook: String,
     delivery: String,
+    export: String,
 }
 
 /// Tenant A's name: B names it to delete "its" tenant.
@@ -103,7 +105,23 @@ async fn victim(app: &TestApp) -> Victim {
         .await
         .unwrap();
     let delivery = delivery.to_string();
-    Victim { session, user, customer, ticket, api_key, api_key_prefix, attachment, webhook, delivery }
+    // An export of all of the above, READY (so nothing of A changes while the matrix runs):
+    // B aimed at it must get a 404, never its download URL.
+    let r = app.post("/api/v1/tenant/exports", Some(&session.access), json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let export = r.body["id"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    loop {
+        let r = app.get(&format!("/api/v1/tenant/exports/{export}"), Some(&session.access)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if r.body["status"] == "READY" {
+            assert!(r.body["downloadUrl"].is_string(), "{}", r.body);
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "A's export never READY: {}", r.body);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Victim { session, user, customer, ticket, api_key, api_key_prefix, attachment, webhook, delivery, export }
 }
 
 impl Victim {
@@ -116,6 +134,7 @@ impl Victim {
             attachment: &self.attachment,
             webhook: &self.webhook,
             delivery: &self.delivery,
+            export: &self.export,
         }
     }
 }
@@ -162,6 +181,9 @@ fn expectation(function: &str) -> Option<Expect> {
         // Deletes the caller's own tenant only, confirmed by its name: B naming A gets 422
         // (`confirm`), and neither tenant is touched (the matrix goes on as B).
         "tenant-delete" => OwnTenant,
+        // B's own export (of B's tenant); A's export by its id is a 404.
+        "tenant-exports-create" => OwnTenant,
+        "tenant-exports-get" => ForeignId,
         // The audit log has no id to aim at A either; filtered by A's ids it must be empty.
         "tickets-list" | "notifications-list" | "audit-log-list" => FilteredList,
         "health" => Exempt("holds no tenant data"),
@@ -211,6 +233,9 @@ async fn tenant_b_never_reaches_tenant_a() {
         "Secret sync",
         "ops@globex.test",
         "bob@acme.test",
+        // A's export: its id only ever in the path B sent (`instance`), never in an answer
+        // (its download URL names it too).
+        a.export.as_str(),
         "Pacific/Chatham",
         "secret-vip",
     ];

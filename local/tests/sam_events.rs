@@ -23,6 +23,8 @@ const SEEDED_EVENT: &str = "0195f000-0000-7000-8000-000000000007";
 const SEEDED_TENANT: &str = "0195f000-0000-7000-8000-000000000001";
 /// The tenant the seed's pending sign-up created (auth-verify-email).
 const SIGNUP_TENANT: &str = "0195f000-0000-7000-8000-000000000010";
+/// The seed's PENDING export, which events/tenant-export.json names.
+const SEEDED_EXPORT: &str = "0195f000-0000-7000-8000-000000000019";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -54,13 +56,14 @@ fn event_files() -> BTreeSet<String> {
         .collect()
 }
 
-/// env.json's settings, pointed at this test's database and queue.
-async fn state(db: &TestDb, queue: &TestQueue) -> AppState {
+/// env.json's settings, pointed at this test's database, queue and blob directory.
+async fn state(db: &TestDb, queue: &TestQueue, blob_dir: &std::path::Path) -> AppState {
     common::capture_logs();
     let env = env_json();
     let params = env["Parameters"].as_object().expect("env.json has Parameters").clone();
     let url = db.url.clone();
     let queue_url = queue.url.clone();
+    let blob_dir = blob_dir.display().to_string();
     let config = Config::from_lookup(move |k| match k {
         "DATABASE_URL" => Some(url.clone()),
         "SQS_QUEUE_URL" => Some(queue_url.clone()),
@@ -69,6 +72,11 @@ async fn state(db: &TestDb, queue: &TestQueue) -> AppState {
         // create event's receiver is on this machine, as in local development.
         "WEBHOOK_QUEUE_URL" => None,
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS" => Some("true".to_owned()),
+        // Exports stay in the database until their event is handed to tenant-export below,
+        // whose file goes to crm-local's own store (no bucket in env.json) in a directory
+        // of this test's.
+        "EXPORT_QUEUE_URL" => None,
+        "BLOB_DIR" => Some(blob_dir.clone()),
         // The runtime-role URL is the Compose database's; here the owner serves both.
         "APP_DATABASE_URL" | "METRICS_NAMESPACE" => None,
         _ => params.get(k).and_then(|v| v.as_str()).map(str::to_owned),
@@ -140,7 +148,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
     let db = TestDb::create().await;
     db.connect().await.batch_execute(&std::fs::read_to_string(root().join("events/seed.sql")).unwrap()).await.unwrap();
     let queue = TestQueue::create(DEFAULT_PORT, 5, 30).await;
-    let state = state(&db, &queue).await;
+    let blob_dir = std::env::temp_dir().join(format!("crm-sam-events-blobs-{}", uuid::Uuid::now_v7()));
+    let state = state(&db, &queue, &blob_dir).await;
 
     // Reads first, then writes (the delete last of the customers), as a developer would.
     let expected: &[(&str, u16)] = &[
@@ -166,6 +175,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("stats", 200),
         ("sla-policy-get", 200),
         ("tags-list", 200),
+        // The seeded export, not yet run.
+        ("tenant-exports-get", 200),
         ("auth-register", 202),
         // The seed's pending sign-up: its tenant and admin appear, and the admin logs in.
         ("auth-verify-email", 200),
@@ -193,6 +204,8 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         ("sla-policy-put", 200),
         ("attachments-create", 201),
         ("attachments-delete", 204),
+        // A new PENDING export, left to the queue (none here).
+        ("tenant-exports-create", 202),
         ("webhooks-create", 201),
         ("webhooks-update", 200),
         ("webhooks-rotate-secret", 200),
@@ -228,6 +241,12 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
     assert!(tags.contains(&("login", 1)) && tags.contains(&("email", 1)), "{}", answers["tags-list"]);
     assert_eq!(answers["sla-policy-put"]["holidays"][0], "2026-12-24", "{}", answers["sla-policy-put"]);
     assert_eq!(answers["sla-policy-put"]["targets"]["URGENT"]["firstResponseMinutes"], 30);
+    let seeded = &answers["tenant-exports-get"];
+    assert_eq!((seeded["id"].as_str(), seeded["status"].as_str()), (Some(SEEDED_EXPORT), Some("PENDING")), "{seeded}");
+    assert!(seeded["downloadUrl"].is_null(), "{seeded}");
+    let created = &answers["tenant-exports-create"];
+    assert_eq!(created["status"], "PENDING", "{created}");
+    assert_ne!(created["id"], SEEDED_EXPORT, "{created}");
     // Newest first: the last write on top, by the seeded admin; the ticket's update among them.
     let audit = &answers["audit-log-list"];
     assert_eq!(audit["items"][0]["action"], "webhooks-test", "{audit}");
@@ -265,6 +284,26 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
     assert_eq!(status, 204, "{body}");
     assert!(answers["webhooks-create"]["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")));
     assert_eq!(answers["webhooks-deliveries"]["items"][0]["status"], "FAILED", "{}", answers["webhooks-deliveries"]);
+
+    // The exporter: the message names the seeded export, which it writes to the blob
+    // store as JSON Lines (the tenant as the writes above left it) and marks READY, with a
+    // download URL from then on. The same message again changes nothing.
+    let batch: SqsEvent = serde_json::from_str(&event_text("tenant-export")).unwrap();
+    let reply = pipeline::export(state.clone(), batch.clone()).await;
+    assert!(reply.batch_item_failures.is_empty(), "{:?}", reply.batch_item_failures);
+    let (status, ready) = invoke_http(&state, "tenant-exports-get").await;
+    assert_eq!((status, ready["status"].as_str()), (200, Some("READY")), "{ready}");
+    assert!(ready["downloadUrl"].is_string() && ready["rows"].as_u64().is_some_and(|n| n > 10), "{ready}");
+    let file = blob_dir.join(format!("tenants/{SEEDED_TENANT}/exports/{SEEDED_EXPORT}.jsonl"));
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    assert_eq!(ready["sizeBytes"].as_u64(), Some(text.len() as u64));
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!((header["type"].as_str(), header["data"]["exportId"].as_str()), (Some("export"), Some(SEEDED_EXPORT)));
+    assert!(text.contains("Cannot log in"), "the seeded ticket is in the export");
+    let reply = pipeline::export(state.clone(), batch).await;
+    assert!(reply.batch_item_failures.is_empty(), "{:?}", reply.batch_item_failures);
+    let (_, again) = invoke_http(&state, "tenant-exports-get").await;
+    assert_eq!((again["status"].as_str(), again["sizeBytes"].as_u64()), (Some("READY"), Some(text.len() as u64)));
 
     // The monitor takes its schedule's event as a tick: under the new policy both clocks
     // of the seeded ticket (URGENT, opened 2026-11-25) are overdue, and the first public
@@ -326,6 +365,9 @@ async fn every_event_gets_a_sensible_answer_from_its_function() {
         let row = owner.query_one("SELECT count(*) FROM tenants WHERE id = $1::text::uuid", &[&tenant]).await.unwrap();
         assert_eq!(row.get::<_, i64>(0), left, "tenant {tenant}");
     }
+    // Its export's file went with it.
+    assert!(!file.exists(), "{} outlived its tenant", file.display());
+    let _ = std::fs::remove_dir_all(&blob_dir);
 }
 
 #[tokio::test]

@@ -267,6 +267,8 @@ pub struct Ids<'a> {
     pub webhook: &'a str,
     /// A delivery of `webhook`.
     pub delivery: &'a str,
+    /// A tenant export.
+    pub export: &'a str,
 }
 
 impl Ids<'_> {
@@ -282,6 +284,8 @@ impl Ids<'_> {
             self.api_key
         } else if template.starts_with("/api/v1/webhooks/") {
             self.webhook
+        } else if template.starts_with("/api/v1/tenant/exports/") {
+            self.export
         } else {
             panic!("no id for {template}: add one to Ids::path");
         };
@@ -320,6 +324,8 @@ pub fn body_for(function: &str, ids: &Ids) -> Option<Value> {
         // Take no body; an empty object is what a client would send.
         "attachments-complete" | "webhooks-rotate-secret" | "webhooks-test" | "webhooks-redeliver" => json!({}),
         "customers-erase" => json!({}),
+        // An export of the caller's own tenant: the route takes no id and no body.
+        "tenant-exports-create" => json!({}),
         // Not one the route accepts: a name no test gives a tenant, so it answers 422 and
         // deletes nothing. A test that means a tenant to go, or aims at one by its name,
         // sends that name itself.
