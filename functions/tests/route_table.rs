@@ -583,6 +583,8 @@ fn only_the_export_senders_touch_the_export_queue_and_only_the_exporter_consumes
     let queue = &resources["ExportQueue"]["Properties"];
     let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
     assert!(visibility > timeout, "VisibilityTimeout {visibility} ≤ {timeout}");
+    // ...and a message back after a run that timed out finds the lease passed, and runs.
+    assert!(exports::LEASE.as_secs() < visibility, "LEASE {:?} ≥ {visibility} s", exports::LEASE);
     // The queue gives up when the row does (FAILED after MAX_ATTEMPTS runs).
     let redrive = &queue["RedrivePolicy"];
     assert_eq!(redrive["deadLetterTargetArn"], yaml("!GetAtt ExportDeadLetterQueue.Arn"));

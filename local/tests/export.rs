@@ -281,3 +281,36 @@ async fn through_sqs_an_export_runs_once_per_message_and_a_lost_message_is_sent_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn an_export_whose_runs_all_died_fails_instead_of_running_for_ever() {
+    let app = TestApp::spawn().await;
+    let acme = app.register("Acme", "ann@acme.test").await;
+    let id = uuid::Uuid::now_v7();
+    let tenant: uuid::Uuid = acme.tenant_id.parse().unwrap();
+    // Three runs that each ended at the function's timeout: the last lease has passed.
+    app.db
+        .connect()
+        .await
+        .execute(
+            "INSERT INTO tenant_exports (tenant_id, id, status, attempts, leased_until)
+             VALUES ($1, $2, 'RUNNING', 3, now() - interval '1 second')",
+            &[&tenant, &id],
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let r = app.get(&format!("/api/v1/tenant/exports/{id}"), Some(&acme.access)).await;
+        match r.body["status"].as_str().unwrap() {
+            "FAILED" => {
+                assert!(r.body["downloadUrl"].is_null() && r.body["finishedAt"].is_string(), "{}", r.body);
+                break;
+            }
+            "RUNNING" => {}
+            other => panic!("{other}: {}", r.body),
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never given up: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

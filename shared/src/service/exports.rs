@@ -27,8 +27,10 @@ use crate::{
 
 /// Rows read per page (each its own transaction).
 pub const PAGE_ROWS: i64 = 2000;
-/// A run's lease: longer than `tenant-export`'s 15-minute timeout, so a run never outlives it.
-pub const LEASE: Duration = Duration::from_secs(16 * 60);
+/// A run's lease: longer than `tenant-export`'s 15-minute timeout, so a run never outlives
+/// it, and shorter than the queue's visibility timeout (960 s), so the message of a run
+/// that timed out finds the lease passed when it comes back, and runs.
+pub const LEASE: Duration = Duration::from_secs(930);
 /// Runs before an export is FAILED.
 pub const MAX_ATTEMPTS: i32 = 3;
 /// An unfinished export this old, not under lease, has lost its message: the sweeper sends another.
@@ -192,7 +194,7 @@ pub enum Run {
 /// after [`MAX_ATTEMPTS`]) and is returned, so the queue retries the message.
 pub async fn run(state: &AppState, tenant: TenantId, id: ExportId) -> Result<Run, Error> {
     let tx = state.db.begin_for(tenant).await?;
-    let claimed = exports_db::manager::claim(&tx, tenant, id, LEASE.as_secs_f64()).await?;
+    let claimed = exports_db::manager::claim(&tx, tenant, id, LEASE.as_secs_f64(), MAX_ATTEMPTS).await?;
     tx.commit().await?;
     if claimed.is_none() {
         return Ok(Run::Skipped);

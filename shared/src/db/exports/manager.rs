@@ -15,14 +15,17 @@ pub async fn create(tx: &Tx, tenant: TenantId, id: ExportId, by: Option<UserId>)
 
 /// 404 when the tenant has no such export.
 pub async fn get(tx: &Tx, tenant: TenantId, id: ExportId) -> Result<ExportRow, Error> {
-    repository::get(tx, tenant, id)
-        .await
-        .map_err(|e| e.into_error("read an export"))?
-        .ok_or(Error::NotFound("export"))
+    repository::get(tx, tenant, id).await.map_err(|e| e.into_error("read an export"))?.ok_or(Error::NotFound("export"))
 }
 
-pub async fn claim(tx: &Tx, tenant: TenantId, id: ExportId, lease_secs: f64) -> Result<Option<ExportRow>, Error> {
-    repository::claim(tx, tenant, id, lease_secs).await.map_err(|e| e.into_error("claim an export"))
+pub async fn claim(
+    tx: &Tx,
+    tenant: TenantId,
+    id: ExportId,
+    lease_secs: f64,
+    max_attempts: i32,
+) -> Result<Option<ExportRow>, Error> {
+    repository::claim(tx, tenant, id, lease_secs, max_attempts).await.map_err(|e| e.into_error("claim an export"))
 }
 
 /// False when the run had lost its lease to another (which then finishes it).

@@ -49,22 +49,31 @@ pub(super) async fn get(tx: &Tx, tenant: TenantId, id: ExportId) -> Result<Optio
 }
 
 /// Takes the export for one run of `lease_secs`: a PENDING one, or a RUNNING one whose
-/// run's lease has passed (it died). None when it is done, failed, or running elsewhere.
+/// run's lease has passed (it died, or ran out of time). None when it is done, failed, or
+/// running elsewhere. An export whose `max_attempts` runs all died is FAILED instead: a
+/// tenant too large for one run must not be retried for ever.
 pub(super) async fn claim(
     tx: &Tx,
     tenant: TenantId,
     id: ExportId,
     lease_secs: f64,
+    max_attempts: i32,
 ) -> Result<Option<ExportRow>, DbError> {
     let sql = format!(
-        "UPDATE tenant_exports SET status = 'RUNNING', attempts = attempts + 1, started_at = now(),
-                leased_until = now() + make_interval(secs => $3)
+        "UPDATE tenant_exports
+         SET status = CASE WHEN attempts >= $4 THEN 'FAILED' ELSE 'RUNNING' END,
+             attempts = attempts + CASE WHEN attempts >= $4 THEN 0 ELSE 1 END,
+             started_at = now(),
+             finished_at = CASE WHEN attempts >= $4 THEN now() END,
+             error = CASE WHEN attempts >= $4 THEN 'no run finished in time' ELSE error END,
+             leased_until = CASE WHEN attempts >= $4 THEN NULL ELSE now() + make_interval(secs => $3) END
          WHERE tenant_id = $1 AND id = $2
            AND (status = 'PENDING' OR (status = 'RUNNING' AND leased_until < now()))
          RETURNING {COLUMNS}"
     );
     let stmt = tx.client().prepare_cached(&sql).await?;
-    tx.client().query_opt(&stmt, &[&tenant.0, &id.0, &lease_secs]).await?.as_ref().map(export).transpose()
+    let row = tx.client().query_opt(&stmt, &[&tenant.0, &id.0, &lease_secs, &max_attempts]).await?;
+    Ok(row.as_ref().map(export).transpose()?.filter(|e| e.status == "RUNNING"))
 }
 
 pub(super) async fn finish(tx: &Tx, tenant: TenantId, id: ExportId, size: i64, rows: i64) -> Result<bool, DbError> {
