@@ -9,8 +9,10 @@
 //! Every authenticated answer says where the tenant stands with the IETF draft's fields
 //! (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` names both limits and
 //! `RateLimit` gives what remains of each and when it comes back; a refusal adds
-//! `Retry-After`. The check and the count are one statement, but not one lock, so a burst
-//! of concurrent requests can pass a limit by at most its concurrency.
+//! `Retry-After`. Every request is counted, refused ones too: a client that keeps sending
+//! past its quota stays refused, one that waits as told gets through. Each request reads
+//! the counts as they were before it, so a burst of concurrent requests can pass a limit
+//! by at most its concurrency.
 
 use std::{future::Future, sync::OnceLock};
 
@@ -61,14 +63,22 @@ pub struct Status {
 }
 
 impl Status {
-    /// From the database's answer: whether it took the request and the counts of the
-    /// window's seconds before it, oldest first, the current second last.
-    pub fn from_counts(config: &QuotaConfig, taken: bool, counts: &[i32]) -> Self {
-        let counts: Vec<u32> = counts.iter().map(|&c| u32::try_from(c).unwrap_or(0)).collect();
-        let this = u32::from(taken);
-        let current = counts.last().copied().unwrap_or(0) + this;
-        let total = counts.iter().sum::<u32>() + this;
+    /// From the database's answer: the counts of the window's seconds before this request,
+    /// oldest first, the current second last. The request is taken when its second and its
+    /// window still have room; counted either way, so a client that keeps sending past its
+    /// quota stays refused, and one that waits `Retry-After` gets through.
+    pub fn from_counts(config: &QuotaConfig, before: &[i32]) -> Self {
+        let mut counts: Vec<u32> = before.iter().map(|&c| u32::try_from(c).unwrap_or(0)).collect();
+        if counts.is_empty() {
+            counts.push(0);
+        }
         let quota = config.quota();
+        let (current, total) = (counts[counts.len() - 1], counts.iter().sum::<u32>());
+        let taken = current < config.burst && total < quota;
+        // This request, in the current second.
+        let last = counts.len() - 1;
+        counts[last] += 1;
+        let (current, total) = (current + 1, total + 1);
         // The window moves one second at a time: after k seconds, its first k seconds are out.
         let freed_after = |needed: u32| -> u32 {
             let mut freed = 0;
@@ -80,12 +90,11 @@ impl Status {
             }
             WINDOW_SECS
         };
-        let quota_reset_secs = if total == 0 { 0 } else { freed_after(1) };
         let retry_after_secs = if taken {
             0
         } else {
-            let by_burst = u32::from(current >= config.burst);
-            let by_quota = if total >= quota { freed_after(total + 1 - quota) } else { 0 };
+            let by_burst = u32::from(current > config.burst);
+            let by_quota = if total > quota { freed_after(total - quota + 1) } else { 0 };
             by_burst.max(by_quota).max(1)
         };
         Self {
@@ -94,7 +103,7 @@ impl Status {
             quota,
             burst_remaining: config.burst.saturating_sub(current),
             quota_remaining: quota.saturating_sub(total),
-            quota_reset_secs,
+            quota_reset_secs: freed_after(1),
             retry_after_secs,
         }
     }
@@ -154,7 +163,8 @@ mod tests {
 
     #[test]
     fn a_taken_request_counts_itself() {
-        let s = Status::from_counts(&CONFIG, true, &window(&[3, 0, 2]));
+        let s = Status::from_counts(&CONFIG, &window(&[3, 0, 2]));
+        assert!(s.taken);
         assert_eq!((s.burst_remaining, s.quota_remaining, s.retry_after_secs), (5, 44, 0));
         assert_eq!(s.quota_reset_secs, WINDOW_SECS - 2, "the 3 counted 2 seconds before the last leave first");
         assert!(!s.headers().iter().any(|(name, _)| *name == "retry-after"));
@@ -162,7 +172,8 @@ mod tests {
 
     #[test]
     fn a_full_second_refuses_until_the_next() {
-        let s = Status::from_counts(&CONFIG, false, &window(&[8]));
+        let s = Status::from_counts(&CONFIG, &window(&[8]));
+        assert!(!s.taken);
         assert_eq!((s.burst_remaining, s.retry_after_secs), (0, 1));
         let headers = s.headers();
         assert!(headers.contains(&("retry-after", "1".to_owned())));
@@ -171,17 +182,23 @@ mod tests {
 
     #[test]
     fn a_full_window_refuses_until_enough_seconds_leave_it() {
-        // 50 in the window: the 6 of its 3rd second must leave too before one more fits.
+        // 50 in the window and this one: the 6 of its 3rd second must leave before one more fits.
         let counts = [0, 0, 6, 8, 8, 8, 8, 8, 4, 0];
         assert_eq!(counts.iter().sum::<i32>(), 50);
-        let s = Status::from_counts(&CONFIG, false, &counts);
+        let s = Status::from_counts(&CONFIG, &counts);
+        assert!(!s.taken);
         assert_eq!((s.quota_remaining, s.retry_after_secs), (0, 3));
         assert_eq!(s.quota_reset_secs, 3);
+        // One request short of the quota: taken, and none left.
+        let counts = [0, 0, 5, 8, 8, 8, 8, 8, 4, 0];
+        let s = Status::from_counts(&CONFIG, &counts);
+        assert!(s.taken && s.quota_remaining == 0);
     }
 
     #[test]
     fn an_idle_tenant_has_everything_left() {
-        let s = Status::from_counts(&CONFIG, true, &window(&[]));
+        let s = Status::from_counts(&CONFIG, &window(&[]));
+        assert!(s.taken);
         assert_eq!((s.burst_remaining, s.quota_remaining), (7, 49));
         assert_eq!(s.quota_reset_secs, WINDOW_SECS, "this request leaves the window last");
     }

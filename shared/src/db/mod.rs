@@ -166,18 +166,17 @@ impl Db {
     /// of work of a request only): past it, 429, after the refusals above.
     pub async fn begin_as(&self, credential: &Credential, requires: Requires) -> Result<(Tx, Principal), Error> {
         let counts = self.quota.enabled() && request_quota::recorded().is_none();
-        let limits = counts.then(|| quota::repository::Limits::of(&self.quota));
         let mut attempts = 0;
-        let (conn, (authorised, touch), taken) = loop {
+        let (conn, (authorised, touch), window) = loop {
             let conn = self.connection().await?;
-            match begin_reading(&conn, credential, limits.as_ref()).await {
+            match begin_reading(&conn, credential, counts).await {
                 Ok(read) => break (conn, read.0, read.1),
                 Err(e) if self.retire(conn, &e, &mut attempts) => continue,
                 Err(e) => return Err(e.into_error("begin and read the caller")),
             }
         };
         let mut tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone(), audit: None };
-        let quota = taken.map(|(taken, counts)| request_quota::Status::from_counts(&self.quota, taken, &counts));
+        let quota = window.map(|counts| request_quota::Status::from_counts(&self.quota, &counts));
         let admitted = authorised.and_then(|principal| principal.require(requires).map(|()| principal));
         match (admitted, quota) {
             (Ok(_), Some(status)) if !status.taken => {
@@ -253,56 +252,58 @@ fn begin_for_tenant(tenant: TenantId) -> String {
 }
 
 /// What opening an authenticated unit of work read: the caller's authorisation, whether
-/// to record an API key's use, and the quota's answer (when it was asked).
-type Reading = ((Result<Principal, Error>, bool), Option<(bool, Vec<i32>)>);
+/// to record an API key's use, and the quota's window (when the request was counted).
+type Reading = ((Result<Principal, Error>, bool), Option<Vec<i32>>);
 
 /// Opens the transaction and reads the caller (a user or an API key) in one round trip,
-/// with the count of the request against `limits` ahead of it when given. A count that
-/// fails lets the request through (logged): the quota protects the service, it must not
-/// become a second way for it to fail.
+/// with the request's count against its tenant's quota ahead of it when `count`. A count
+/// that fails lets the request through (logged): the quota protects the service, it must
+/// not become a second way for it to fail.
 async fn begin_reading(
     conn: &deadpool_postgres::ClientWrapper,
     credential: &Credential,
-    limits: Option<&quota::repository::Limits>,
+    count: bool,
 ) -> Result<Reading, DbError> {
     let (authorised, counted) = match credential.subject {
         Subject::User { user_id, tenant_id, .. } => {
             let begin = begin_for_tenant(tenant_id);
-            let ahead = limits.map(|l| quota::repository::take_for_tenant(&tenant_id.0, l));
+            let ahead = count.then(|| quota::repository::count_for_tenant(tenant_id));
             let (caller, counted) =
                 auth::repository::begin_reading_caller(conn, &begin, tenant_id, user_id, ahead).await?;
             ((authorise_user(caller, user_id, tenant_id), false), counted)
         }
         Subject::ApiKey(ref key) => {
-            let (prefix, secret_hash) = (key.prefix(), key.secret_hash());
-            let ahead = limits.map(|l| quota::repository::take_for_key(&prefix, &secret_hash, l));
-            let (stored, counted) = api_keys::repository::begin_reading_key(conn, prefix, ahead).await?;
+            let ahead = count.then(|| quota::repository::count_for_key(key.prefix(), key.secret_hash()));
+            let (stored, counted) = api_keys::repository::begin_reading_key(conn, key.prefix(), ahead).await?;
             (authorise_key(stored, key), counted)
         }
     };
-    let taken = match counted.map(|row| row.and_then(|row| quota::repository::taken(&row))) {
-        Some(Ok(taken)) => Some(taken),
+    let window = match counted.map(|row| row.and_then(|row| quota::repository::window(&row))) {
+        Some(Ok(window)) => window,
         Some(Err(e)) => {
             tracing::warn!(error = %e, "the tenant quota could not be counted; the request goes through");
             None
         }
         None => None,
     };
-    Ok((authorised, taken))
+    Ok((authorised, window))
 }
 
-/// A statement run on its own (autocommit) ahead of a unit of work's BEGIN, in its round trip.
+/// A little transaction of its own ahead of a unit of work, in its round trip: `open` (the
+/// batch that begins and scopes it), then the prepared `sql`; the unit of work's BEGIN
+/// commits it.
 pub(crate) struct Ahead<'a> {
+    pub open: String,
     pub sql: &'static str,
     pub params: Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)>,
 }
 
-/// Sends `ahead` (if any), `begin` (the batch that opens a transaction) and the prepared
-/// `sql` in one round trip: tokio-postgres writes requests polled together back to back
-/// (pipelining), and PostgreSQL runs them in order, so `ahead` commits on its own before
-/// the transaction opens and `sql` runs in the new transaction after its `set_config`.
-/// Preparing costs a round trip once per connection. `ahead`'s failure is its own: it
-/// neither stops nor aborts the rest.
+/// Sends `begin` (the batch that opens a transaction) and the prepared `sql` in one round
+/// trip: tokio-postgres writes requests polled together back to back (pipelining), and
+/// PostgreSQL runs them in order, so `sql` runs in the new transaction after its
+/// `set_config`. With `ahead`, its transaction goes first, and `COMMIT` joins `begin`'s
+/// batch. Preparing costs a round trip once per connection. `ahead`'s failure is its own:
+/// it neither stops nor aborts the rest (a COMMIT of a failed transaction rolls it back).
 pub(crate) async fn begin_and_query_opt(
     client: &deadpool_postgres::ClientWrapper,
     begin: &str,
@@ -311,19 +312,22 @@ pub(crate) async fn begin_and_query_opt(
     ahead: Option<Ahead<'_>>,
 ) -> Result<(Option<tokio_postgres::Row>, Option<Result<tokio_postgres::Row, DbError>>), DbError> {
     let stmt = client.prepare_cached(sql).await?;
-    let ahead = match ahead {
-        Some(a) => Some((client.prepare_cached(a.sql).await?, a.params)),
-        None => None,
+    let Some(ahead) = ahead else {
+        let (begun, row) = tokio::join!(client.batch_execute(begin), client.query_opt(&stmt, params));
+        begun?;
+        return Ok((row?, None));
     };
-    let first = async {
-        match &ahead {
-            Some((stmt, params)) => Some(client.query_one(stmt, params).await.map_err(DbError::from)),
-            None => None,
-        }
-    };
-    let (counted, begun, row) = tokio::join!(first, client.batch_execute(begin), client.query_opt(&stmt, params));
+    let ahead_stmt = client.prepare_cached(ahead.sql).await?;
+    let then_begin = format!("COMMIT; {begin}");
+    let (opened, counted, begun, row) = tokio::join!(
+        client.batch_execute(&ahead.open),
+        client.query_one(&ahead_stmt, &ahead.params),
+        client.batch_execute(&then_begin),
+        client.query_opt(&stmt, params)
+    );
     begun?;
-    Ok((row?, counted))
+    let counted = opened.and(counted).map_err(DbError::from);
+    Ok((row?, Some(counted)))
 }
 
 /// A user that is gone or disabled is refused (401).
