@@ -236,13 +236,14 @@ fn add_quota_refusal(op: &mut Operation) {
 /// The IETF draft's fields (draft-ietf-httpapi-ratelimit-headers) on every answer to a
 /// request counted against its tenant's quota.
 fn rate_limit_headers() -> (openapi::Header, openapi::Header) {
-    let field = |description: &str, example: &str| {
+    let field = |description: &str, pattern: &str, example: &str| {
         HeaderBuilder::new()
             .description(Some(description))
             .schema(Some(
                 ObjectBuilder::new()
                     .schema_type(Type::String)
                     .max_length(Some(128))
+                    .pattern(Some(pattern))
                     .examples([serde_json::Value::String(example.to_owned())]),
             ))
             .build()
@@ -250,10 +251,12 @@ fn rate_limit_headers() -> (openapi::Header, openapi::Header) {
     (
         field(
             "The tenant's quota policies: `burst` (requests in one second, `TENANT_RATE_BURST`) and `tenant` (requests in 10 seconds, 10 × `TENANT_RATE_PER_SECOND`)",
+            r#"^"burst";q=[0-9]+;w=1, "tenant";q=[0-9]+;w=[0-9]+$"#,
             "\"burst\";q=100;w=1, \"tenant\";q=500;w=10",
         ),
         field(
             "What remains of each policy (`r`, this request included) and the seconds until it grows again (`t`)",
+            r#"^"burst";r=[0-9]+;t=[0-9]+, "tenant";r=[0-9]+;t=[0-9]+$"#,
             "\"burst\";r=99;t=1, \"tenant\";r=480;t=7",
         ),
     )
