@@ -61,7 +61,8 @@ fn media_type(value: &str) -> Result<(), ValidationError> {
     }
 }
 
-fn store(state: &AppState) -> Result<&Blobs, Error> {
+/// The blob store, or 500 in a function deployed without one.
+pub(super) fn store(state: &AppState) -> Result<&Blobs, Error> {
     state.blobs.as_ref().ok_or_else(|| Error::Internal("no blob store: ATTACHMENTS_BUCKET is not set".into()))
 }
 

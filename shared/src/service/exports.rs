@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::attachments;
 use crate::{
     blobs::{BlobKey, BlobWriter},
     db::exports::{self as exports_db, ExportRow, SECTIONS},
@@ -131,17 +132,13 @@ pub async fn get(state: &AppState, caller: &Credential, id: ExportId) -> Result<
     tx.rollback().await?;
     let mut export = view(&row?)?;
     if export.status == ExportStatus::Ready {
-        let blobs = store(state)?;
+        let blobs = attachments::store(state)?;
         let key = BlobKey::export(principal.tenant_id, id);
         let signed = blobs.download(&key, &format!("export-{id}.jsonl"), CONTENT_TYPE).await?;
         export.download_url = Some(signed.url);
         export.expires_at = Some(signed.expires_at);
     }
     Ok(export)
-}
-
-fn store(state: &AppState) -> Result<&crate::blobs::Blobs, Error> {
-    state.blobs.as_ref().ok_or_else(|| Error::Internal("no blob store: ATTACHMENTS_BUCKET is not set".into()))
 }
 
 /// Sends one message per export to `tenant-export`'s queue; none without a queue
@@ -221,7 +218,7 @@ pub async fn run(state: &AppState, tenant: TenantId, id: ExportId) -> Result<Run
 
 /// Writes the whole file; answers its size and the rows in it.
 async fn write(state: &AppState, tenant: TenantId, id: ExportId) -> Result<(u64, u64), Error> {
-    let mut writer = store(state)?.writer(&BlobKey::export(tenant, id), CONTENT_TYPE).await?;
+    let mut writer = attachments::store(state)?.writer(&BlobKey::export(tenant, id), CONTENT_TYPE).await?;
     match write_lines(state, tenant, id, &mut writer).await {
         Ok(rows) => Ok((writer.finish().await?, rows)),
         Err(e) => {
