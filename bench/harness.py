@@ -297,8 +297,9 @@ class Harness:
     def start_local(self, extra_env=None):
         port = free_port()
         env = {**os.environ, **self.app_env(), "LISTEN_ADDR": f"127.0.0.1:{port}"}
-        # Without a queue crm-local's outbox dispatcher stands in for SQS (README).
-        for name in ("SQS_QUEUE_URL", "AWS_ENDPOINT_URL"):
+        # Without queues crm-local runs the pipeline in process (README): the outbox straight
+        # to the consumer, webhook deliveries and exports likewise.
+        for name in ("SQS_QUEUE_URL", "WEBHOOK_QUEUE_URL", "EXPORT_QUEUE_URL", "AWS_ENDPOINT_URL"):
             env.pop(name, None)
         env.update(extra_env or {})
         proc = subprocess.Popen([str(self.bin / "crm-local")], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
