@@ -289,21 +289,19 @@ async fn begin_reading(
     Ok((authorised, window))
 }
 
-/// A little transaction of its own ahead of a unit of work, in its round trip: `open` (the
-/// batch that begins and scopes it), then the prepared `sql`; the unit of work's BEGIN
-/// commits it.
+/// A statement of its own ahead of a unit of work, in its round trip: sent outside any
+/// transaction block, PostgreSQL commits it on its own (an implicit transaction) before
+/// the unit of work begins.
 pub(crate) struct Ahead<'a> {
-    pub open: String,
     pub sql: &'static str,
-    pub params: Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)>,
+    pub params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send + 'a>>,
 }
 
 /// Sends `begin` (the batch that opens a transaction) and the prepared `sql` in one round
 /// trip: tokio-postgres writes requests polled together back to back (pipelining), and
 /// PostgreSQL runs them in order, so `sql` runs in the new transaction after its
-/// `set_config`. With `ahead`, its transaction goes first, and `COMMIT` joins `begin`'s
-/// batch. Preparing costs a round trip once per connection. `ahead`'s failure is its own:
-/// it neither stops nor aborts the rest (a COMMIT of a failed transaction rolls it back).
+/// `set_config`. With `ahead`, it goes first. Preparing costs a round trip once per
+/// connection. `ahead`'s failure is its own: it neither stops nor aborts the rest.
 pub(crate) async fn begin_and_query_opt(
     client: &deadpool_postgres::ClientWrapper,
     begin: &str,
@@ -318,16 +316,15 @@ pub(crate) async fn begin_and_query_opt(
         return Ok((row?, None));
     };
     let ahead_stmt = client.prepare_cached(ahead.sql).await?;
-    let then_begin = format!("COMMIT; {begin}");
-    let (opened, counted, begun, row) = tokio::join!(
-        client.batch_execute(&ahead.open),
-        client.query_one(&ahead_stmt, &ahead.params),
-        client.batch_execute(&then_begin),
+    let ahead_params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        ahead.params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+    let (counted, begun, row) = tokio::join!(
+        client.query_one(&ahead_stmt, &ahead_params),
+        client.batch_execute(begin),
         client.query_opt(&stmt, params)
     );
     begun?;
-    let counted = opened.and(counted).map_err(DbError::from);
-    Ok((row?, Some(counted)))
+    Ok((row?, Some(counted.map_err(DbError::from))))
 }
 
 /// A user that is gone or disabled is refused (401).

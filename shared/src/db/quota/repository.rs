@@ -1,7 +1,7 @@
-//! SQL for the per-tenant request quota (migration V20). The count runs in a little
-//! transaction of its own, scoped to the tenant, ahead of the request's unit of work and in
-//! its round trip (`Ahead`): a count's row lock lasts one statement, and a request that
-//! fails later is counted all the same.
+//! SQL for the per-tenant request quota (migrations V20, V23). The count is one statement
+//! in a transaction of its own, ahead of the request's unit of work and in its round trip
+//! (`Ahead`): a count's row lock lasts one statement, and a request that fails later is
+//! counted all the same.
 
 use tokio_postgres::Row;
 
@@ -11,56 +11,25 @@ use crate::{
     quota::WINDOW_SECS,
 };
 
-/// Counts the request in one of the current second's 8 slots and reads the counts of the
-/// window's seconds as they were before it (a statement does not see its own writes).
-/// Now and then it also deletes the tenant's expired seconds, so no job reads across
-/// tenants. `now()` rather than the clock: stable, so the window bounds the index scan.
-const COUNT: &str = "WITH clock AS (SELECT floor(extract(epoch FROM now()))::bigint AS now_s),
-     counted AS (
-        INSERT INTO tenant_request_counts AS r (tenant_id, second, slot, count)
-        SELECT app_current_tenant(), clock.now_s, floor(random() * 8)::smallint, 1 FROM clock
-        WHERE app_current_tenant() IS NOT NULL
-        ON CONFLICT (tenant_id, second, slot) DO UPDATE SET count = r.count + 1
-        RETURNING 1),
-     pruned AS (
-        DELETE FROM tenant_request_counts r
-        WHERE r.tenant_id = app_current_tenant()
-          AND r.second <= floor(extract(epoch FROM now()))::bigint - $1 AND (SELECT random()) < 0.01),
-     seconds AS (
-        SELECT r.second, sum(r.count)::integer AS n FROM tenant_request_counts r
-        WHERE r.tenant_id = app_current_tenant() AND r.second > floor(extract(epoch FROM now()))::bigint - $1
-        GROUP BY r.second)
-     SELECT clock.now_s, app_current_tenant() IS NOT NULL AS counted,
-            coalesce((SELECT array_agg(s.second ORDER BY s.second) FROM seconds s), '{}') AS seconds,
-            coalesce((SELECT array_agg(s.n ORDER BY s.second) FROM seconds s), '{}') AS counts
-     FROM clock";
+/// The count (migration V23's `quota_count`): scopes itself to the tenant, counts the
+/// request in one of the current second's slots and reads the window's counts before it.
+const COUNT: &str = "SELECT now_s, counted, seconds, counts FROM quota_count($1, $2)";
+
+/// The same for an API key, only if the secret's digest is the key's
+/// (`api_key_quota_tenant`): a wrong secret counts against no one.
+const COUNT_FOR_KEY: &str = "SELECT now_s, counted, seconds, counts FROM quota_count(api_key_quota_tenant($1, $2), $3)";
 
 /// The window, as the statement's parameter.
 pub(in crate::db) const WINDOW: i64 = WINDOW_SECS as i64;
 
-/// Counts a request of `tenant` (a verified access token's). The id is a typed UUID, safe
-/// to format into the batch that opens the count's transaction.
+/// Counts a request of `tenant` (a verified access token's).
 pub(in crate::db) fn count_for_tenant(tenant: TenantId) -> Ahead<'static> {
-    Ahead {
-        open: format!("BEGIN; SELECT set_config('app.tenant_id', '{}', true)", tenant.0),
-        sql: COUNT,
-        params: vec![&WINDOW],
-    }
+    Ahead { sql: COUNT, params: vec![Box::new(tenant.0), Box::new(WINDOW)] }
 }
 
-/// Counts a request of the tenant of the API key `prefix`, only if the secret's digest is
-/// the key's (`api_key_quota_tenant`): a wrong secret counts against no one. The prefix is
-/// base32 and the digest hex, both safe in SQL text.
-pub(in crate::db) fn count_for_key(prefix: &str, secret_hash: &[u8]) -> Ahead<'static> {
-    let hex: String = secret_hash.iter().map(|b| format!("{b:02x}")).collect();
-    Ahead {
-        open: format!(
-            "BEGIN; SELECT set_config('app.tenant_id', \
-             coalesce(api_key_quota_tenant('{prefix}', '\\x{hex}'::bytea)::text, ''), true)"
-        ),
-        sql: COUNT,
-        params: vec![&WINDOW],
-    }
+/// Counts a request of the tenant of the API key `prefix`.
+pub(in crate::db) fn count_for_key<'a>(prefix: &'a str, secret_hash: &'a [u8]) -> Ahead<'a> {
+    Ahead { sql: COUNT_FOR_KEY, params: vec![Box::new(prefix), Box::new(secret_hash), Box::new(WINDOW)] }
 }
 
 /// The counts of the window's seconds before this request, oldest first, the current
