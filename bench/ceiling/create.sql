@@ -1,7 +1,7 @@
 -- POST /tickets without an idempotency key, as service/tickets.rs `create` runs it: the
 -- caller read with BEGIN (one round trip), then tickets/repository.rs `insert_and_commit`:
 -- the ticket, its timeline entry and its outbox row in one statement (`write_recording`)
--- pipelined with the COMMIT (the second round trip). The JSON the app serialises comes
+-- and the request's audit row, pipelined with the COMMIT (the second round trip). The JSON the app serialises comes
 -- from the harness (-D event_data, -D event_payload).
 \startpipeline
 BEGIN;
@@ -23,5 +23,9 @@ SELECT t.id, t.title, t.description, t.status, t.priority, t.customer_id, t.assi
         t.first_response_due_at, t.resolution_due_at, t.first_response_breached_at, t.resolution_breached_at,
         c.name AS customer_name, c.email AS customer_email
     FROM t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id;
+INSERT INTO audit_log (tenant_id, actor_type, actor_id, action, target_type, target_id, changes, request_id, source_ip)
+    SELECT :tenant::uuid, 'user'::text, :actor::uuid, 'tickets-create'::text, 'ticket'::text, bench_uuid7()::uuid, '{}'::jsonb,
+           'bench-request-id'::text, '127.0.0.1'::text
+    WHERE pg_current_xact_id_if_assigned() IS NOT NULL;
 COMMIT;
 \endpipeline
