@@ -142,3 +142,37 @@ async fn a_rate_of_zero_turns_quotas_off() {
         assert!(r.headers.get("ratelimit-policy").is_none(), "{:?}", r.headers);
     }
 }
+
+#[tokio::test]
+async fn a_count_that_fails_lets_the_request_through() {
+    let app = TestApp::spawn_with(&LIMITS).await;
+    let ann = app.register("Acme", "ann@acme.test").await;
+    let created = app.api_key(&ann, "integration", "agent").await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let customer = app.customer(&ann, "Carol", "carol@acme.test").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The count's statement fails (the runtime role may no longer run it): the quota
+    // protects the service and must not become a second way for it to fail.
+    let owner = app.db.connect().await;
+    owner.batch_execute("REVOKE EXECUTE ON FUNCTION quota_count(uuid, bigint) FROM crm_app").await.unwrap();
+    for _ in 0..5 {
+        let r = customers(&app, &ann).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.headers.get("ratelimit").is_none(), "uncounted, yet {:?}", r.headers);
+        let r = app.get("/api/v1/customers", Some(&key)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    // A write goes through whole, in its own tenant.
+    let ticket = app.ticket(&ann, &customer, "Printer on fire", None).await;
+    let r = app.get(&format!("/api/v1/tickets/{}", ticket["id"].as_str().unwrap()), Some(&ann.access)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["title"], "Printer on fire");
+
+    // Back, the next request is counted again.
+    owner.batch_execute("GRANT EXECUTE ON FUNCTION quota_count(uuid, bigint) TO crm_app").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let r = customers(&app, &ann).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(header(&r, "ratelimit").contains("\"burst\";r=2;"), "{:?}", r.headers);
+}
