@@ -21,6 +21,7 @@ import http.server
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -56,13 +57,13 @@ FULL = {
     "tenants": 100, "big_tickets": 1_000_000, "big_customers": 50_000, "small_tickets": 100,
     "iterations": 3000, "warmup": 100, "login_iterations": 100,
     "ceiling_seconds": 10, "load_seconds": 5, "concurrency": [1, 8, 32],
-    "events": 5000, "invocations": 1000, "deliveries": 5000,
+    "events": 5000, "invocations": 1000, "deliveries": 5000, "cost_rounds": 3, "cost_seconds": 6,
 }
 SMOKE = {
     "tenants": 5, "big_tickets": 2000, "big_customers": 200, "small_tickets": 100,
     "iterations": 20, "warmup": 5, "login_iterations": 2,
     "ceiling_seconds": 1, "load_seconds": 1, "concurrency": [1, 4],
-    "events": 50, "invocations": 20, "deliveries": 50,
+    "events": 50, "invocations": 20, "deliveries": 50, "cost_rounds": 1, "cost_seconds": 1,
 }
 
 
@@ -243,10 +244,10 @@ class Harness:
                  "ticket0": ids["ticket0"], "event_data": data, "event_payload": payload, "comment_payload": comment}
         return [arg for k, v in pairs.items() for arg in ("-D", f"{k}={v}")]
 
-    def run_pgbench(self, args, what):
+    def run_pgbench(self, args, what, url=URL):
         """pgbench as crm_app (row-level security on) with the data set's variables; any
         failed transaction stops the harness."""
-        cmd = ["pgbench", "-n", "-M", "prepared", *self.pgbench_vars(), "-D", f"small_tenant={SMALL}", *args, URL]
+        cmd = ["pgbench", "-n", "-M", "prepared", *self.pgbench_vars(), "-D", f"small_tenant={SMALL}", *args, url]
         out = run(cmd, capture_output=True, env={**os.environ, "PGOPTIONS": "-c role=crm_app"}, cwd=self.tmp).stdout
         failed = re.search(r"number of failed transactions: (\d+)", out)
         if failed and int(failed.group(1)) > 0:
@@ -266,7 +267,12 @@ class Harness:
         so BEGIN and COMMIT stand in for the app's own Sync). `-uncounted`: a request with
         the quota off. The consumer is no request and counts nothing."""
         name = script.removesuffix("-uncounted")
-        sql = (BENCH / "ceiling" / f"{'stats' if name == 'stats-small' else name}.sql").read_text()
+        file = {"stats-small": "stats", "create-unaudited": "create"}.get(name, name)
+        sql = (BENCH / "ceiling" / f"{file}.sql").read_text()
+        if name == "create-unaudited":
+            # The create's own transaction without the request's audit row.
+            start = sql.index("INSERT INTO audit_log")
+            sql = sql[:start] + sql[sql.index("COMMIT;", start):]
         if name == "stats-small":
             sql = sql.replace(":tenant", ":small_tenant").replace(":actor", ":small_actor")
         if not script.endswith("-uncounted") and name != "consumer":
@@ -372,6 +378,84 @@ class Harness:
             return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
         return rps, ms("50"), ms("99"), non2xx
+
+    # -- what a create costs the database --------------------------------------------
+
+    # Each variant takes one more part away from POST /tickets' SQL (cumulative): the
+    # difference between neighbours is what that part costs. Triggers are switched off and
+    # on in place; indexes are dropped in copies of the database.
+    CREATE_COST_VARIANTS = [
+        ("as the app sends it", "create", None, ()),
+        ("without the tenant quota's count", "create-uncounted", None, ()),
+        ("without the audit row", "create-unaudited-uncounted", None, ()),
+        ("without the row triggers on tickets (stats and SLA counters, due dates, tags)", "create-unaudited-uncounted",
+         None, ("ALTER TABLE tickets DISABLE TRIGGER USER",)),
+        ("without foreign-key checks", "create-unaudited-uncounted", None,
+         ("ALTER TABLE tickets DISABLE TRIGGER ALL", "ALTER TABLE ticket_events DISABLE TRIGGER ALL",
+          "ALTER TABLE outbox DISABLE TRIGGER ALL")),
+        ("without the trigram search index", "create-unaudited-uncounted", "search", ()),
+        ("without the secondary indexes (lists, SLA, timeline, outbox, feed): primary keys only",
+         "create-unaudited-uncounted", "bare", ()),
+    ]
+    COST_COPIES = {
+        "search": ["DROP INDEX tickets_search_idx"],
+        "bare": ["DROP INDEX tickets_search_idx, tickets_status_idx, tickets_priority_idx, tickets_assignee_idx, "
+                 "tickets_customer_idx, tickets_sla_stale_idx, ticket_events_ticket_idx, outbox_unpublished_idx, "
+                 "outbox_feed_idx"],
+    }
+
+    def create_costs(self):
+        """The create ceiling at 32 clients with its parts taken away one by one, the
+        variants interleaved round by round. Server CPU per transaction: the machine's busy
+        time over the run (/proc/stat) less pgbench's own, divided by the transactions."""
+        copies = {}
+        psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{DB}' AND pid <> pg_backend_pid()",
+             SERVER)
+        try:
+            for copy, statements in self.COST_COPIES.items():
+                name = f"{DB}_{copy}"
+                psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", SERVER)
+                psql(f"CREATE DATABASE {name} TEMPLATE {DB} STRATEGY FILE_COPY", SERVER)
+                copies[copy] = SERVER.rsplit("/", 1)[0] + "/" + name
+                for statement in [*statements, *self.CREATE_COST_VARIANTS[4][3]]:
+                    psql(statement, copies[copy])
+            samples = {name: [] for name, *_ in self.CREATE_COST_VARIANTS}
+            for _ in range(self.p["cost_rounds"]):
+                for name, script, copy, statements in self.CREATE_COST_VARIANTS:
+                    for statement in statements:
+                        psql(statement)
+                    samples[name].append(self.server_cpu_per_tx(script, copies.get(copy, URL)))
+                psql("ALTER TABLE tickets ENABLE TRIGGER ALL; ALTER TABLE ticket_events ENABLE TRIGGER ALL; "
+                     "ALTER TABLE outbox ENABLE TRIGGER ALL")
+        finally:
+            psql("ALTER TABLE tickets ENABLE TRIGGER ALL; ALTER TABLE ticket_events ENABLE TRIGGER ALL; "
+                 "ALTER TABLE outbox ENABLE TRIGGER ALL")
+            for copy in self.COST_COPIES:
+                psql(f"DROP DATABASE IF EXISTS {DB}_{copy} WITH (FORCE)", SERVER)
+        rows = []
+        for name, runs in samples.items():
+            runs.sort(key=lambda r: r[1])
+            tps, cpu_ms = runs[len(runs) // 2]
+            rows.append({"variant": name, "tps": tps, "server_cpu_ms": cpu_ms, "runs": len(runs)})
+            log(f"create costs: {name}: {tps:.0f} tps, {cpu_ms:.3f} ms server CPU per create")
+        self.results["create_costs"] = rows
+
+    def server_cpu_per_tx(self, script, url):
+        def busy():
+            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+            return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+        def children():
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return usage.ru_utime + usage.ru_stime
+
+        b0, c0 = busy(), children()
+        out = self.run_pgbench(["-c", "32", "-j", "2", "-T", str(self.p["cost_seconds"]), "-f", str(self.ceiling_file(script))],
+                               script, url)
+        b1, c1 = busy(), children()
+        done = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+        tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+        return tps, (b1 - b0 - (c1 - c0)) / max(done, 1) * 1000
 
     # -- the consumer ------------------------------------------------------------------
 
@@ -706,8 +790,11 @@ def main():
              ("in-process latency and pgbench ceilings", h.latency), ("throughput: wrk through crm-local", h.throughput),
              ("consumer from SQS", h.consumer), ("webhook deliveries to a loopback receiver", h.webhooks),
              ("tenant export of the big tenant", h.export)]
+    # Last: it switches triggers off in place, and copies the database to drop indexes.
+    cost_step = ("what a create costs the database", h.create_costs)
     if not args.no_packages and not args.smoke:
         steps.append(("per-function packages, init and peak RSS", h.functions))
+    steps.append(cost_step)
     try:
         for name, step in steps:
             t0 = time.monotonic()

@@ -112,6 +112,23 @@ def render(h, command, total_seconds):
         lines.append(f"| {t['name']} | {t['clients']} | {t['rps']:.0f} | {ms(t['p50_ms'])} | {ms(t['p99_ms'])} | "
                      f"{t['ceiling_tps']:.0f} | {ratio(t['rps'], t['ceiling_tps'])} | {t['non_2xx']} |")
 
+    costs = r.get("create_costs")
+    if costs:
+        lines += ["", "## What a create costs the database", "",
+                  "The create ceiling (bench/ceiling/create.sql) through `pgbench -c 32` with its parts taken away one "
+                  "at a time, cumulatively, so each row's last column is what the part named on it costs: the quota's "
+                  "count, the audit row, the row triggers on tickets switched off in place, then the foreign-key "
+                  "triggers, then indexes dropped in copies of the database. Server CPU per create: the machine's busy "
+                  f"time over the run (/proc/stat) less pgbench's own, per transaction; median of {costs[0]['runs']} "
+                  "interleaved runs. On 2 cores, 1,000 creates a second leave 2 ms of CPU for each, for PostgreSQL "
+                  "and crm-local together.", "",
+                  "| create | pgbench tps | server CPU ms per create | the part's cost, ms |", "|---|---:|---:|---:|"]
+        previous = None
+        for row in costs:
+            part = "" if previous is None else f"{previous - row['server_cpu_ms']:.3f}"
+            lines.append(f"| {row['variant']} | {row['tps']:.0f} | {row['server_cpu_ms']:.3f} | {part} |")
+            previous = row["server_cpu_ms"]
+
     c = r["consumer"]
     if c:
         lines += ["", "## Consumer", "",
