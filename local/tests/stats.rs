@@ -185,3 +185,43 @@ async fn concurrent_changes_keep_the_counters_exact() {
     );
     assert_same(&stats, &brute_force(&app, &acme).await);
 }
+
+/// A connection writes its counter changes to the slot of its own process id (V24), so two
+/// connections queue on one counter row only when their ids agree modulo 64, and a
+/// connection's transactions, which never overlap, share one. (By transaction id, as before,
+/// five transactions of one connection wrote five slots.)
+#[tokio::test]
+async fn a_connections_counter_changes_land_in_its_own_slot() {
+    let app = TestApp::spawn().await;
+    let acme = app.register("Acme", "ann@acme.test").await;
+    let customer: uuid::Uuid = app.customer(&acme, "Globex", "ops@globex.test").await.parse().unwrap();
+    let tenant: uuid::Uuid = acme.tenant_id.parse().unwrap();
+    let owner = app.db.connect().await;
+    let before: i64 =
+        owner.query_one("SELECT count(*) FROM tenant_stats WHERE tenant_id = $1", &[&tenant]).await.unwrap().get(0);
+    for priority in ["LOW", "MEDIUM", "HIGH", "URGENT", "HIGH"] {
+        owner
+            .execute(
+                "INSERT INTO tickets (tenant_id, id, customer_id, title, description, priority)
+                 VALUES ($1, gen_random_uuid(), $2, 'T', '', $3)",
+                &[&tenant, &customer, &priority],
+            )
+            .await
+            .unwrap();
+    }
+    let rows = owner
+        .query(
+            "SELECT slot::int4, total_tickets, (pg_backend_pid() % 64)::int4 FROM tenant_stats
+             WHERE tenant_id = $1 AND total_tickets > 0",
+            &[&tenant],
+        )
+        .await
+        .unwrap();
+    let slots: Vec<(i32, i64, i32)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(slots.len(), 1, "five transactions of one connection, one counter row: {slots:?} (before: {before})");
+    let (slot, total, own) = slots[0];
+    assert_eq!((slot, total), (own, 5), "the connection's own slot counted all five");
+    let stats = app.get("/api/v1/stats", Some(&acme.access)).await.body;
+    assert_eq!((stats["totalTickets"].as_i64(), stats["byPriority"]["HIGH"].as_i64()), (Some(5), Some(2)));
+    assert_same(&stats, &brute_force(&app, &acme).await);
+}

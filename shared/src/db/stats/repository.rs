@@ -21,7 +21,8 @@ const GET: &str =
         coalesce(sum(first_response_seconds_sum), 0)::double precision AS first_response_seconds_sum
     FROM tenant_stats WHERE tenant_id = $1";
 
-/// Sums the tenant's counter slots: at most 16 rows, however many tickets it has.
+/// Sums the tenant's counter slots: at most 64 rows (one per connection slot, V24),
+/// however many tickets it has.
 pub(super) async fn get(tx: &Tx, tenant: TenantId) -> Result<Stats, DbError> {
     let stmt = tx.client().prepare_cached(GET).await?;
     let row = tx.client().query_one(&stmt, &[&tenant.0]).await?;
