@@ -254,10 +254,15 @@ class Harness:
             sys.exit(f"pgbench {what}: {out}")
         return out
 
-    def pgbench(self, script, clients, seconds):
+    def pgbench(self, script, clients, seconds, url=URL):
+        return self.pgbench_counts(script, clients, seconds, url)[0]
+
+    def pgbench_counts(self, script, clients, seconds, url=URL):
+        """tps and the number of transactions done."""
         out = self.run_pgbench(["-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
-                                "-f", str(self.ceiling_file(script))], script)
-        return float(re.search(r"tps = ([\d.]+)", out).group(1))
+                                "-f", str(self.ceiling_file(script))], script, url)
+        done = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+        return float(re.search(r"tps = ([\d.]+)", out).group(1)), done
 
     def ceiling_file(self, script):
         """The ceiling's SQL as the app sends it. Every authenticated request counts against
@@ -384,15 +389,17 @@ class Harness:
     # Each variant takes one more part away from POST /tickets' SQL (cumulative): the
     # difference between neighbours is what that part costs. Triggers are switched off and
     # on in place; indexes are dropped in copies of the database.
+    NO_TRIGGERS = ("ALTER TABLE tickets DISABLE TRIGGER ALL", "ALTER TABLE ticket_events DISABLE TRIGGER ALL",
+                   "ALTER TABLE outbox DISABLE TRIGGER ALL")
+    ALL_TRIGGERS = ("ALTER TABLE tickets ENABLE TRIGGER ALL; ALTER TABLE ticket_events ENABLE TRIGGER ALL; "
+                    "ALTER TABLE outbox ENABLE TRIGGER ALL")
     CREATE_COST_VARIANTS = [
         ("as the app sends it", "create", None, ()),
         ("without the tenant quota's count", "create-uncounted", None, ()),
         ("without the audit row", "create-unaudited-uncounted", None, ()),
         ("without the row triggers on tickets (stats and SLA counters, due dates, tags)", "create-unaudited-uncounted",
          None, ("ALTER TABLE tickets DISABLE TRIGGER USER",)),
-        ("without foreign-key checks", "create-unaudited-uncounted", None,
-         ("ALTER TABLE tickets DISABLE TRIGGER ALL", "ALTER TABLE ticket_events DISABLE TRIGGER ALL",
-          "ALTER TABLE outbox DISABLE TRIGGER ALL")),
+        ("without foreign-key checks", "create-unaudited-uncounted", None, NO_TRIGGERS),
         ("without the trigram search index", "create-unaudited-uncounted", "search", ()),
         ("without the secondary indexes (lists, SLA, timeline, outbox, feed): primary keys only",
          "create-unaudited-uncounted", "bare", ()),
@@ -417,7 +424,7 @@ class Harness:
                 psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", SERVER)
                 psql(f"CREATE DATABASE {name} TEMPLATE {DB} STRATEGY FILE_COPY", SERVER)
                 copies[copy] = SERVER.rsplit("/", 1)[0] + "/" + name
-                for statement in [*statements, *self.CREATE_COST_VARIANTS[4][3]]:
+                for statement in [*statements, *self.NO_TRIGGERS]:
                     psql(statement, copies[copy])
             samples = {name: [] for name, *_ in self.CREATE_COST_VARIANTS}
             for _ in range(self.p["cost_rounds"]):
@@ -425,11 +432,9 @@ class Harness:
                     for statement in statements:
                         psql(statement)
                     samples[name].append(self.server_cpu_per_tx(script, copies.get(copy, URL)))
-                psql("ALTER TABLE tickets ENABLE TRIGGER ALL; ALTER TABLE ticket_events ENABLE TRIGGER ALL; "
-                     "ALTER TABLE outbox ENABLE TRIGGER ALL")
+                psql(self.ALL_TRIGGERS)
         finally:
-            psql("ALTER TABLE tickets ENABLE TRIGGER ALL; ALTER TABLE ticket_events ENABLE TRIGGER ALL; "
-                 "ALTER TABLE outbox ENABLE TRIGGER ALL")
+            psql(self.ALL_TRIGGERS)
             for copy in self.COST_COPIES:
                 psql(f"DROP DATABASE IF EXISTS {DB}_{copy} WITH (FORCE)", SERVER)
         rows = []
@@ -450,11 +455,8 @@ class Harness:
             return usage.ru_utime + usage.ru_stime
 
         b0, c0 = busy(), children()
-        out = self.run_pgbench(["-c", "32", "-j", "2", "-T", str(self.p["cost_seconds"]), "-f", str(self.ceiling_file(script))],
-                               script, url)
+        tps, done = self.pgbench_counts(script, 32, self.p["cost_seconds"], url)
         b1, c1 = busy(), children()
-        done = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-        tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
         return tps, (b1 - b0 - (c1 - c0)) / max(done, 1) * 1000
 
     # -- the consumer ------------------------------------------------------------------
