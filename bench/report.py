@@ -117,7 +117,7 @@ def render(h, command, total_seconds):
         lines += ["", "## What a create costs the database", "",
                   "The create ceiling (bench/ceiling/create.sql) through `pgbench -c 32` with its parts taken away one "
                   "at a time, cumulatively, so each row's last column is what the part named on it costs: the quota's "
-                  "count, the audit row, the row triggers on tickets switched off in place, then the foreign-key "
+                  "per-request count (a tenant near its limits; one far from them is counted in batches), the audit row, the row triggers on tickets switched off in place, then the foreign-key "
                   "triggers, then indexes dropped in copies of the database. Server CPU per create: the machine's busy "
                   f"time over the run (/proc/stat) less pgbench's own, per transaction; median of {costs[0]['runs']} "
                   "interleaved runs. On 2 cores, 1,000 creates a second leave 2 ms of CPU for each, for PostgreSQL "

@@ -132,6 +132,47 @@ async fn the_quota_is_shared_by_every_container_and_by_the_tenants_api_keys() {
     assert!(refused >= 6, "{refused} refused");
 }
 
+/// What the database has counted of `tenant`'s requests.
+async fn counted_in_db(app: &TestApp, tenant: &str) -> i64 {
+    app.db
+        .connect()
+        .await
+        .query_one(
+            "SELECT coalesce(sum(count), 0)::bigint FROM tenant_request_counts WHERE tenant_id = $1",
+            &[&tenant.parse::<uuid::Uuid>().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn far_from_its_limits_a_tenant_is_counted_in_batches_and_nothing_is_lost() {
+    // 1,000 a second: 20 requests are far from every limit.
+    let app = TestApp::spawn_with(&[("TENANT_RATE_PER_SECOND", "1000")]).await;
+    let ann = app.register("Acme", "ann@acme.test").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = counted_in_db(&app, &ann.tenant_id).await;
+    let mut last = None;
+    for n in 0..20 {
+        let r = customers(&app, &ann).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        // The container counts what it serves between counts in the database: the answers
+        // still go down one by one.
+        let left = remaining(&r);
+        if let Some(last) = last {
+            assert_eq!(left, last - 1, "request {n}: {:?}", r.headers);
+        }
+        last = Some(left);
+    }
+    let batched = counted_in_db(&app, &ann.tenant_id).await - before;
+    assert!(batched < 20, "every request counted in the database on its own ({batched})");
+    // The next count in the database, past the interval, carries those served meanwhile.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(customers(&app, &ann).await.status, StatusCode::OK);
+    assert_eq!(counted_in_db(&app, &ann.tenant_id).await - before, 21, "requests went uncounted");
+}
+
 #[tokio::test]
 async fn a_rate_of_zero_turns_quotas_off() {
     let app = TestApp::spawn_with(&[("TENANT_RATE_PER_SECOND", "0")]).await;
@@ -155,7 +196,7 @@ async fn a_count_that_fails_lets_the_request_through() {
     // The count's statement fails (the runtime role may no longer run it): the quota
     // protects the service and must not become a second way for it to fail.
     let owner = app.db.connect().await;
-    owner.batch_execute("REVOKE EXECUTE ON FUNCTION quota_count(uuid, bigint) FROM crm_app").await.unwrap();
+    owner.batch_execute("REVOKE EXECUTE ON FUNCTION quota_count(uuid, bigint, integer) FROM crm_app").await.unwrap();
     for _ in 0..5 {
         let r = customers(&app, &ann).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -170,7 +211,7 @@ async fn a_count_that_fails_lets_the_request_through() {
     assert_eq!(r.body["title"], "Printer on fire");
 
     // Back, the next request is counted again.
-    owner.batch_execute("GRANT EXECUTE ON FUNCTION quota_count(uuid, bigint) TO crm_app").await.unwrap();
+    owner.batch_execute("GRANT EXECUTE ON FUNCTION quota_count(uuid, bigint, integer) TO crm_app").await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let r = customers(&app, &ann).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

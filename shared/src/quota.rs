@@ -1,10 +1,13 @@
 //! Per-tenant request quotas: what one tenant may ask of the shared functions and
 //! database, so that one noisy tenant answers 429 while the others go on unaffected.
 //!
-//! Two limits, counted by the database for every container at once (migration V20):
+//! Two limits, counted by the database for every container at once (migrations V20, V25):
 //! - the **burst**: requests in any one second (`TENANT_RATE_BURST`, twice the rate);
 //! - the **sustained** quota: requests in the last [`WINDOW_SECS`] seconds, that many
 //!   times `TENANT_RATE_PER_SECOND`.
+//!
+//! A container counts a tenant far from its limits in batches ([`tally`]), and every
+//! request of a tenant near them one by one.
 //!
 //! Every authenticated answer says where the tenant stands with the IETF draft's fields
 //! (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` names both limits and
@@ -15,6 +18,8 @@
 //! by at most its concurrency.
 
 use std::{future::Future, sync::OnceLock};
+
+pub mod tally;
 
 /// The window of the sustained quota.
 pub const WINDOW_SECS: u32 = 10;

@@ -37,7 +37,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -53,7 +53,10 @@ use crate::{
     config::Config,
     error::Error,
     ids::{TenantId, UserId},
-    quota::{self as request_quota, QuotaConfig},
+    quota::{
+        self as request_quota, QuotaConfig,
+        tally::{self, Plan, Tally},
+    },
     security::{ActorId, Credential, Principal, Requires, api_key::PresentedKey, principal::Subject},
 };
 
@@ -66,6 +69,7 @@ pub struct Db {
     pool: Option<Pool>,
     rollbacks: Arc<PendingRollbacks>,
     quota: QuotaConfig,
+    tally: Arc<Tally>,
 }
 
 /// How long an answer waits for the rollbacks of its dropped transactions.
@@ -101,7 +105,7 @@ impl Db {
     /// Lambda container, one request at a time) needs only one.
     pub fn new(config: &Config, max_size: usize) -> Result<Self, Error> {
         if config.app_database_url.is_none() && config.database_url.is_none() {
-            return Ok(Self { pool: None, rollbacks: Arc::default(), quota: config.quota });
+            return Ok(Self { pool: None, rollbacks: Arc::default(), quota: config.quota, tally: Arc::default() });
         }
         let pg = runtime_pg_config(config)?;
         let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
@@ -118,7 +122,7 @@ impl Db {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| Error::Internal(format!("pool: {e}")))?;
-        Ok(Self { pool: Some(pool), rollbacks: Arc::default(), quota: config.quota })
+        Ok(Self { pool: Some(pool), rollbacks: Arc::default(), quota: config.quota, tally: Arc::default() })
     }
 
     /// Waits (at most 2 s) until the rollbacks of transactions dropped on error paths have
@@ -163,21 +167,57 @@ impl Db {
     /// too (403); the transaction is rolled back before either answer.
     ///
     /// The same round trip counts the request against its tenant's quota (the first unit
-    /// of work of a request only): past it, 429, after the refusals above.
+    /// of work of a request only), or this container does (`quota::tally`): past it, 429,
+    /// after the refusals above.
     pub async fn begin_as(&self, credential: &Credential, requires: Requires) -> Result<(Tx, Principal), Error> {
         let counts = self.quota.enabled() && request_quota::recorded().is_none();
+        let hint = match credential.subject {
+            Subject::User { tenant_id, .. } => Some(tenant_id),
+            Subject::ApiKey(ref key) => self.tally.tenant_of_key(key.prefix()),
+        };
+        let now_s = tally::epoch_second();
+        let plan = counts.then(|| self.tally.plan(&self.quota, hint, Instant::now(), now_s));
+        let amount = match plan {
+            Some(Plan::Count { amount }) => Some(amount),
+            _ => None,
+        };
         let mut attempts = 0;
         let (conn, (authorised, touch), window) = loop {
             let conn = self.connection().await?;
-            match begin_reading(&conn, credential, counts).await {
+            match begin_reading(&conn, credential, amount).await {
                 Ok(read) => break (conn, read.0, read.1),
                 Err(e) if self.retire(conn, &e, &mut attempts) => continue,
-                Err(e) => return Err(e.into_error("begin and read the caller")),
+                Err(e) => {
+                    if amount.is_some() {
+                        self.tally.count_failed(hint);
+                    }
+                    return Err(e.into_error("begin and read the caller"));
+                }
             }
         };
         let mut tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone(), audit: None };
-        let quota = window.map(|counts| request_quota::Status::from_counts(&self.quota, &counts));
         let admitted = authorised.and_then(|principal| principal.require(requires).map(|()| principal));
+        let quota = match (&admitted, plan) {
+            (Err(_), _) | (_, None) => None,
+            (Ok(principal), Some(Plan::Here)) => self.tally.count_here(&self.quota, principal.tenant_id, now_s),
+            (Ok(principal), Some(Plan::Count { amount })) => match window {
+                Some((db_now_s, before)) => Some(self.tally.counted(
+                    &self.quota,
+                    principal.tenant_id,
+                    Instant::now(),
+                    db_now_s,
+                    &before,
+                    amount,
+                )),
+                None => {
+                    self.tally.count_failed(Some(principal.tenant_id));
+                    None
+                }
+            },
+        };
+        if let (Ok(principal), Subject::ApiKey(key)) = (&admitted, &credential.subject) {
+            self.tally.key_authorised(key.prefix(), principal.tenant_id);
+        }
         match (admitted, quota) {
             (Ok(_), Some(status)) if !status.taken => {
                 request_quota::record(status.clone());
@@ -252,28 +292,29 @@ fn begin_for_tenant(tenant: TenantId) -> String {
 }
 
 /// What opening an authenticated unit of work read: the caller's authorisation, whether
-/// to record an API key's use, and the quota's window (when the request was counted).
-type Reading = ((Result<Principal, Error>, bool), Option<Vec<i32>>);
+/// to record an API key's use, and the database's second and the quota's window (when
+/// the requests were counted).
+type Reading = ((Result<Principal, Error>, bool), Option<(i64, Vec<i32>)>);
 
 /// Opens the transaction and reads the caller (a user or an API key) in one round trip,
-/// with the request's count against its tenant's quota ahead of it when `count`. A count
-/// that fails lets the request through (logged): the quota protects the service, it must
-/// not become a second way for it to fail.
+/// with a count of `amount` requests against its tenant's quota ahead of it, if any. A
+/// count that fails lets the request through (logged): the quota protects the service,
+/// it must not become a second way for it to fail.
 async fn begin_reading(
     conn: &deadpool_postgres::ClientWrapper,
     credential: &Credential,
-    count: bool,
+    amount: Option<i32>,
 ) -> Result<Reading, DbError> {
     let (authorised, counted) = match credential.subject {
         Subject::User { user_id, tenant_id, .. } => {
             let begin = begin_for_tenant(tenant_id);
-            let ahead = count.then(|| quota::repository::count_for_tenant(tenant_id));
+            let ahead = amount.map(|amount| quota::repository::count_for_tenant(tenant_id, amount));
             let (caller, counted) =
                 auth::repository::begin_reading_caller(conn, &begin, tenant_id, user_id, ahead).await?;
             ((authorise_user(caller, user_id, tenant_id), false), counted)
         }
         Subject::ApiKey(ref key) => {
-            let ahead = count.then(|| quota::repository::count_for_key(key.prefix(), key.secret_hash()));
+            let ahead = amount.map(|amount| quota::repository::count_for_key(key.prefix(), key.secret_hash(), amount));
             let (stored, counted) = api_keys::repository::begin_reading_key(conn, key.prefix(), ahead).await?;
             (authorise_key(stored, key), counted)
         }
