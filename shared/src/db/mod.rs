@@ -261,6 +261,34 @@ impl Db {
         }
     }
 
+    /// Runs one statement outside any transaction block, in one round trip: PostgreSQL
+    /// commits it on its own (an implicit transaction). For a statement that stands alone
+    /// and scopes itself (a SECURITY DEFINER function), where BEGIN and COMMIT would be two
+    /// more round trips. Not tried again on a lost connection: it may have run.
+    pub(crate) async fn execute_alone(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        operation: &'static str,
+    ) -> Result<u64, Error> {
+        let conn = self.connection().await?;
+        let run = async {
+            let stmt = conn.prepare_cached(sql).await?;
+            conn.execute(&stmt, params).await
+        };
+        match run.await {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                let e = DbError::from(e);
+                // Outside a transaction block an error leaves the session clean, unless it was lost.
+                if conn.is_closed() || e.is_connection_lost() {
+                    drop(Object::take(conn));
+                }
+                Err(e.into_error(operation))
+            }
+        }
+    }
+
     /// After the round trip that opens a unit of work failed with `e` on `conn`: drops the
     /// connection (its transaction may be open or aborted, so it is never pooled again) and
     /// says whether to try again on another.

@@ -73,9 +73,7 @@ async fn mark_published(state: &AppState, ids: &[EventId]) -> Result<(), Error> 
     if ids.is_empty() {
         return Ok(());
     }
-    let tx = state.db.begin_unscoped().await?;
-    outbox_db::manager::mark_published(&tx, ids).await?;
-    tx.commit().await
+    outbox_db::manager::mark_published_alone(&state.db, ids).await
 }
 
 /// How long a sweep run keeps the rows it took from other runs: longer than the sweeper

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::{
-    db::{Tx, outbox::repository},
+    db::{Db, Tx, outbox::repository},
     error::Error,
     events::OutboxEvent,
     ids::EventId,
@@ -16,6 +16,13 @@ pub async fn claim_stale(tx: &Tx, min_age: Duration, limit: i32) -> Result<Vec<O
 pub async fn mark_published(tx: &Tx, ids: &[EventId]) -> Result<i64, Error> {
     let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
     repository::mark_published(tx, &ids).await.map_err(|e| e.into_error("mark outbox events published"))
+}
+
+/// Marks events published in one round trip of its own, outside any unit of work: the
+/// mark after a send needs no BEGIN and COMMIT around it.
+pub async fn mark_published_alone(db: &Db, ids: &[EventId]) -> Result<(), Error> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+    db.execute_alone(repository::MARK_PUBLISHED, &[&ids], "mark outbox events published").await.map(drop)
 }
 
 pub async fn lease_stale(tx: &Tx, min_age: Duration, limit: i32, lease: Duration) -> Result<Vec<OutboxEvent>, Error> {
