@@ -197,23 +197,26 @@ impl Db {
         };
         let mut tx = Tx { conn: Some(conn), rollbacks: self.rollbacks.clone(), audit: None };
         let admitted = authorised.and_then(|principal| principal.require(requires).map(|()| principal));
-        let quota = match (&admitted, plan) {
-            (Err(_), _) | (_, None) => None,
-            (Ok(principal), Some(Plan::Here)) => self.tally.count_here(&self.quota, principal.tenant_id, now_s),
-            (Ok(principal), Some(Plan::Count { amount })) => match window {
-                Some((db_now_s, before)) => Some(self.tally.counted(
-                    &self.quota,
-                    principal.tenant_id,
-                    Instant::now(),
-                    db_now_s,
-                    &before,
-                    amount,
-                )),
-                None => {
-                    self.tally.count_failed(Some(principal.tenant_id));
-                    None
+        // A refused caller counts only if the database counted it (its tenant known).
+        let tenant = admitted.as_ref().ok().map(|principal| principal.tenant_id);
+        let quota = match (plan, window) {
+            (None, _) => None,
+            (Some(Plan::Here), _) => tenant.and_then(|tenant| self.tally.count_here(&self.quota, tenant, now_s)),
+            (Some(Plan::Count { amount }), Some((db_now_s, before))) => tenant
+                .or(hint)
+                .map(|tenant| self.tally.counted(&self.quota, tenant, Instant::now(), db_now_s, &before, amount)),
+            // An authorised caller's count failed: the request goes through uncounted.
+            (Some(Plan::Count { .. }), None) if tenant.is_some() => {
+                self.tally.count_failed(tenant);
+                None
+            }
+            // Refused uncounted (a wrong secret): the batch it carried waits for the next count.
+            (Some(Plan::Count { amount }), None) => {
+                if let Some(hint) = hint {
+                    self.tally.not_counted(hint, amount - 1);
                 }
-            },
+                None
+            }
         };
         if let (Ok(principal), Subject::ApiKey(key)) = (&admitted, &credential.subject) {
             self.tally.key_authorised(key.prefix(), principal.tenant_id);

@@ -152,6 +152,14 @@ impl Tally {
         }
     }
 
+    /// A count planned for `tenant` that the database did not make because the caller was
+    /// refused first (an API key's wrong secret): the `batch` it carried waits for the next.
+    pub fn not_counted(&self, tenant: TenantId, batch: i32) {
+        if let Some(view) = self.lock().get_mut(&tenant) {
+            view.pending += u32::try_from(batch).unwrap_or(0);
+        }
+    }
+
     /// A request of `tenant` planned [`Plan::Here`], once its caller is authorised: counts
     /// it here, to be sent with the next count, and says where the tenant stands.
     pub fn count_here(&self, config: &QuotaConfig, tenant: TenantId, now_s: i64) -> Option<Status> {
@@ -253,6 +261,19 @@ mod tests {
         tally.count_failed(Some(TENANT));
         assert_eq!(tally.plan(&CONFIG, Some(TENANT), now, NOW_S), Plan::Count { amount: 1 });
         assert_eq!(tally.plan(&CONFIG, None, now, NOW_S), Plan::Count { amount: 1 }, "an unknown tenant");
+    }
+
+    #[test]
+    fn a_batch_the_database_did_not_count_waits_for_the_next_count() {
+        let tally = Tally::default();
+        let start = Instant::now();
+        request(&tally, start, &idle());
+        request(&tally, start, &idle());
+        request(&tally, start, &idle());
+        let later = start + SYNC_EVERY;
+        assert_eq!(tally.plan(&CONFIG, Some(TENANT), later, NOW_S), Plan::Count { amount: 3 });
+        tally.not_counted(TENANT, 2);
+        assert_eq!(tally.plan(&CONFIG, Some(TENANT), later + SYNC_EVERY, NOW_S), Plan::Count { amount: 3 });
     }
 
     #[test]
