@@ -313,8 +313,9 @@ class Harness:
     # -- throughput through crm-local ------------------------------------------------
 
     def app_env(self):
-        # The tenant quota counts every request as in production, but never refuses one: the
-        # harness sends one tenant's requests as fast as the machine serves them.
+        # The tenant quota counts as in production but never refuses: the harness sends one
+        # tenant's requests as fast as the machine serves them, far below this rate, so a
+        # container counts them in the database in batches (shared/src/quota/tally.rs).
         return {"DATABASE_URL": URL, "JWT_SECRET": self.jwt_secret, "LOG_FORMAT": "json", "RUST_LOG": "info",
                 "AWS_EC2_METADATA_DISABLED": "true", "TENANT_RATE_PER_SECOND": "10000000"}
 
