@@ -67,19 +67,12 @@ async fn a_noisy_tenant_gets_429_while_another_is_unaffected() {
         assert!((1..=10).contains(&retry), "Retry-After {retry}");
         assert!(!header(r, "x-request-id").is_empty());
     }
-    // The quiet tenant spent its 3, and only those.
-    let quiet_counted: i64 = app
-        .db
-        .connect()
-        .await
-        .query_one(
-            "SELECT coalesce(sum(count), 0)::bigint FROM tenant_request_counts WHERE tenant_id = $1",
-            &[&quiet.tenant_id.parse::<uuid::Uuid>().unwrap()],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(quiet_counted, 3);
+    // The quiet tenant spent its 3, and only those. Far enough from its limits at the turn
+    // of a second, its container may still hold one in its batch: a fourth request past the
+    // interval (and in a second of its own: the 3 may have filled theirs) carries it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(customers(&app, &quiet).await.status, StatusCode::OK);
+    assert_eq!(counted_in_db(&app, &quiet.tenant_id).await, 4);
 
     // A client that waits as told gets through.
     let started = Instant::now();
