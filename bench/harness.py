@@ -80,10 +80,55 @@ def psql(sql, db_url=URL):
     return out.strip()
 
 
+class Watcher:
+    """One psql connection kept open for a step's polling: a psql process and a backend
+    started ten times a second took CPU from what the step measures."""
+
+    def __init__(self, db_url=URL):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", db_url],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def scalar(self, sql):
+        self.proc.stdin.write(sql.rstrip().rstrip(";") + ";\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            sys.exit(f"psql ended while polling: {sql}")
+        return line.strip()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def busy_seconds():
+    """CPU time the machine's own work has taken: user, nice, system, irq and softirq. Not
+    idle or I/O wait, nor steal (a virtual machine's time the hypervisor gave to another,
+    a third of it at moments on 2026-12-02), nor guest, which user already holds."""
+    user, nice, system, _idle, _iowait, irq, softirq = (
+        int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid):
+    """User and system CPU time of one running process, its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """CPU time of the harness's children that have ended (wrk, pgbench)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(sorted_values, q):
@@ -363,11 +408,18 @@ class Harness:
             ]
             for name, path, script, ceiling in cases:
                 for clients in self.p["concurrency"]:
+                    b0, a0, w0 = busy_seconds(), process_cpu_seconds(proc.pid), children_cpu_seconds()
                     rps, p50, p99, non2xx = self.wrk(base + path, token, clients, script)
+                    b1, a1, w1 = busy_seconds(), process_cpu_seconds(proc.pid), children_cpu_seconds()
+                    done = max(rps * self.p["load_seconds"], 1)
+                    cpu = {"app": (a1 - a0) / done * 1000, "wrk": (w1 - w0) / done * 1000,
+                           "database": (b1 - b0 - (a1 - a0) - (w1 - w0)) / done * 1000}
                     tps = self.pgbench(ceiling, clients, self.p["load_seconds"])
                     self.results["throughput"].append({"name": name, "clients": clients, "rps": rps, "p50_ms": p50,
-                                                       "p99_ms": p99, "non_2xx": non2xx, "ceiling_tps": tps})
-                    log(f"throughput: {name} c={clients}: {rps:.0f} req/s (pgbench {tps:.0f} tps), non-2xx {non2xx}")
+                                                       "p99_ms": p99, "non_2xx": non2xx, "ceiling_tps": tps,
+                                                       "cpu_ms": cpu})
+                    log(f"throughput: {name} c={clients}: {rps:.0f} req/s (pgbench {tps:.0f} tps), non-2xx {non2xx}; "
+                        f"CPU ms per request: crm-local {cpu['app']:.3f}, PostgreSQL and the rest {cpu['database']:.3f}")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
@@ -449,43 +501,56 @@ class Harness:
         self.results["create_costs"] = rows
 
     def server_cpu_per_tx(self, script, url):
-        def busy():
-            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-            return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-        def children():
-            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-            return usage.ru_utime + usage.ru_stime
-
-        b0, c0 = busy(), children()
+        b0, c0 = busy_seconds(), children_cpu_seconds()
         tps, done = self.pgbench_counts(script, 32, self.p["cost_seconds"], url)
-        b1, c1 = busy(), children()
+        b1, c1 = busy_seconds(), children_cpu_seconds()
         return tps, (b1 - b0 - (c1 - c0)) / max(done, 1) * 1000
 
     # -- the consumer ------------------------------------------------------------------
 
     def consumer(self):
+        """A tenth of the events first, unmeasured: the first requests of each kind make
+        LocalStack import and set up its handlers (20% slower on 2026-12-02), which SQS in
+        AWS never shows a consumer. Then the measured drain from a fresh queue."""
         endpoint, python, kind = self.sqs_endpoint()
         n = self.p["events"]
-        queue = run([python, "-c", QUEUE_LOADER, endpoint, str(n), BIG, self.ids["ticket0"]], capture_output=True,
-                    env={**os.environ, **AWS_TEST_ENV}).stdout.strip()
-        before = int(psql("SELECT count(*) FROM notifications"))
-        started = time.monotonic()
-        proc, _ = self.start_local({**AWS_TEST_ENV, "SQS_QUEUE_URL": queue, "AWS_ENDPOINT_URL": endpoint, "RUST_LOG": "warn"})
-        try:
-            deadline = started + 600
-            while int(psql("SELECT count(*) FROM notifications")) - before < n:
-                if time.monotonic() > deadline:
-                    sys.exit("the consumer did not drain the queue in 10 minutes")
-                time.sleep(0.1)
-            elapsed = time.monotonic() - started
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+        self.drain(endpoint, python, max(n // 10, 10))
+        elapsed, cpu = self.drain(endpoint, python, n)
         tps = self.pgbench("consumer", 1, self.p["ceiling_seconds"])
         self.results["consumer"] = {"events": n, "seconds": elapsed, "per_second": n / elapsed, "endpoint": kind,
-                                    "ceiling_tps": tps}
-        log(f"consumer: {n} events in {elapsed:.1f} s = {n / elapsed:.0f}/s from {kind} (pgbench {tps:.0f} tps)")
+                                    "ceiling_tps": tps, "cpu_s": cpu}
+        sqs = cpu["sqs"] if cpu["sqs"] is not None else float("nan")
+        log(f"consumer: {n} events in {elapsed:.1f} s = {n / elapsed:.0f}/s from {kind} (pgbench {tps:.0f} tps); "
+            f"CPU s: crm-local {cpu['app']:.2f}, SQS endpoint {sqs:.2f}, the rest {cpu['rest']:.2f}")
+
+    def drain(self, endpoint, python, n):
+        """n events into a new queue, then crm-local started on it until each is a
+        notification: the seconds that took, and the CPU seconds it cost crm-local, the SQS
+        endpoint (LocalStack's process; moto's server is not the harness's child) and the
+        rest of the machine."""
+        queue = run([python, "-c", QUEUE_LOADER, endpoint, str(n), BIG, self.ids["ticket0"]], capture_output=True,
+                    env={**os.environ, **AWS_TEST_ENV}).stdout.strip()
+        sqs_pid = self.localstack.pid if getattr(self, "localstack", None) else None
+        with Watcher() as watch:
+            before = int(watch.scalar("SELECT count(*) FROM notifications"))
+            started, busy0 = time.monotonic(), busy_seconds()
+            sqs0 = process_cpu_seconds(sqs_pid) if sqs_pid else 0.0
+            proc, _ = self.start_local({**AWS_TEST_ENV, "SQS_QUEUE_URL": queue, "AWS_ENDPOINT_URL": endpoint,
+                                        "RUST_LOG": "warn"})
+            try:
+                deadline = started + 600
+                while int(watch.scalar("SELECT count(*) FROM notifications")) - before < n:
+                    if time.monotonic() > deadline:
+                        sys.exit("the consumer did not drain the queue in 10 minutes")
+                    time.sleep(0.1)
+                elapsed = time.monotonic() - started
+                app = process_cpu_seconds(proc.pid)
+                busy = busy_seconds() - busy0
+                sqs = process_cpu_seconds(sqs_pid) - sqs0 if sqs_pid else None
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+        return elapsed, {"app": app, "sqs": sqs, "rest": busy - app - (sqs or 0.0)}
 
     # -- webhook deliveries --------------------------------------------------------------
 
@@ -528,14 +593,15 @@ class Harness:
         proc, _ = self.start_local({"WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true", "RUST_LOG": "warn"})
         try:
             deadline = started + 60 + n / 10
-            while psql(f"SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '{BENCH_WEBHOOK}' "
-                       "AND status = 'SUCCEEDED' AND payload ? 'bench'") != str(n):
-                if time.monotonic() > deadline:
-                    states = psql(f"SELECT status, attempt, error, count(*) FROM webhook_deliveries "
-                                  f"WHERE webhook_id = '{BENCH_WEBHOOK}' GROUP BY 1, 2, 3")
-                    sys.exit(f"the dispatcher did not deliver in time: {states}\n"
-                             + (self.tmp / "crm-local.log").read_text()[-3000:])
-                time.sleep(0.1)
+            with Watcher() as watch:
+                while watch.scalar(f"SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '{BENCH_WEBHOOK}' "
+                                   "AND status = 'SUCCEEDED' AND payload ? 'bench'") != str(n):
+                    if time.monotonic() > deadline:
+                        states = psql(f"SELECT status, attempt, error, count(*) FROM webhook_deliveries "
+                                      f"WHERE webhook_id = '{BENCH_WEBHOOK}' GROUP BY 1, 2, 3")
+                        sys.exit(f"the dispatcher did not deliver in time: {states}\n"
+                                 + (self.tmp / "crm-local.log").read_text()[-3000:])
+                    time.sleep(0.1)
             elapsed = time.monotonic() - started
         finally:
             proc.send_signal(signal.SIGTERM)
