@@ -112,8 +112,8 @@ def free_port():
 
 def busy_seconds():
     """CPU time the machine's own work has taken: user, nice, system, irq and softirq. Not
-    idle or I/O wait, nor steal (a virtual machine's time the hypervisor gave to another,
-    a third of it at moments on 2026-12-02), nor guest, which user already holds."""
+    idle or I/O wait, nor steal (a virtual machine's time the hypervisor gave to another:
+    2.6% of this one's since boot on 2026-12-02), nor guest, which user already holds."""
     user, nice, system, _idle, _iowait, irq, softirq = (
         int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8])
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
