@@ -493,10 +493,12 @@ class Harness:
             for copy in self.COST_COPIES:
                 psql(f"DROP DATABASE IF EXISTS {DB}_{copy} WITH (FORCE)", SERVER)
         rows = []
+        scripts = {name: script for name, script, *_ in self.CREATE_COST_VARIANTS}
         for name, runs in samples.items():
             runs.sort(key=lambda r: r[1])
             tps, cpu_ms = runs[len(runs) // 2]
-            rows.append({"variant": name, "tps": tps, "server_cpu_ms": cpu_ms, "runs": len(runs)})
+            rows.append({"variant": name, "script": scripts[name], "tps": tps, "server_cpu_ms": cpu_ms,
+                         "runs": len(runs)})
             log(f"create costs: {name}: {tps:.0f} tps, {cpu_ms:.3f} ms server CPU per create")
         self.results["create_costs"] = rows
 

@@ -213,11 +213,13 @@ def create_throughput_targets(r):
     lines = [f"- create ticket at 32 clients through crm-local: {create['rps']:.0f} req/s, "
              f"{ratio(create['rps'], create['ceiling_tps'])} its pgbench ceiling (target ≥ {CREATE_TARGET:,} req/s, "
              f"issue 17): {verdict(create['rps'] >= CREATE_TARGET)}"]
-    costs = r.get("create_costs")
-    if create["rps"] < CREATE_TARGET and costs:
+    # The create as the app sends it for a tenant far from its quota: the script the
+    # throughput step's ceiling runs too.
+    as_sent = next((c for c in r.get("create_costs") or [] if c["script"] == "create"), None)
+    if create["rps"] < CREATE_TARGET and as_sent:
+        costs = r["create_costs"]
         cpu, cores = create["cpu_ms"], os.cpu_count()
         per_create = cores * 1000 / CREATE_TARGET
-        as_sent = next(c for c in costs if c["variant"].startswith("as the app sends it"))
         lines.append(
             f"  - why: this run's creates took {cpu['app']:.3f} ms of CPU in crm-local, {cpu['wrk']:.3f} ms in wrk and "
             f"{cpu['database']:.3f} ms in PostgreSQL and the rest. {CREATE_TARGET:,} creates a second on {cores} cores "
